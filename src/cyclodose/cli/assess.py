@@ -1,0 +1,1 @@
+"""`cyclodose assess` (owned by the screening/assessment work)."""

@@ -1,0 +1,1 @@
+"""`cyclodose info` and `cyclodose schema` (owned by the knowledge work)."""
