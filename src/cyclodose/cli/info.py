@@ -1,1 +1,134 @@
-"""`cyclodose info` and `cyclodose schema` (owned by the knowledge work)."""
+"""`cyclodose info` (what the knowledge base says) and `cyclodose schema` (Case JSON Schema)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from cyclodose import knowledge
+from cyclodose.case import case_json_schema
+from cyclodose.cli.app import app, console, print_json, user_errors
+from cyclodose.errors import CaseError
+from cyclodose.knowledge import Fact, Match
+
+_METHOD_NOTE = {
+    "exact": "exact name",
+    "normalised": "ignoring case, accents, punctuation and script",
+    "spelling variant": "as a spelling variant (c/k, y/i, ts/c, ph/f)",
+    "one typo": "allowing one typo: check this is the drug you meant",
+}
+
+
+@app.command()
+@user_errors
+def info(
+    query: Annotated[str, typer.Argument(help="A name, synonym, brand, CAS number or ATC code.")],
+    section: Annotated[
+        str | None, typer.Option("--section", "-s", help="Show only this section.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """What the monograph (and cited sources) say about cycloserine, found by any name."""
+    found = knowledge.find(query)
+    if not isinstance(found, Match):
+        raise CaseError.single(
+            "query",
+            f"no drug or brand named {query!r} in the knowledge base; closest names: "
+            + ", ".join(found.suggestions),
+        )
+    try:
+        chosen = [knowledge.section(section)] if section is not None else None
+    except knowledge.UnknownSectionError as exc:
+        raise CaseError.single(
+            "--section", f"unknown section {section!r}; valid sections: {', '.join(exc.valid)}"
+        ) from None
+    names = [s.name for s in chosen] if chosen else knowledge.sections()
+    shown = [f for name in names for f in knowledge.facts_in_section(name)]
+    if as_json:
+        print_json(info_document(found, names, shown))
+    else:
+        _render(found, names, shown)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the Case document."""
+    print_json(case_json_schema())
+
+
+def _identity() -> dict[str, Any]:
+    chem = knowledge.fact("identity.chemistry").data
+    codes = knowledge.fact("identity.codes").data
+    return {
+        "inn": knowledge.fact("identity.names").data["inn"],
+        "iupac_name": chem["iupac_name"],
+        "formula": chem["formula"],
+        "molecular_weight_g_mol": chem["molecular_weight_g_mol"],
+        "cas": codes["cas"],
+        "atc": codes["atc"],
+        "atcvet": codes["atcvet"],
+    }
+
+
+def _fact_json(f: Fact) -> dict[str, Any]:
+    doc = f.model_dump(mode="json", exclude_none=True)
+    doc["sources"] = [s.model_dump(exclude_none=True) for s in f.sources]
+    doc["source_ref"] = knowledge.source_ref(f.id)
+    return doc
+
+
+def info_document(found: Match, section_names: list[str], shown: list[Fact]) -> dict[str, Any]:
+    """The stable JSON document of `info --json`."""
+    return {
+        "query": found.query,
+        "match": {
+            "drug": found.drug,
+            "name": found.name,
+            "kinds": list(found.kinds),
+            "method": found.method,
+            "distance": found.distance,
+            "countries": list(found.countries),
+        },
+        "identity": _identity(),
+        "brands": knowledge.brands(),
+        "sections": section_names,
+        "facts": [_fact_json(f) for f in shown],
+    }
+
+
+def _render(found: Match, section_names: list[str], shown: list[Fact]) -> None:
+    ident = _identity()
+    head = Table.grid(padding=(0, 2))
+    head.add_row("IUPAC name", ident["iupac_name"])
+    mw = f"molecular weight {ident['molecular_weight_g_mol']} g/mol"
+    head.add_row("Formula", f"{ident['formula']} ({mw})")
+    head.add_row("CAS", ident["cas"])
+    head.add_row("ATC / ATCvet", f"{ident['atc']} / {ident['atcvet']}")
+    console.print(Panel(head, title=Text(ident["inn"], style="bold"), expand=False))
+
+    how = Text()
+    how.append(f"{found.query!r} matched ")
+    how.append(found.name, style="bold")
+    how.append(f" ({', '.join(found.kinds)}), {_METHOD_NOTE[found.method]}.")
+    console.print(how, style="yellow" if found.method == "one typo" else None)
+    if found.countries:
+        console.print(Text(f"Marketed as {found.name} in: {', '.join(found.countries)}."))
+
+    by_section = {s: [f for f in shown if f.section == s] for s in section_names}
+    titles = {name: knowledge.section(name).title for name in section_names}
+    for name, items in by_section.items():
+        console.rule(Text(f"{titles[name]} [--section {name}]", style="bold"))
+        for f in items:
+            line = Text()
+            line.append(f.title, style="bold")
+            line.append(f"  {f.id}\n", style="dim")
+            line.append(f.text)
+            if f.caveat:
+                line.append(f"\nCaveat: {f.caveat}", style="yellow")
+            line.append(f"\nSource: {knowledge.source_ref(f.id)}", style="dim")
+            console.print(line)
+            console.print()
