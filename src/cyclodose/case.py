@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -77,7 +77,8 @@ class RegimenIn(_Strict):
 
     doses: list[DoseIn] = Field(default_factory=list)
     amount_mg: float | None = Field(default=None, ge=0, le=2000)
-    amounts_mg: list[float] | None = Field(default=None, min_length=1)
+    amounts_mg: list[Annotated[float, Field(ge=0, le=2000)]] | None = Field(default=None,
+                                                                            min_length=1)
     interval_h: float | None = Field(default=None, gt=0, le=168)
     start: datetime | None = None
     count: int | None = Field(default=None, ge=1, le=10000)
@@ -86,7 +87,8 @@ class RegimenIn(_Strict):
 
     @model_validator(mode="after")
     def _repeat_complete(self) -> RegimenIn:
-        repeating = [self.amount_mg, self.amounts_mg, self.interval_h, self.start, self.count, self.end]
+        repeating = [self.amount_mg, self.amounts_mg, self.interval_h, self.start, self.count,
+                     self.end]
         if any(v is not None for v in repeating):
             if self.amount_mg is None and self.amounts_mg is None:
                 raise ValueError("a repeating regimen needs amount_mg or amounts_mg")
@@ -108,7 +110,8 @@ class RegimenIn(_Strict):
 class LevelIn(_Strict):
     time: datetime
     value: float | str | None = Field(
-        default=None, description="a number, or '<LLOQ' such as '<2' for a level below quantification"
+        default=None,
+        description="a number, or '<LLOQ' such as '<2' for a level below quantification",
     )
     unit: str = Field(min_length=1)
     blq: bool = False
@@ -342,7 +345,8 @@ def _canonical(doc: CaseDocument) -> Case:
             if level is None:
                 continue
             if level.time_h < 0:
-                problems.append(Problem(f"levels[{i}].time", "the level is timed before the first dose"))
+                problems.append(Problem(f"levels[{i}].time",
+                                        "the level is timed before the first dose"))
             levels.append(level)
 
     history: list[CovariateObservation] = []
@@ -382,7 +386,8 @@ def _canonical(doc: CaseDocument) -> Case:
         levels=tuple(sorted(levels, key=lambda lv: lv.time_h)),
         target=Target(peak_low_mg_l=tg.peak_low_mg_l, peak_high_mg_l=tg.peak_high_mg_l,
                       mic_mg_l=tg.mic_mg_l, tmic_pct=tg.tmic_pct),
-        settings=Settings(model=st.model, capsule_strengths_mg=tuple(sorted(st.capsule_strengths_mg)),
+        settings=Settings(model=st.model,
+                          capsule_strengths_mg=tuple(sorted(st.capsule_strengths_mg)),
                           paediatric_guideline=st.paediatric_guideline, start_date=st.start_date),
         t0=t0,
     )

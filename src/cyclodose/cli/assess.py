@@ -1,1 +1,203 @@
-"""`cyclodose assess` (owned by the screening/assessment work)."""
+"""`cyclodose assess CASE [--json] [--model NAME]`: render an Assessment; no clinical logic here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from cyclodose.assessment import Assessment, assess
+from cyclodose.case import Case, load_case
+from cyclodose.cli.app import app, console, print_json, user_errors
+from cyclodose.dosing import Phase, RegimenOption
+
+_SEVERITY_STYLE = {"contraindicated": "bold red", "avoid": "red", "warning": "yellow",
+                   "caution": "cyan", "info": "green"}
+_SCHEDULE_ROWS = 21
+
+
+def with_model(case: Case, model: str | None) -> Case:
+    """--model overrides case.settings.model (validated by the PK layer)."""
+    if model is None:
+        return case
+    return case.model_copy(update={"settings": case.settings.model_copy(update={"model": model})})
+
+
+@app.command("assess")
+@user_errors
+def assess_command(
+    case_file: Annotated[Path, typer.Argument(metavar="CASE", help="Case file (YAML or JSON).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    model: Annotated[str | None, typer.Option("--model", help="PK model name "
+                                              "(overrides settings.model).")] = None,
+) -> None:
+    """Screen a case, recommend a guideline regimen and a monitoring plan."""
+    result = assess(with_model(load_case(case_file), model))
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+    else:
+        render(result)
+
+
+def _num(x: float | None, unit: str, digits: int = 1) -> str:
+    if x is None:
+        return "—"
+    text = f"{x:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{x:.0f}"
+    return f"{text} {unit}"
+
+
+def _patient(a: Assessment) -> Table:
+    p = a.patient
+    t = Table(title="Patient", show_header=False, title_justify="left")
+    t.add_column("item", style="bold")
+    t.add_column("value")
+    t.add_row("age", f"{_num(p.age_years, 'years')} ({p.age_group})")
+    t.add_row("sex", p.sex)
+    t.add_row("weight", _num(p.weight_kg, "kg"))
+    t.add_row("height", _num(p.height_cm, "cm"))
+    t.add_row("BMI", _num(p.bmi_kg_m2, "kg/m²"))
+    t.add_row("serum creatinine", _num(p.serum_creatinine_mg_dl, "mg/dL", 2))
+    renal = (f"{_num(p.crcl_ml_min, p.crcl_unit)} by {p.crcl_method.replace('_', ' ')}"
+             if p.crcl_ml_min is not None else f"unknown ({p.crcl_method.replace('_', ' ')})")
+    t.add_row("renal function", f"{renal}; KDIGO {p.renal_category or '—'}")
+    if p.ckd_epi_ml_min_173m2 is not None:
+        t.add_row("CKD-EPI 2021 eGFR", _num(p.ckd_epi_ml_min_173m2, "mL/min/1.73 m²"))
+    t.add_row("dialysis", p.dialysis)
+    t.add_row("pregnant / breastfeeding", f"{'yes' if p.pregnant else 'no'} / "
+                                          f"{'yes' if p.breastfeeding else 'no'}")
+    t.add_row("alcohol", p.alcohol)
+    for note in p.renal.notes:
+        t.add_row("", f"[dim]{escape(note)}[/dim]")
+    return t
+
+
+def _findings(a: Assessment) -> Table:
+    t = Table(title="Findings", title_justify="left", show_lines=True)
+    t.add_column("severity")
+    t.add_column("code", overflow="fold")
+    t.add_column("finding", ratio=3)
+    t.add_column("sources", ratio=2)
+    for f in a.findings:
+        style = _SEVERITY_STYLE[f.severity]
+        t.add_row(f"[{style}]{f.severity}[/{style}]", escape(f.code), escape(f.message),
+                  escape("\n".join(str(s) for s in f.sources)))
+    return t
+
+
+def _phases(title: str, phases: tuple[Phase, ...]) -> Table:
+    t = Table(title=title, title_justify="left", show_lines=True)
+    for col in ("phase", "dose", "frequency", "daily dose", "mg/kg/day", "duration", "capsules",
+                "notes"):
+        t.add_column(col)
+    for ph in phases:
+        days = f"{ph.duration_days} days" if ph.duration_days is not None else "ongoing"
+        daily = _num(ph.daily_dose_mg, "mg")
+        if ph.days_per_week != 7:
+            daily += f" on {ph.days_per_week} days/week"
+        if ph.daily_dose_range_mg and ph.daily_dose_range_mg[0] != ph.daily_dose_range_mg[1]:
+            lo, hi = ph.daily_dose_range_mg
+            daily += f" (range {lo:.0f}–{hi:.0f} mg)"
+        notes = "\n".join(x for x in (ph.rounding, ph.note) if x)
+        per_kg = _num(ph.mg_per_kg_day, "mg/kg/day")
+        if ph.days_per_week != 7:
+            per_kg += " on a dosing day"
+        t.add_row(escape(ph.label), _num(ph.dose_mg, "mg"), escape(ph.frequency), daily, per_kg,
+                  days, escape(ph.capsules), escape(notes))
+    return t
+
+
+def _option(o: RegimenOption) -> None:
+    if o.phases:
+        console.print(_phases(escape(f"Alternative — {o.label}"), o.phases))
+    else:
+        console.print(f"[bold]Alternative — {escape(o.label)}[/bold]")
+    for line in o.rationale:
+        console.print(f"  • {line}", markup=False)
+    console.print("  sources: " + "; ".join(str(s) for s in o.sources), markup=False)
+
+
+def _recommendation(a: Assessment) -> None:
+    r = a.recommendation
+    style = "green" if r.status == "recommended" else "bold red"
+    console.print(f"\n[bold]Recommendation[/bold]: [{style}]{r.status}[/{style}] — "
+                  f"{escape(r.guideline)} (never above {r.max_daily_dose_mg:.0f} mg/day)")
+    if r.phases:
+        console.print(_phases("Regimen", r.phases))
+    console.print("[bold]Why[/bold]")
+    for line in r.rationale:
+        console.print(f"  • {line}", markup=False)
+    console.print("  sources: " + "; ".join(str(s) for s in r.sources), markup=False)
+    for o in r.alternatives:
+        _option(o)
+    if r.schedule:
+        t = Table(title="Day-by-day schedule", title_justify="left")
+        for col in ("day", "date", "phase", "doses", "daily dose"):
+            t.add_column(col)
+        for d in r.schedule[:_SCHEDULE_ROWS]:
+            doses = ", ".join(f"{x.clock} {x.dose_mg:.0f} mg" for x in d.doses)
+            t.add_row(str(d.day), d.date.isoformat(), escape(d.phase), doses,
+                      _num(d.daily_dose_mg, "mg"))
+        if len(r.schedule) > _SCHEDULE_ROWS:
+            t.add_row("…", "", f"{len(r.schedule) - _SCHEDULE_ROWS} more days (see --json)",
+                      "", "")
+        console.print(t)
+        if r.schedule_note:
+            console.print(f"  {r.schedule_note}", markup=False)
+
+
+def _monitoring(a: Assessment) -> Table:
+    t = Table(title="Monitoring plan", title_justify="left", show_lines=True)
+    for col in ("what", "when", "why", "sources"):
+        t.add_column(col)
+    for m in a.monitoring:
+        t.add_row(escape(m.what), escape(m.when), escape(m.why),
+                  escape("\n".join(str(s) for s in m.sources)))
+    return t
+
+
+def _breastfeeding(a: Assessment) -> None:
+    b = a.breastfeeding
+    if b is None:
+        return
+    t = Table(title="Breastfeeding: infant exposure estimate", show_header=False,
+              title_justify="left")
+    t.add_column("item", style="bold")
+    t.add_column("value")
+    t.add_row("maternal dose", f"{b.maternal_dose_mg_day:.0f} mg/day "
+                               f"({b.maternal_dose_mg_kg_day:.1f} mg/kg/day), from {b.dose_basis}")
+    t.add_row("milk concentration", f"{b.milk_conc_mg_l[0]:.1f}–{b.milk_conc_mg_l[1]:.1f} mg/L")
+    t.add_row("infant dose", f"{b.infant_dose_mg_kg_day[0]:.2f}–{b.infant_dose_mg_kg_day[1]:.2f} "
+                             "mg/kg/day")
+    t.add_row("relative infant dose", f"{b.relative_infant_dose_pct[0]:.1f}–"
+                                      f"{b.relative_infant_dose_pct[1]:.1f} %")
+    t.add_row("assumptions", escape("\n".join(b.assumptions)))
+    t.add_row("statement", escape(b.statement))
+    t.add_row("sources", escape("\n".join(str(s) for s in b.sources)))
+    console.print(t)
+
+
+def _unrecognised(a: Assessment) -> None:
+    if not a.unrecognised:
+        console.print("Unrecognised items: none")
+        return
+    t = Table(title="Unrecognised items (not screened: check them yourself)",
+              title_justify="left")
+    for col in ("field", "text", "reason"):
+        t.add_column(col)
+    for u in a.unrecognised:
+        t.add_row(escape(u.field), escape(u.text), escape(u.reason))
+    console.print(t)
+
+
+def render(a: Assessment) -> None:
+    console.print(f"[bold]cyclodose {a.cyclodose_version}[/bold] assessment "
+                  f"(PK model setting: {escape(a.model)})")
+    console.print(_patient(a))
+    console.print(_findings(a) if a.findings else "Findings: none")
+    _recommendation(a)
+    console.print(_monitoring(a))
+    _breastfeeding(a)
+    _unrecognised(a)

@@ -1,0 +1,106 @@
+"""Property tests (Hypothesis): never above 1 g/day; invalid input exits 2 naming a field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from cyclodose.assessment import assess
+from cyclodose.case import MAX_DAILY_DOSE_MG, Dose, parse_case
+from cyclodose.cli import app
+from cyclodose.dosing import max_24h_dose_mg
+
+runner = CliRunner()
+
+valid_patient = st.fixed_dictionaries(
+    {
+        "age_years": st.floats(0, 120),
+        "sex": st.sampled_from(["male", "female"]),
+        "weight_kg": st.floats(0.5, 350),
+        "height_cm": st.one_of(st.none(), st.floats(31, 250)),
+        "dialysis": st.sampled_from(["none", "none", "haemodialysis", "peritoneal"]),
+        "conditions": st.lists(st.sampled_from(["epilepsy", "anxiety", "F32.1", "cirrhosis",
+                                                "zzz"]), max_size=2),
+    },
+    optional={
+        "serum_creatinine": st.builds(lambda v: {"value": v, "unit": "mg/dL"}, st.floats(0.1, 20)),
+        "crcl_ml_min": st.floats(1, 300),
+    },
+)
+valid_settings = st.fixed_dictionaries({
+    "paediatric_guideline": st.sampled_from(["AAP", "BNFC"]),
+    "capsule_strengths_mg": st.lists(st.sampled_from([125.0, 250.0, 500.0, 1000.0]),
+                                     min_size=1, max_size=3, unique=True),
+})
+
+
+@settings(max_examples=50, deadline=None)
+@given(patient=valid_patient, case_settings=valid_settings)
+def test_valid_patients_never_get_more_than_1_g_per_day(patient: dict[str, Any],
+                                                        case_settings: dict[str, Any]) -> None:
+    a = assess(parse_case({"patient": patient, "settings": case_settings}))
+    rec = a.recommendation
+    phases = list(rec.phases) + [p for o in rec.alternatives for p in o.phases]
+    for ph in phases:
+        assert ph.daily_dose_mg <= MAX_DAILY_DOSE_MG
+        assert ph.dose_mg * ph.doses_per_day <= MAX_DAILY_DOSE_MG
+        if ph.daily_dose_range_mg is not None:
+            assert ph.daily_dose_range_mg[1] <= MAX_DAILY_DOSE_MG
+    assert all(d.daily_dose_mg <= MAX_DAILY_DOSE_MG for d in rec.schedule)
+
+
+# Each invalid mutation and the field its error must name.
+INVALID = st.one_of(
+    st.floats(max_value=0, allow_nan=False).map(lambda w: ({"weight_kg": w}, "patient.weight_kg")),
+    st.floats(min_value=350.01, max_value=1e6).map(lambda w: ({"weight_kg": w},
+                                                              "patient.weight_kg")),
+    st.floats(max_value=-0.01, min_value=-1e6).map(lambda a: ({"age_years": a},
+                                                              "patient.age_years")),
+    st.floats(min_value=120.01, max_value=1e6).map(lambda a: ({"age_years": a},
+                                                              "patient.age_years")),
+    st.floats(min_value=20.01, max_value=1e4).map(
+        lambda c: ({"serum_creatinine": {"value": c, "unit": "mg/dL"}},
+                   "patient.serum_creatinine.value")),
+    st.floats(min_value=0, max_value=0.099).map(
+        lambda c: ({"serum_creatinine": {"value": c, "unit": "mg/dL"}},
+                   "patient.serum_creatinine.value")),
+    st.text(alphabet="qxzjk", min_size=2, max_size=6).map(
+        lambda u: ({"serum_creatinine": {"value": 1.0, "unit": u}},
+                   "patient.serum_creatinine.unit")),
+    st.just(({"serum_creatinine": {"value": 1.0}}, "patient.serum_creatinine.unit")),
+    st.sampled_from(["other", "M", ""]).map(lambda s: ({"sex": s}, "patient.sex")),
+)
+
+
+@settings(max_examples=50, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bad=INVALID)
+def test_invalid_input_exits_2_naming_the_field(tmp_path: Path,
+                                                bad: tuple[dict[str, Any], str]) -> None:
+    change, field = bad
+    patient: dict[str, Any] = {"age_years": 40, "sex": "male", "weight_kg": 70}
+    patient.update(change)
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps({"patient": patient}), encoding="utf-8")
+    res = runner.invoke(app, ["assess", str(path), "--json"])
+    assert res.exit_code == 2
+    assert f"error: {field}:" in res.stderr
+    assert res.stdout == ""
+
+
+def _brute_max_24h(doses: list[Dose]) -> float:
+    return max((sum(d.amount_mg for d in doses if s.time_h <= d.time_h < s.time_h + 24)
+                for s in doses), default=0.0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.builds(Dose, time_h=st.sampled_from([0.0, 6.0, 8.0, 12.0, 23.9, 24.0, 30.0,
+                                                        47.5, 48.0]),
+                          amount_mg=st.sampled_from([125.0, 250.0, 500.0])), max_size=10))
+def test_max_24h_window_matches_brute_force(doses: list[Dose]) -> None:
+    assert max_24h_dose_mg(doses) == _brute_max_24h(doses)
