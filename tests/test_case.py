@@ -116,3 +116,9 @@ def test_negative_cycling_amount_names_its_index() -> None:
     doc["regimen"] = {"amounts_mg": [250, -5], "interval_h": 12, "start": "2026-03-01T08:00:00",
                       "count": 4}
     assert "regimen.amounts_mg[1]" in _fields(doc)
+
+
+def test_pregnancy_recorded_for_male_is_refused_naming_the_field():
+    with pytest.raises(CaseError) as exc:
+        parse_case({"patient": {"age_years": 30, "sex": "male", "weight_kg": 70, "pregnant": True}})
+    assert [p.field for p in exc.value.problems] == ["patient.pregnant"]

@@ -362,6 +362,9 @@ def _canonical(doc: CaseDocument) -> Case:
             time_h=(_naive(obs.time) - t0).total_seconds() / 3600.0,
             weight_kg=obs.weight_kg, serum_creatinine_mg_dl=h_scr, crcl_ml_min=obs.crcl_ml_min,
         ))
+    if p.sex == "male":
+        problems += [Problem(f"patient.{flag}", f"{flag} is recorded for a male patient; check sex")
+                     for flag in ("pregnant", "breastfeeding") if getattr(p, flag)]
     if any(s <= 0 for s in doc.settings.capsule_strengths_mg):
         problems.append(Problem("settings.capsule_strengths_mg", "strengths must be positive"))
     if problems:
