@@ -1,0 +1,514 @@
+"""The evidence a hospital reviews: `python -m cyclodose.validation docs/validation.md`.
+
+1. Simulation–estimation study of the Bayesian TDM estimator: virtual patients
+   drawn from the default model (between-subject variability and residual
+   error), 2 h and 6 h levels at steady state; bias and precision of CL and of
+   the predicted next steady-state peak against the truth, and the coverage of
+   the 90 % intervals.
+2. The MAP estimate against an independent implementation (log-parameters,
+   own closed form, Nelder–Mead).
+3. The PK engine's checks: typical-patient values of pharmacology.md §1
+   (derived from Alghamdi 2019), the monograph's statements, agreement with an
+   ODE integration (scipy solve_ivp).
+
+Everything is seeded; the same command writes the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.integrate import solve_ivp
+from scipy.optimize import minimize
+
+from cyclodose import __version__, pk
+from cyclodose.tdm.objective import Objective, Prior
+from cyclodose.tdm.optimise import fit_map
+from cyclodose.tdm.posterior import laplace, sir
+from cyclodose.tdm.preprocess import Observations
+
+STUDY_SEED = 20260301
+INTERVAL_H = 12.0
+DOSE_MG = 250.0
+N_DOSES = 20  # 250 mg q12h for 10 days
+SAMPLE_AFTER_H = (2.0, 6.0)  # after dose 19 (day 10 morning): steady state (≥ 5 half-lives)
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    n: int
+    cl_true: np.ndarray
+    cl_map: np.ndarray
+    cl_lo: np.ndarray
+    cl_hi: np.ndarray
+    cl_lap_lo: np.ndarray
+    cl_lap_hi: np.ndarray
+    cl_typical: np.ndarray
+    peak_true: np.ndarray
+    peak_map: np.ndarray
+    peak_lo: np.ndarray
+    peak_hi: np.ndarray
+    peak_typical: np.ndarray
+    n_modes: np.ndarray
+    ess: np.ndarray
+    seconds: float
+
+
+def virtual_covariates(n: int, rng: np.random.Generator) -> pk.Covariates:
+    """Adults like Alghamdi's TB patients: weight IQR 51.4–68.6 kg, CrCl IQR 68.8–111.9 mL/min."""
+    weight = np.clip(rng.normal(60.0, 12.7, n), 38.0, 100.0)
+    crcl = np.clip(np.exp(rng.normal(np.log(88.0), 0.36, n)), 30.0, 180.0)
+    return pk.Covariates.create(weight_kg=weight, crcl_ml_min=crcl)
+
+
+def dose_history() -> tuple[np.ndarray, np.ndarray]:
+    times = np.arange(N_DOSES) * INTERVAL_H
+    return times, np.full(N_DOSES, DOSE_MG)
+
+
+def sample_times() -> np.ndarray:
+    last_morning = (N_DOSES - 2) * INTERVAL_H
+    return last_morning + np.asarray(SAMPLE_AFTER_H)
+
+
+def _obs(y: np.ndarray, t: np.ndarray) -> Observations:
+    return Observations(time_h=t, conc_mg_l=y, blq=np.zeros(y.size, bool),
+                        lloq_mg_l=np.full(y.size, np.nan))
+
+
+def simulation_estimation(n: int, seed: int = STUDY_SEED, model: str = "alghamdi2019",
+                          n_proposals: int = 4000, n_draws: int = 500) -> StudyResult:
+    spec = pk.get_model(model)
+    rng = np.random.default_rng(seed)
+    covs = virtual_covariates(n, rng)
+    k = len(spec.eta_names)
+    eta_true = rng.multivariate_normal(np.zeros(k), spec.omega, size=n)
+    td, ad = dose_history()
+    ts = sample_times()
+    pattern = pk.DosePattern.every(DOSE_MG, INTERVAL_H)
+    ka_index = spec.eta_names.index("ka") if "ka" in spec.eta_names else None
+    out: dict[str, list[float]] = {key: [] for key in (
+        "cl_true", "cl_map", "cl_lo", "cl_hi", "cl_lap_lo", "cl_lap_hi", "cl_typical",
+        "peak_true", "peak_map", "peak_lo", "peak_hi", "peak_typical", "n_modes", "ess")}
+    t_start = time.perf_counter()
+    for i in range(n):
+        cov = covs.take(np.array([i]))
+        f_true = pk.predict(spec, cov, eta_true[i:i + 1], td, ad, ts)[0]
+        y = f_true * (1.0 + spec.prop_sd * rng.standard_normal(ts.size)) \
+            + spec.add_sd_mg_l * rng.standard_normal(ts.size)
+        y = np.maximum(y, 0.01)
+
+        def predict(etas: np.ndarray, cov: Any = cov) -> np.ndarray:
+            return np.asarray(pk.predict(spec, cov, etas, td, ad, ts), dtype=float)
+
+        obj = Objective(predict=predict, residual_sd=spec.residual_sd, prior=Prior(spec.omega),
+                        obs=_obs(y, ts))
+        fit = fit_map(obj, ka_index)
+        lap = laplace(obj, fit.eta)
+        smp = sir(obj, fit, lap, seed=seed + i, n_proposals=n_proposals, n_draws=n_draws)
+        lap_draws = rng.multivariate_normal(lap.mean, lap.cov, size=n_draws)
+        etas = np.vstack([eta_true[i], fit.eta, np.zeros(k), smp.draws, lap_draws])
+        par = pk.individual_parameters(spec, cov, etas)
+        cl = np.asarray(par.cl_l_h)
+        peaks = np.asarray(pk.steady_state_metrics(spec, cov, etas[:3 + n_draws], pattern)["cmax"])
+        out["cl_true"].append(cl[0])
+        out["cl_map"].append(cl[1])
+        out["cl_typical"].append(cl[2])
+        out["cl_lo"].append(float(np.percentile(cl[3:3 + n_draws], 5)))
+        out["cl_hi"].append(float(np.percentile(cl[3:3 + n_draws], 95)))
+        out["cl_lap_lo"].append(float(np.percentile(cl[3 + n_draws:], 5)))
+        out["cl_lap_hi"].append(float(np.percentile(cl[3 + n_draws:], 95)))
+        out["peak_true"].append(peaks[0])
+        out["peak_map"].append(peaks[1])
+        out["peak_typical"].append(peaks[2])
+        out["peak_lo"].append(float(np.percentile(peaks[3:], 5)))
+        out["peak_hi"].append(float(np.percentile(peaks[3:], 95)))
+        out["n_modes"].append(smp.n_modes)
+        out["ess"].append(smp.ess)
+    arrays = {key: np.asarray(v, dtype=float) for key, v in out.items()}
+    return StudyResult(n=n, seconds=time.perf_counter() - t_start, **arrays)
+
+
+def mpe_pct(est: np.ndarray, true: np.ndarray) -> float:
+    """Mean prediction error (bias), % of the truth."""
+    return float(100.0 * np.mean((est - true) / true))
+
+
+def rmse_pct(est: np.ndarray, true: np.ndarray) -> float:
+    """Root mean squared prediction error (imprecision), % of the truth."""
+    return float(100.0 * np.sqrt(np.mean(((est - true) / true) ** 2)))
+
+
+def coverage(lo: np.ndarray, hi: np.ndarray, true: np.ndarray) -> float:
+    return float(np.mean((true >= lo) & (true <= hi)))
+
+
+def coverage_ci(p: float, n: int) -> tuple[float, float]:
+    """Wilson 95 % interval of an observed coverage proportion."""
+    z = 1.959964
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+# ---- independent MAP implementation ------------------------------------------------------
+
+
+def _conc_independent(theta: np.ndarray, td: np.ndarray, ad: np.ndarray,
+                      ts: np.ndarray) -> np.ndarray:
+    """One-compartment oral with lag, written from the Bateman function per dose."""
+    cl, v, ka, tlag = np.exp(theta)
+    k = cl / v
+    tau = ts[:, None] - td[None, :] - tlag
+    live = tau > 0
+    tau = np.where(live, tau, 0.0)
+    c = ad[None, :] * ka / (v * (ka - k)) * (np.exp(-k * tau) - np.exp(-ka * tau))
+    return np.asarray(np.sum(np.where(live, c, 0.0), axis=1), dtype=float)
+
+
+def independent_map(spec: pk.ModelSpec, cov: pk.Covariates, td: np.ndarray, ad: np.ndarray,
+                    ts: np.ndarray, y: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """MAP over log(CL, V, ka, tlag) by Nelder–Mead; returns the parameter values."""
+    order = ("cl", "v", "ka", "tlag")
+    typ = pk.individual_parameters(spec, cov, np.zeros((1, len(spec.eta_names))))
+    log_typ = np.log([typ.cl_l_h[0], typ.v_l[0], typ.ka_per_h[0], typ.tlag_h[0]])
+    idx = [spec.eta_names.index(n) for n in order]
+    om = spec.omega[np.ix_(idx, idx)]
+    om_inv = np.linalg.inv(om)
+
+    def ofv(theta: np.ndarray) -> float:
+        f = _conc_independent(theta, td, ad, ts)
+        g2 = np.maximum((spec.prop_sd * f) ** 2 + spec.add_sd_mg_l**2, 1e-8)
+        d = theta - log_typ
+        return float(np.sum((y - f) ** 2 / g2 + np.log(g2)) + d @ om_inv @ d)
+
+    res = minimize(ofv, log_typ + start, method="Nelder-Mead",
+                   options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 40_000, "maxfev": 40_000,
+                            "adaptive": True})
+    res = minimize(ofv, res.x, method="Nelder-Mead",
+                   options={"xatol": 1e-11, "fatol": 1e-13, "maxiter": 40_000, "adaptive": True})
+    return np.exp(res.x)
+
+
+def ode_conc(cl: float, v: float, ka: float, tlag: float, td: np.ndarray, ad: np.ndarray,
+             ts: np.ndarray, n_transit: int = 0, mtt_h: float = 1.0) -> np.ndarray:
+    """Concentrations by integrating the compartment ODEs between events (solve_ivp, LSODA).
+
+    Transit absorption as in Savic 2007: the dose compartment and N transit compartments
+    (N + 1 stages, k_tr = (N + 1) / MTT) feed the absorption compartment (ka), then central.
+    """
+    ktr = (n_transit + 1) / mtt_h
+    n_stages = n_transit + 1 if n_transit else 0
+    # (time, 0 = sample / 1 = dose entry, index or amount); samples first at equal times
+    events = sorted([(float(t), 0, float(i)) for i, t in enumerate(ts)]
+                    + [(float(t + tlag), 1, float(a)) for t, a in zip(td, ad, strict=True)])
+    state = np.zeros(n_stages + 2)
+    t_prev = min(0.0, events[0][0])
+    out = np.zeros(ts.size)
+
+    def rhs(_t: float, x: np.ndarray) -> np.ndarray:
+        dx = np.empty_like(x)
+        inflow = 0.0
+        for j in range(n_stages):
+            dx[j] = inflow - ktr * x[j]
+            inflow = ktr * x[j]
+        dx[n_stages] = inflow - ka * x[n_stages]
+        dx[n_stages + 1] = ka * x[n_stages] - cl / v * x[n_stages + 1]
+        return dx
+
+    for t, kind, val in events:
+        if t > t_prev:
+            sol = solve_ivp(rhs, (t_prev, t), state, method="LSODA", rtol=1e-11, atol=1e-12)
+            state = sol.y[:, -1].copy()
+            t_prev = t
+        if kind == 0:
+            out[int(val)] = state[-1] / v
+        else:
+            state[0] += val
+    return out
+
+
+# ---- PK engine checks -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    what: str
+    expected: str
+    got: float
+    unit: str
+    ok: bool
+    source: str
+
+
+def _rel(got: float, want: float) -> float:
+    return abs(got - want) / abs(want)
+
+
+def typical_value_checks() -> list[Check]:
+    """Alghamdi 2019 typical TB patient (59 kg, CrCl 89.1 mL/min): pharmacology.md §1 [derived]."""
+    spec = pk.get_model("alghamdi2019")
+    cov = pk.Covariates.create(weight_kg=59.0, crcl_ml_min=89.1)
+    src = "Alghamdi 2019 parameters; derived check values"
+    out: list[Check] = []
+    t = np.arange(0.0, 8.0, 0.0005)
+    c = pk.predict(spec, cov, None, [0.0], [500.0], t)[0]
+    out.append(Check("single 500 mg: Cmax", "19.5", float(c.max()), "mg/L",
+                     _rel(float(c.max()), 19.5) < 0.01, src))
+    out.append(Check("single 500 mg: Tmax", "1.1", float(t[np.argmax(c)]), "h",
+                     abs(float(t[np.argmax(c)]) - 1.1) < 0.06, src))
+    table = [((250.0, 24.0), 15.5, 5.9, 242.0), ((250.0, 12.0), 24.9, 15.7, 484.0),
+             ((500.0, 24.0), 30.9, 11.8, 484.0), ((500.0, 12.0), 49.9, 31.3, 967.0),
+             ((750.0, 24.0), 46.4, 17.7, 726.0)]
+    for (dose, tau), cmax, cmin, auc in table:
+        m = pk.steady_state_metrics(spec, cov, None, pk.DosePattern.every(dose, tau))
+        label = f"{dose:g} mg q{tau:g}h steady state"
+        for key, want, unit in (("cmax", cmax, "mg/L"), ("cmin", cmin, "mg/L"),
+                                ("auc24", auc, "mg·h/L")):
+            got = float(np.asarray(m[key])[0])
+            # tabulated to 3 significant figures: 1 % (2 % for the 1-decimal troughs < 10 mg/L)
+            tol = 0.02 if want < 10 else 0.01
+            out.append(Check(f"{label}: {key}", f"{want:g}", got, unit, _rel(got, want) < tol, src))
+    # dose recovery: CL × AUC0–∞ returns the dose (AUC over a steady-state interval = AUC0–∞)
+    par = pk.individual_parameters(spec, cov, None)
+    auc = float(np.asarray(pk.steady_state_metrics(spec, cov, None,
+                                                   pk.DosePattern.every(500.0, 24.0))["auc24"])[0])
+    out.append(Check("dose recovery: CL × AUC0–∞ for 500 mg", "500", float(par.cl_l_h[0]) * auc,
+                     "mg", _rel(float(par.cl_l_h[0]) * auc, 500.0) < 1e-6, "mass balance"))
+    rg = pk.get_model("resendiz2025")
+    cov_rg = pk.Covariates.create(weight_kg=50.0, ffm_kg=38.6, crcl_56m_ml_min=122.0,
+                                  age_years=35.0)
+    m = pk.steady_state_metrics(rg, cov_rg, None, pk.DosePattern.every(250.0, 12.0))
+    got = float(np.asarray(m["cmax"])[0])
+    out.append(Check("Resendiz-Galvan 2025 typical (FFM 38.6 kg, RF 1), 250 mg q12h: Cmax,ss",
+                     "16.6", got, "mg/L", _rel(got, 16.6) < 0.01,
+                     "Resendiz-Galvan 2025 parameters; derived check value"))
+    got = float(np.asarray(m["auc24"])[0])
+    out.append(Check("Resendiz-Galvan 2025 typical, 250 mg q12h: AUC24", f"{500 / 1.49:.1f}", got,
+                     "mg·h/L", _rel(got, 500 / 1.49) < 0.01, "CL = 0.901 + 0.589 = 1.49 L/h"))
+    return out
+
+
+def monograph_checks() -> tuple[list[Check], list[str]]:
+    """The monograph's statements against the default model (typical TB patient)."""
+    spec = pk.get_model("alghamdi2019")
+    cov = pk.Covariates.create(weight_kg=59.0, crcl_ml_min=89.1)
+    t = np.arange(0.0, 24.0, 0.001)
+    c = pk.predict(spec, cov, None, [0.0], [250.0], t)[0]
+    peak = float(c.max())
+    tmax = float(t[np.argmax(c)])
+    ss = pk.steady_state_metrics(spec, cov, None, pk.DosePattern.every(250.0, 12.0))
+    cmax_ss = float(np.asarray(ss["cmax"])[0])
+    par = pk.individual_parameters(spec, cov, None)
+    t_half = float(np.log(2) * par.v_l[0] / par.cl_l_h[0])
+    src = "monograph (Pharmacokinetics)"
+    checks = [
+        Check("single 250 mg: peak about 10 µg/mL", "≈ 10", peak, "mg/L", 8.0 <= peak <= 12.0, src),
+        Check("250 mg twice daily: steady-state peak 20–30 µg/mL", "20–30", cmax_ss, "mg/L",
+              20.0 <= cmax_ss <= 30.0, src),
+    ]
+    notes = [
+        f"Time to peak: the model gives {tmax:.1f} h after a single 250 mg dose (fasted "
+        "absorption, Alghamdi 2019); the monograph states 3–4 h and the US label 4–8 h. Food "
+        "delays absorption (Zhu 2001: about 4.7-fold); the estimator's wide ka prior and the "
+        "6 h sample absorb this difference for an individual patient.",
+        f"Half-life: the model gives {t_half:.1f} h in a typical TB patient (paper: 16.8 h); "
+        "the monograph states about 10 h (8–12 h in the Renal Drug Handbook). The model's "
+        "figure is from 235 TB patients; the individual estimate replaces both once levels exist.",
+    ]
+    return checks, notes
+
+
+def ode_agreement(seed: int = STUDY_SEED) -> list[tuple[str, float]]:
+    """Largest relative difference, PK engine against solve_ivp, for several histories."""
+    rng = np.random.default_rng(seed)
+    out: list[tuple[str, float]] = []
+    cases = [
+        ("Alghamdi, single 500 mg", "alghamdi2019", np.array([0.0]), np.array([500.0]), None),
+        ("Alghamdi, irregular (missed + extra dose, 250/500 mg)", "alghamdi2019",
+         np.array([0.0, 12.0, 36.0, 40.0, 60.0, 72.0]),
+         np.array([250.0, 250.0, 500.0, 250.0, 250.0, 500.0]), None),
+        ("Alghamdi, lag 14 h longer than the 12 h interval", "alghamdi2019",
+         np.arange(6) * 12.0, np.full(6, 250.0), 14.0),
+        ("Resendiz-Galvan, transit N = 4, 250 mg q12h", "resendiz2025",
+         np.arange(8) * 12.0, np.full(8, 250.0), None),
+    ]
+    for label, name, td, ad, lag in cases:
+        spec = pk.get_model(name)
+        cov = pk.Covariates.create(weight_kg=60.0, crcl_ml_min=90.0, ffm_kg=45.0,
+                                   crcl_56m_ml_min=110.0, age_years=40.0)
+        ts = np.unique(np.concatenate([np.linspace(0.05, float(td.max()) + 30.0, 60),
+                                       td + 0.5, td + 2.0]))
+        worst = 0.0
+        for _ in range(3):
+            eta = rng.multivariate_normal(np.zeros(len(spec.eta_names)), spec.omega)
+            par = pk.individual_parameters(spec, cov, eta[None, :])
+            tlag = float(par.tlag_h[0]) if lag is None else lag
+            # lag override: shift the engine's dose times so both see the same entry times
+            td_engine = td if lag is None else td + (lag - float(par.tlag_h[0]))
+            eng = pk.predict(spec, cov, eta[None, :], td_engine, ad, ts)[0]
+            ode = ode_conc(float(par.cl_l_h[0]), float(par.v_l[0]), float(par.ka_per_h[0]), tlag,
+                           td, ad, ts, n_transit=spec.n_transit,
+                           mtt_h=float(par.mtt_h[0]) if spec.n_transit else 1.0)
+            mask = ode > 1e-3
+            worst = max(worst, float(np.max(np.abs(eng[mask] - ode[mask]) / ode[mask])))
+        out.append((label, worst))
+    return out
+
+
+# ---- report -----------------------------------------------------------------------------
+
+
+def _fmt_ci(p: float, n: int) -> str:
+    lo, hi = coverage_ci(p, n)
+    return f"{100 * p:.1f} % (95 % CI {100 * lo:.1f}–{100 * hi:.1f})"
+
+
+def independent_agreement() -> list[tuple[str, float]]:
+    spec = pk.get_model("alghamdi2019")
+    cov = pk.Covariates.create(weight_kg=[58.0], crcl_ml_min=[85.0])
+    td, ad = dose_history()
+    ts = sample_times()
+    order = [spec.eta_names.index(n) for n in ("cl", "v", "ka", "tlag")]
+    typ = pk.individual_parameters(spec, cov, None)
+    log_typ = np.log([typ.cl_l_h[0], typ.v_l[0], typ.ka_per_h[0], typ.tlag_h[0]])
+    rows = []
+
+    def predict(etas: np.ndarray) -> np.ndarray:
+        return np.asarray(pk.predict(spec, cov, etas, td, ad, ts), dtype=float)
+
+    for y in ((16.2, 14.1), (35.0, 30.0), (12.0, 19.0), (8.0, 5.0), (22.0, 21.0), (28.0, 12.0)):
+        obs = _obs(np.asarray(y, dtype=float), ts)
+        obj = Objective(predict, spec.residual_sd, Prior(spec.omega), obs)
+        fit = fit_map(obj, spec.eta_names.index("ka"))
+        p = pk.individual_parameters(spec, cov, fit.eta[None, :])
+        ours = np.array([p.cl_l_h[0], p.v_l[0], p.ka_per_h[0], p.tlag_h[0]])
+        best, best_ofv = ours, np.inf
+        for ka0 in (0.0, -3.04, 3.04):
+            th = independent_map(spec, cov, td, ad, ts, np.asarray(y, float),
+                                 np.array([0.0, 0.0, ka0, 0.0]))
+            eta = np.zeros(len(spec.eta_names))
+            eta[order] = np.log(th) - log_typ
+            if obj(eta) < best_ofv:
+                best, best_ofv = th, obj(eta)
+        rows.append((f"C2h {y[0]:g}, C6h {y[1]:g} mg/L", float(np.max(np.abs(ours / best - 1)))))
+    return rows
+
+
+def render(study: StudyResult, agree: list[tuple[str, float]], ode: list[tuple[str, float]],
+           typical: list[Check], mono: list[Check], notes: list[str]) -> str:
+    s = study
+    n = s.n
+    lines = [
+        "# cyclodose validation report",
+        "",
+        f"Generated by `python -m cyclodose.validation` (cyclodose {__version__}); seeded: "
+        "the same command gives the same numbers (run time aside). Run `make validate` to "
+        "regenerate.",
+        "",
+        "## 1. Simulation–estimation study of the Bayesian TDM estimator",
+        "",
+        f"{n} virtual adult TB patients drawn from the default model (Alghamdi 2019): covariates "
+        "spread like the model's data (weight ≈ N(60, 12.7) kg, CrCl log-normal around "
+        "88 mL/min), individual parameters from its between-subject variability, "
+        f"{DOSE_MG:g} mg every {INTERVAL_H:g} h for {N_DOSES * INTERVAL_H / 24:g} days, levels "
+        "2 h and 6 h after the morning dose of the last day (steady state) with the model's "
+        "proportional residual error (19 %). Each patient was estimated exactly as in "
+        "`cyclodose tdm` (MAP with restarts, Laplace, SIR). Between-occasion variability was "
+        "not simulated (forecasts set it to 0).",
+        "",
+        "Errors are relative to each patient's true value: MPE = mean prediction error (bias), "
+        "RMSE = root mean squared error (imprecision). *Prior* is the a-priori prediction "
+        "(typical values for the covariates), the baseline that the levels should improve.",
+        "",
+        "| quantity | MPE (bias) | RMSE | prior MPE | prior RMSE | 90 % interval coverage |",
+        "|---|---|---|---|---|---|",
+        f"| CL/F | {mpe_pct(s.cl_map, s.cl_true):+.1f} % | {rmse_pct(s.cl_map, s.cl_true):.1f} % | "
+        f"{mpe_pct(s.cl_typical, s.cl_true):+.1f} % | {rmse_pct(s.cl_typical, s.cl_true):.1f} % | "
+        f"SIR {_fmt_ci(coverage(s.cl_lo, s.cl_hi, s.cl_true), n)}; Laplace "
+        f"{_fmt_ci(coverage(s.cl_lap_lo, s.cl_lap_hi, s.cl_true), n)} |",
+        f"| next steady-state peak (same regimen) | {mpe_pct(s.peak_map, s.peak_true):+.1f} % | "
+        f"{rmse_pct(s.peak_map, s.peak_true):.1f} % | "
+        f"{mpe_pct(s.peak_typical, s.peak_true):+.1f} % | "
+        f"{rmse_pct(s.peak_typical, s.peak_true):.1f} % | "
+        f"SIR {_fmt_ci(coverage(s.peak_lo, s.peak_hi, s.peak_true), n)} |",
+        "",
+        f"- Patients whose posterior had more than one mode in the SIR proposal (fast against "
+        f"delayed absorption): {int(np.sum(s.n_modes > 1))} of {n}.",
+        f"- Median effective sample size of the importance weights: {np.median(s.ess):.0f}.",
+        f"- Run time: {s.seconds:.0f} s for {n} patients ({1000 * s.seconds / n:.0f} ms per "
+        "patient, MAP + Laplace + SIR + steady-state forecasts).",
+        "- Coverage should be near 90 %; the 95 % CI shown is the Wilson interval for the "
+        "observed proportion.",
+        "",
+        "## 2. MAP against an independent implementation",
+        "",
+        "The production estimator (η-space, L-BFGS-B, the PK engine's closed form) against a "
+        "separate implementation in `cyclodose.validation` (log-parameters, its own Bateman "
+        "superposition, Nelder–Mead from three starts). Largest relative difference in CL, V, "
+        "ka and Tlag (acceptance: < 1e-3):",
+        "",
+        "| levels (250 mg q12h, day 10) | max relative difference | pass |",
+        "|---|---|---|",
+        *[f"| {label} | {d:.1e} | {'yes' if d < 1e-3 else 'NO'} |" for label, d in agree],
+        "",
+        "## 3. PK engine",
+        "",
+        "### Agreement with ODE integration",
+        "",
+        "Closed-form concentrations against `scipy.integrate.solve_ivp` (LSODA, rtol 1e-11), "
+        "three individuals from each model's between-subject variability per history; largest "
+        "relative difference where the concentration exceeds 0.001 mg/L (acceptance: < 1e-6):",
+        "",
+        "| dose history | max relative difference | pass |",
+        "|---|---|---|",
+        *[f"| {label} | {d:.1e} | {'yes' if d < 1e-6 else 'NO'} |" for label, d in ode],
+        "",
+        "### Typical-patient values",
+        "",
+        "| check | expected | cyclodose | pass | source |",
+        "|---|---|---|---|---|",
+        *[f"| {c.what} | {c.expected} {c.unit} | {c.got:.4g} {c.unit} | "
+          f"{'yes' if c.ok else 'NO'} | {c.source} |" for c in typical],
+        "",
+        "### Monograph statements (default model, typical TB patient)",
+        "",
+        "| statement | monograph | model | consistent | source |",
+        "|---|---|---|---|---|",
+        *[f"| {c.what} | {c.expected} {c.unit} | {c.got:.3g} {c.unit} | "
+          f"{'yes' if c.ok else 'NO'} | {c.source} |" for c in mono],
+        "",
+        "Where model and monograph differ:",
+        "",
+        *[f"- {note}" for note in notes],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    n = 500
+    if "--n" in args:
+        i = args.index("--n")
+        n = int(args[i + 1])
+        del args[i:i + 2]
+    out = Path(args[0]) if args else Path("docs/validation.md")
+    study = simulation_estimation(n)
+    mono, notes = monograph_checks()
+    text = render(study, independent_agreement(), ode_agreement(), typical_value_checks(), mono,
+                  notes)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out} ({n} virtual patients, {study.seconds:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

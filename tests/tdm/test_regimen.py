@@ -1,0 +1,70 @@
+"""Regimen ranking on synthetic posterior metrics (probabilities computed by hand)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cyclodose.case import Target
+from cyclodose.tdm.regimen import CandidateRegimen, rank, reason, score
+
+TARGET = Target(peak_low_mg_l=20.0, peak_high_mg_l=30.0, mic_mg_l=None, tmic_pct=30.0)
+
+
+def _cand(label: str, daily: float, caps: int = 1, period: float = 12.0) -> CandidateRegimen:
+    per = daily * period / 24.0
+    return CandidateRegimen(label=label, period_h=period, offsets_h=(0.0,), amounts_mg=(per,),
+                            daily_dose_mg=daily, capsules_per_administration=(caps,))
+
+
+def _metrics(cmax, tmic=None):
+    cmax = np.asarray(cmax, dtype=float)
+    out = {"cmax": cmax, "cmin": cmax / 2, "auc24": cmax * 20}
+    if tmic is not None:
+        out["tmic_pct"] = np.asarray(tmic, dtype=float)
+    return out
+
+
+def test_score_probabilities_by_hand():
+    s = score(_cand("a", 500), _metrics([10, 19.9, 20, 25, 30, 30.1, 40, 22, 28, 35]), TARGET)
+    assert s.p_in_target == pytest.approx(5 / 10)  # 20, 25, 30, 22, 28
+    assert s.p_above_ceiling == pytest.approx(3 / 10)  # 30.1, 40, 35
+    assert s.objective == s.p_in_target
+
+
+def test_mic_objective_is_joint_with_ceiling():
+    t = Target(peak_low_mg_l=20.0, peak_high_mg_l=30.0, mic_mg_l=16.0, tmic_pct=64.0)
+    s = score(_cand("a", 500), _metrics([25, 35, 28, 40], tmic=[70, 90, 50, 100]), t)
+    assert s.p_tmic_goal == pytest.approx(3 / 4)  # 70, 90, 100 reach 64 %
+    assert s.objective == pytest.approx(1 / 4)  # only the first also stays ≤ 30 mg/L
+
+
+def test_rank_never_above_1_g_and_breaks_ties():
+    peaks = {
+        "too much": [25.0] * 10,  # perfect, but 1250 mg/day: must be dropped
+        "best": [25.0] * 9 + [10.0],
+        "tie, more capsules": [25.0] * 9 + [10.0],
+        "tie, more above ceiling": [25.0] * 9 + [31.0],
+        "worse": [25.0] * 5 + [10.0] * 5,
+    }
+    cands = [_cand("too much", 1250), _cand("tie, more capsules", 750, caps=3),
+             _cand("tie, more above ceiling", 500), _cand("worse", 250), _cand("best", 750)]
+    ranked = rank(cands, lambda c: _metrics(peaks[c.label]), TARGET)
+    assert [s.regimen.label for s in ranked] == ["best", "tie, more capsules",
+                                                  "tie, more above ceiling", "worse"]
+    text = reason(ranked[0], TARGET, "alghamdi2019 v2019.1", 10, ranked[1])
+    assert "90 %" in text and "mg/L" in text and "alghamdi2019" in text and "1000 mg/day" in text
+
+
+def test_current_regimen_from_the_last_24_h():
+    from cyclodose.tdm.regimen import current_regimen
+
+    times = [0.0, 12.0, 24.0, 36.0, 48.0]
+    q12 = current_regimen(times, [250.0] * 5, (125.0, 250.0))
+    assert q12 is not None and q12.label == "250 mg q12h" and q12.daily_dose_mg == 500.0
+    assert q12.capsules_per_administration == (1,)
+    asym = current_regimen([0.0, 12.0, 24.0, 36.0], [250.0, 500.0, 250.0, 500.0], (250.0,))
+    assert asym is not None and asym.daily_dose_mg == 750.0
+    assert asym.amounts_mg == (250.0, 500.0) and asym.offsets_h == (0.0, 12.0)
+    assert asym.capsules_per_administration == (1, 2)
+    assert current_regimen([], [], (250.0,)) is None
