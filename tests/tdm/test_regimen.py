@@ -68,3 +68,18 @@ def test_current_regimen_from_the_last_24_h():
     assert asym.amounts_mg == (250.0, 500.0) and asym.offsets_h == (0.0, 12.0)
     assert asym.capsules_per_administration == (1, 2)
     assert current_regimen([], [], (250.0,)) is None
+
+
+def test_reason_names_the_key_that_separated_the_top_two():
+    # Regression: a 1-point lead (87 % against 86 %) is not a tie at 0.5 points, so the reason
+    # must not claim one; a true tie names the key rank() used (here: fewer capsules).
+    hits = {"a": 87, "b": 86}
+    clear = rank([_cand("a", 625), _cand("b", 500)],
+                 lambda c: _metrics([25.0] * hits[c.label] + [10.0] * (100 - hits[c.label])),
+                 TARGET)
+    text = reason(clear[0], TARGET, "m", 100, clear[1])
+    assert clear[0].regimen.label == "a" and "Monte Carlo" not in text
+    tied = rank([_cand("few", 500, caps=1), _cand("many", 500, caps=2)],
+                lambda c: _metrics([25.0] * 9 + [10.0]), TARGET)
+    text = reason(tied[0], TARGET, "m", 10, tied[1])
+    assert tied[0].regimen.label == "few" and "fewer capsules a day" in text

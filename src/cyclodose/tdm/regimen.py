@@ -162,16 +162,19 @@ def reason(best: ScoredRegimen, target: Target, model_label: str, n_draws: int,
         ru = runner_up.regimen
         why += (f" Next best: {ru.label} ({100 * runner_up.objective:.0f} %, above ceiling "
                 f"{100 * runner_up.p_above_ceiling:.0f} %)")
-        if runner_up.objective >= best.objective - 2 * TIE_PROBABILITY:
-            if runner_up.p_above_ceiling > best.p_above_ceiling + TIE_PROBABILITY:
+        # Say which ranking key separated the two, exactly as rank() sorted them.
+        kb, kr = _key(best), _key(runner_up)
+        if kb[0] == kr[0]:
+            if kb[1] != kr[1]:
                 decided = (f"a lower probability above the ceiling "
                            f"({100 * best.p_above_ceiling:.1f} % against "
                            f"{100 * runner_up.p_above_ceiling:.1f} %)")
-            elif ru.capsules_per_day > r.capsules_per_day:
+            elif kb[2] != kr[2]:
                 decided = (f"fewer capsules a day ({r.capsules_per_day:g} against "
                            f"{ru.capsules_per_day:g})")
             else:
-                decided = "a lower daily dose"
+                decided = (f"the lower daily dose ({r.daily_dose_mg:g} against "
+                           f"{ru.daily_dose_mg:g} mg)")
             why += (f": as likely within Monte Carlo error "
                     f"({100 * TIE_PROBABILITY:.1f} percentage points), so {decided} decided")
         why += "."
