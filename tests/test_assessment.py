@@ -41,6 +41,20 @@ def test_avoid_also_marks_the_regimen() -> None:
     assert _assess(conditions=["E80.2"]).recommendation.status == "contraindicated"
 
 
+def test_a_case_regimen_above_1_g_does_not_mark_the_guideline_regimen() -> None:
+    # Regression: 750 mg q12h (dose.above_maximum) made the 500 mg/day guideline regimen
+    # "not recommended"; the guideline regimen is the remedy for that finding.
+    q12 = {"amount_mg": 750, "interval_h": 12, "start": "2026-03-01T08:00:00", "count": 4}
+    a = _assess(regimen=q12)
+    assert "dose.above_maximum" in a.codes()
+    assert a.recommendation.status == "recommended"
+    assert max(ph.daily_dose_mg for ph in a.recommendation.phases) <= 1000
+    # ...while a patient contraindication alongside it still marks the regimen.
+    b = _assess(regimen=q12, conditions=["epilepsy"])
+    assert b.recommendation.status == "contraindicated"
+    assert "dose.above_maximum" not in b.recommendation.rationale[0]
+
+
 def test_caution_does_not_mark_the_regimen() -> None:
     assert _assess(conditions=["anxiety"]).recommendation.status == "recommended"
 

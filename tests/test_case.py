@@ -76,6 +76,24 @@ def test_base_case_is_valid() -> None:
     ("regimen", {"doses": [{"time": "2026-03-01T08:00:00", "amount_mg": -1}]},
      "regimen.doses[0].amount_mg"),
     ("levels.0.value", -3.0, "levels[0].value"),
+    # regression: NaN / infinity passed as a level and fired level.above_ceiling ("nan mg/L")
+    ("levels.0.value", float("nan"), "levels[0].value"),
+    ("levels.0.value", "nan", "levels[0].value"),
+    ("levels.0.value", float("inf"), "levels[0].value"),
+    # regression: a NaN capsule strength crashed with a traceback
+    ("settings", {"capsule_strengths_mg": [float("nan")]}, "settings.capsule_strengths_mg"),
+    ("settings", {"capsule_strengths_mg": [250, 2000]}, "settings.capsule_strengths_mg"),
+    # regression: 40 strengths made the capsule-combination search run for minutes
+    ("settings", {"capsule_strengths_mg": list(range(10, 410, 10))},
+     "settings.capsule_strengths_mg"),
+    ("patient.weight_kg", float("nan"), "patient.weight_kg"),
+    ("patient.serum_creatinine.value", float("nan"), "patient.serum_creatinine.value"),
+    # regression: end before start silently gave a regimen without doses
+    ("regimen", {"amount_mg": 250, "interval_h": 12, "start": "2026-03-10T08:00:00",
+                 "end": "2026-03-01T08:00:00"}, "regimen"),
+    # regression: a missed time matching no scheduled dose was ignored (dose counted as taken)
+    ("regimen", {"amount_mg": 250, "interval_h": 12, "start": "2026-03-01T08:00:00",
+                 "count": 4, "missed": ["2026-03-01T09:00:00"]}, "regimen.missed[0]"),
     # required fields
     ("patient.sex", _DELETE, "patient.sex"),
     ("patient.age_years", _DELETE, "patient.age_years"),
@@ -122,3 +140,10 @@ def test_pregnancy_recorded_for_male_is_refused_naming_the_field():
     with pytest.raises(CaseError) as exc:
         parse_case({"patient": {"age_years": 30, "sex": "male", "weight_kg": 70, "pregnant": True}})
     assert [p.field for p in exc.value.problems] == ["patient.pregnant"]
+
+
+def test_missed_dose_at_a_scheduled_time_is_removed() -> None:
+    doc = _with("regimen", {"amount_mg": 250, "interval_h": 12, "start": "2026-03-01T08:00:00",
+                            "count": 4, "missed": ["2026-03-01T20:00:00"]})
+    case = parse_case(doc)
+    assert [d.time_h for d in case.doses] == [0.0, 24.0, 36.0]

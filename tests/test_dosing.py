@@ -71,13 +71,24 @@ def test_severe_renal_contraindicated_with_ats_option(patient: dict[str, Any]) -
     # ATS 2003 / J Thorac Dis 2018 Table 4: 250 mg once daily or 500 mg three times weekly
     assert _tuple(once) == (250, 1, 250, None)
     assert (tiw.dose_mg, tiw.days_per_week) == (500, 3)
-    assert "after" in tiw.frequency
     assert all("levels" in (o.phases[0].note or "") for o in rec.alternatives)
 
 
 def test_haemodialysis_doses_after_the_session() -> None:
     rec = _rec(dialysis="haemodialysis")
-    assert "after the dialysis session" in rec.alternatives[0].phases[0].frequency
+    once, tiw = (o.phases[0] for o in rec.alternatives)
+    # ATS: give after dialysis; haemodialysis is intermittent, so "on dialysis days".
+    assert once.frequency == "once daily (on dialysis days after the session)"
+    assert tiw.frequency == "three times weekly, after each dialysis session"
+
+
+@pytest.mark.parametrize("patient", [{"crcl_ml_min": 25}, {"dialysis": "peritoneal"}])
+def test_ats_option_without_haemodialysis_names_no_dialysis_session(
+        patient: dict[str, Any]) -> None:
+    # Regression: CrCl < 30 without haemodialysis was told to dose "after each dialysis session".
+    rec = _rec(**patient)
+    for option in rec.alternatives:
+        assert "dialysis" not in option.phases[0].frequency
 
 
 def test_severe_renal_in_a_child_gives_no_adult_ats_dose() -> None:
@@ -212,3 +223,13 @@ def test_child_with_renal_impairment_gets_no_escalation() -> None:
     assert rec.status == "recommended"
     assert rec.phases[0].daily_dose_range_mg == (250, 250)
     assert any("Conservative rule" in r for r in rec.rationale)
+
+
+def test_a_phase_at_1_g_per_day_warns_of_heart_failure() -> None:
+    # Monograph (Adverse Effects): heart failure at daily doses of 1 g or more. A 120 kg
+    # 11-year-old on AAP 5 mg/kg twice daily (600 mg) is capped at 500 mg twice daily.
+    rec = _rec({"paediatric_guideline": "AAP"}, age_years=11, weight_kg=120, height_cm=150)
+    ph = rec.phases[0]
+    assert ph.daily_dose_mg == MAX_DAILY_DOSE_MG
+    assert ph.note is not None and "heart failure" in ph.note and "capped" in ph.note
+    assert all("heart failure" not in (p.note or "") for p in _rec().phases)  # 500 mg/day

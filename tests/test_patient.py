@@ -98,6 +98,15 @@ def test_child_uses_bedside_schwartz() -> None:
     assert r.ckd_epi_ml_min_173m2 is None
 
 
+@pytest.mark.parametrize(("age", "warned"), [(0.5, True), (1.0, False), (6.0, False)])
+def test_schwartz_under_1_year_is_flagged_outside_its_validity(age: float, warned: bool) -> None:
+    # Schwartz 2009 derived the bedside equation in children aged 1–16 years.
+    r = renal_function(_patient(age_years=age, weight_kg=7, height_cm=65,
+                                serum_creatinine={"value": 0.4, "unit": "mg/dL"}))
+    assert r.method == "bedside_schwartz"
+    assert any("outside its validity" in n for n in r.notes) is warned
+
+
 def test_child_without_height_is_unknown_not_guessed() -> None:
     r = renal_function(_patient(age_years=6, weight_kg=20,
                                 serum_creatinine={"value": 0.5, "unit": "mg/dL"}))

@@ -33,7 +33,7 @@ ISSUE_CODES = {
     "info.haemodialysis", "warning.monotherapy", "dose.above_maximum", "level.above_ceiling",
 }
 EXTRA_CODES = {"caution.anxiety", "caution.heart_failure", "caution.neuropsychiatric_comedication",
-               "info.renal_function_unknown"}
+               "info.renal_function_unknown", "duplicate.cycloserine"}
 
 BASE: dict[str, Any] = {
     "patient": {"age_years": 40, "sex": "female", "weight_kg": 70, "height_cm": 170,
@@ -90,7 +90,10 @@ CASES: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
     "contraindication.severe_anxiety": [(_p(conditions=["severe anxiety"]),
                                          _p(conditions=["anxiety"])),
                                         (_p(conditions=["ICD10:F41.1 severe"]),
-                                         _p(conditions=["ICD10:F41.1"]))],
+                                         _p(conditions=["ICD10:F41.1"])),
+                                        # regression: a qualifier before the code was unread
+                                        (_p(conditions=["severe F41.1"]),
+                                         _p(conditions=["history of F41.1"]))],
     "caution.anxiety": [(_p(conditions=["ICD10:F41.1"]), _p(conditions=["severe anxiety"]))],
     "contraindication.severe_renal_impairment": [
         (_p(age_years=80, weight_kg=50, serum_creatinine={"value": 3.0, "unit": "mg/dL"}),
@@ -133,18 +136,33 @@ CASES: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
     "precaution.neurotoxicity": [(_p(symptoms=["tremor"]), _p(symptoms=["rash"])),
                                  (_p(symptoms=["Confusion"]), {})],
     "precaution.skin_reaction": [(_p(symptoms=["rash"]), _p(symptoms=["tremor"])),
-                                 (_p(symptoms=["photosensitivity"]), {})],
+                                 (_p(symptoms=["photosensitivity"]), {}),
+                                 (_p(symptoms=["itching"]), _p(symptoms=["insomnia"]))],
     "monitoring.weekly_levels": [
         (_q12(250, interval_h=8), _q12(250)),  # 750 mg/day vs 500 mg/day
         (_p(crcl_ml_min=50), _p(crcl_ml_min=95)),
         (_p(symptoms=["dizziness"]), _p(symptoms=["rash"])),
+        # regression: a dialysis code with normal creatinine still needs weekly levels
+        (_p(conditions=["ICD10:Z99.2"]), _p(conditions=["ICD10:Z99.1"])),
     ],
     "info.pregnancy": [(_p(pregnant=True), _p(pregnant=False))],
     "info.breastfeeding": [(_p(breastfeeding=True), _p(breastfeeding=False))],
     "info.haemodialysis": [(_p(dialysis="haemodialysis"), _p(dialysis="peritoneal"))],
     "warning.monotherapy": [({"comedications": []}, {"comedications": ["levofloxacin"]}),
                             ({"comedications": ["pyridoxine", "ethanol"]},
-                             {"comedications": ["Sirturo"]})],
+                             {"comedications": ["Sirturo"]}),
+                            # regression: terizidone is cycloserine, not another TB drug
+                            ({"comedications": ["terizidone"]},
+                             {"comedications": ["ofloxacin"]})],
+    # Terizidone (two cycloserine molecules) or cycloserine itself listed as a co-medication.
+    "duplicate.cycloserine": [
+        ({"comedications": ["bedaquiline", "Terizidone"]}, {"comedications": ["bedaquiline"]}),
+        ({"comedications": ["bedaquiline", "Seromycin"]},
+         {"comedications": ["bedaquiline", "Serzone"]}),
+        ({"comedications": ["bedaquiline", "J04AB01"]},
+         {"comedications": ["bedaquiline", "J04AB02"]}),
+        ({"comedications": ["bedaquiline", "cyclosérine"]}, {}),
+    ],
     "dose.above_maximum": [
         (_q12(750), _q12(500)),  # 1500 vs exactly 1000 mg in 24 h
         ({"regimen": {"doses": [{"time": "2026-03-01T08:00:00", "amount_mg": 500},

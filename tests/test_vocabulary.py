@@ -80,7 +80,7 @@ def test_symptoms(text: str, category: str) -> None:
 
 
 def test_recognise_splits_and_names_fields() -> None:
-    v = recognise(["epilepsy", "xyz"], ["isoniazid", "abc"], ["itch"])
+    v = recognise(["epilepsy", "xyz"], ["isoniazid", "abc"], ["insomnia"])
     assert [r.concept for r in v.recognised] == ["epilepsy", "isoniazid"]
     assert [(u.kind, u.field) for u in v.unrecognised] == [
         ("condition", "patient.conditions[1]"), ("comedication", "comedications[1]"),
@@ -98,3 +98,42 @@ def test_neuropsychiatric_classes(text: str, cls: str) -> None:
 
 def test_other_atc_codes_stay_unrecognised() -> None:
     assert isinstance(recognise_comedication("N02BE01", "m"), Unrecognised)
+
+
+@pytest.mark.parametrize(("text", "by"), [
+    ("Seromycin", "brand"), ("cyclosérine", "name"), ("Циклосерин", "name"), ("J04AB01", "atc"),
+])
+def test_cycloserine_itself_as_a_comedication_is_recognised(text: str, by: str) -> None:
+    # Regression: cycloserine under its own names was "unrecognised" as a co-medication.
+    r = recognise_comedication(text, "comedications[0]")
+    assert isinstance(r, Recognised)
+    assert (r.concept, r.matched_by, r.drug_class, r.antituberculous) == (
+        "cycloserine", by, "cycloserine", False)
+
+
+def test_terizidone_is_a_cycloserine_source_not_another_tb_drug() -> None:
+    # Terizidone = two cycloserine molecules (WHO Group B: cycloserine *or* terizidone).
+    r = recognise_comedication("Terivalidin", "comedications[0]")
+    assert isinstance(r, Recognised)
+    assert (r.concept, r.drug_class, r.antituberculous) == ("terizidone", "cycloserine", False)
+
+
+def test_a_one_typo_brand_is_not_taken_for_cycloserine() -> None:
+    # `info` would read "Seromycine" as Seromycin (one typo); a co-medication list must not
+    # guess: another drug can be one edit from a cycloserine brand. It is shown as unrecognised.
+    assert isinstance(recognise_comedication("Seromycine", "m"), Unrecognised)
+
+
+@pytest.mark.parametrize(("text", "concept"), [
+    ("isoniazid 300 mg daily", "isoniazid"), ("Levofloxacin 750mg", "levofloxacin"),
+    ("vitamin B6 50 mg", "pyridoxine"), ("J04AC01 300 mg", "isoniazid"),
+])
+def test_a_comedication_written_with_its_strength_is_recognised(text: str, concept: str) -> None:
+    # Regression: "isoniazid 300 mg" was unrecognised, so interaction.isoniazid was missed.
+    r = recognise_comedication(text, "comedications[0]")
+    assert isinstance(r, Recognised) and r.concept == concept and r.text == text
+
+
+@pytest.mark.parametrize("text", ["isoniazid 300", "high-dose isoniazid", "alcohol 3 units"])
+def test_only_a_strength_in_mass_units_is_stripped(text: str) -> None:
+    assert isinstance(recognise_comedication(text, "m"), Unrecognised)

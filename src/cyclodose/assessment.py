@@ -18,6 +18,7 @@ from cyclodose.case import Case
 from cyclodose.dosing import Recommendation, max_24h_dose_mg, recommend
 from cyclodose.monitoring import MonitoringItem, plan
 from cyclodose.patient import AgeGroup, RenalFunction, age_group, bmi_kg_m2, renal_function
+from cyclodose.pk.apriori import CandidatePrediction, PkPrediction, assessment_sections
 from cyclodose.screening import Finding, screen
 from cyclodose.tdm import tdm_section
 from cyclodose.vocabulary import Recognised, Unrecognised, recognise
@@ -61,6 +62,10 @@ class Assessment(BaseModel):
     unrecognised: tuple[Unrecognised, ...]
     # Optional sections added by the PK and TDM work go here (each `... | None = None`).
     tdm: dict[str, Any] | None = None  # Bayesian estimate from levels (cyclodose.tdm)
+    # Model-informed a-priori regimen and the ranked candidates (cyclodose.pk.apriori),
+    # beside the guideline recommendation, never instead of it.
+    prediction: PkPrediction | None = None
+    candidates: tuple[CandidatePrediction, ...] | None = None
 
     def codes(self) -> set[str]:
         return {f.code for f in self.findings}
@@ -97,14 +102,24 @@ def _breastfeeding(case: Case, rec: Recommendation) -> BreastfeedingEstimate | N
 
 def _flag_contraindications(rec: Recommendation, findings: tuple[Finding, ...]) -> Recommendation:
     """A contraindication or 'avoid' finding marks the regimen; it is kept for the prescriber."""
+    # dose.above_maximum judges the case's own regimen, not the patient: the guideline
+    # regimen is the remedy, so it must not be marked "not recommended" for it.
     blocking = [f.code for f in findings if f.severity in ("contraindicated", "avoid")
-                and f.code != "contraindication.severe_renal_impairment"]
+                and f.code not in ("contraindication.severe_renal_impairment",
+                                   "dose.above_maximum")]
     if not blocking or not rec.phases:
         return rec
     why = (f"Not recommended: {', '.join(blocking)}. The regimen below applies only if the "
            "prescriber judges that benefit outweighs risk, with close monitoring.")
     return rec.model_copy(update={"status": "contraindicated",
                                   "rationale": (why, *rec.rationale)})
+
+
+def _pk_sections(case: Case, rec: Recommendation) -> dict[str, Any]:
+    last = rec.phases[-1] if rec.phases else None
+    prediction, candidates = assessment_sections(
+        case, last.dose_mg if last else None, last.doses_per_day if last else None)
+    return {"prediction": prediction, "candidates": candidates}
 
 
 def assess(case: Case) -> Assessment:
@@ -125,4 +140,5 @@ def assess(case: Case) -> Assessment:
         recognised=vocab.recognised,
         unrecognised=vocab.unrecognised,
         tdm=tdm_section(case),
+        **_pk_sections(case, rec),
     )

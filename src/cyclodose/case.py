@@ -9,6 +9,7 @@ reported with the field it belongs to; nothing is guessed.
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -100,6 +101,8 @@ class RegimenIn(_Strict):
                 raise ValueError("a repeating regimen needs start")
             if (self.count is None) == (self.end is None):
                 raise ValueError("a repeating regimen needs exactly one of count or end")
+            if self.end is not None and _naive(self.end) < _naive(self.start):
+                raise ValueError("end is before start: the regimen would have no doses")
         elif not self.doses:
             raise ValueError("a regimen needs doses or a repeating regimen")
         if self.amounts_mg and any(a < 0 for a in self.amounts_mg):
@@ -133,7 +136,9 @@ class TargetIn(_Strict):
 
 class SettingsIn(_Strict):
     model: str = "alghamdi2019"
-    capsule_strengths_mg: list[float] = Field(default_factory=lambda: [125.0, 250.0], min_length=1)
+    # At most 8 strengths: dosing enumerates capsule combinations, which grow combinatorially.
+    capsule_strengths_mg: list[float] = Field(default_factory=lambda: [125.0, 250.0], min_length=1,
+                                              max_length=8)
     paediatric_guideline: Literal["AAP", "BNFC"] = "BNFC"
     start_date: date | None = None
 
@@ -288,6 +293,8 @@ def _parse_level(i: int, lv: LevelIn, t0: datetime) -> Level:
             raise CaseError.single(f"{field}.lloq", "a level below quantification needs lloq")
         return Level(time_h=t, conc_mg_l=None, blq=True,
                      lloq_mg_l=units.drug_conc_mg_l(lv.lloq, lv.unit, f"{field}.unit"))
+    if not math.isfinite(value):  # YAML .nan/.inf or "nan" would poison every comparison
+        raise CaseError.single(f"{field}.value", f"{value} is not a finite number")
     if value < 0:
         raise CaseError.single(f"{field}.value", "a concentration cannot be negative")
     return Level(time_h=t, conc_mg_l=units.drug_conc_mg_l(value, lv.unit, f"{field}.unit"))
@@ -299,8 +306,12 @@ def _creatinine(q: QuantityIn | None, field: str) -> float | None:
     value = units.creatinine_mg_dl(q.value, q.unit, f"{field}.unit")
     lo, hi = CREATININE_RANGE_MG_DL
     if not lo <= value <= hi:
+        hint = ""
+        if value > hi and lo <= value / 88.4 <= hi:  # a µmol/L value written as mg/dL?
+            hint = f" (if the value is in µmol/L, write unit: umol/L: {value / 88.4:.2f} mg/dL)"
         raise CaseError.single(
-            f"{field}.value", f"{value:.2f} mg/dL is outside the plausible range {lo}–{hi} mg/dL"
+            f"{field}.value",
+            f"{value:.2f} mg/dL is outside the plausible range {lo}–{hi} mg/dL{hint}",
         )
     return value
 
@@ -333,6 +344,11 @@ def _canonical(doc: CaseDocument) -> Case:
     scr = _collect(problems, _creatinine, p.serum_creatinine, "patient.serum_creatinine")
 
     dated = _expand_regimen(doc.regimen) if doc.regimen else []
+    if doc.regimen and doc.regimen.missed:
+        # A missed time that matches no scheduled dose would be ignored, and the dose counted.
+        scheduled = {t for t, _ in _expand_regimen(doc.regimen.model_copy(update={"missed": []}))}
+        problems += [Problem(f"regimen.missed[{i}]", "no scheduled dose at this time")
+                     for i, m in enumerate(doc.regimen.missed) if _naive(m) not in scheduled]
     t0_candidates = [t for t, _ in dated]
     t0 = min(t0_candidates) if t0_candidates else None
 
@@ -365,8 +381,10 @@ def _canonical(doc: CaseDocument) -> Case:
     if p.sex == "male":
         problems += [Problem(f"patient.{flag}", f"{flag} is recorded for a male patient; check sex")
                      for flag in ("pregnant", "breastfeeding") if getattr(p, flag)]
-    if any(s <= 0 for s in doc.settings.capsule_strengths_mg):
-        problems.append(Problem("settings.capsule_strengths_mg", "strengths must be positive"))
+    # Written so that NaN fails too; a capsule above the daily maximum cannot be used.
+    if not all(0 < s <= MAX_DAILY_DOSE_MG for s in doc.settings.capsule_strengths_mg):
+        problems.append(Problem("settings.capsule_strengths_mg",
+                                f"strengths must be positive and at most {MAX_DAILY_DOSE_MG:g} mg"))
     if problems:
         raise CaseError(problems)
 
@@ -396,17 +414,58 @@ def _canonical(doc: CaseDocument) -> Case:
     )
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice (plain YAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str | int | float | bool):
+                continue  # an unhashable key is refused by the base class
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise _DuplicateKey(f"key {key!r} is given twice (line {line})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    for k in keys:
+        if keys.count(k) > 1:
+            raise _DuplicateKey(f"key {k!r} is given twice")
+    return dict(pairs)
+
+
 def load_case(path: str | Path) -> Case:
-    """Read a JSON or YAML case file and validate it."""
+    """Read a JSON or YAML case file and validate it; a key given twice is refused."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise CaseError.single("case", f"cannot read {p}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CaseError.single("case", f"{p.name} is not UTF-8 text") from None
     try:
-        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+        if p.suffix.lower() == ".json":
+            data = json.loads(text, object_pairs_hook=_unique_pairs)
+        else:
+            data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKey as exc:
+        # Which value was meant is unknown: last-one-wins could silently change a dose.
+        raise CaseError.single("case", f"{p.name}: {exc}") from None
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise CaseError.single("case", f"{p.name} is not valid JSON/YAML: {exc}") from None
+        # One problem, one line: YAML errors span several lines with a caret drawing.
+        reason = " ".join(str(exc).split())
+        if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+            mark = exc.problem_mark
+            reason = f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+        raise CaseError.single("case", f"{p.name} is not valid JSON/YAML: {reason}") from None
     return parse_case(data)
 
 

@@ -168,6 +168,10 @@ def _phase(*, label: str, dose_mg: float, doses_per_day: int, duration_days: int
         daily_dose_range_mg = (min(lo, MAX_DAILY_DOSE_MG), min(hi, MAX_DAILY_DOSE_MG))
     interval_h = 24.0 / doses_per_day if days_per_week == 7 else None
     daily = dose_mg * doses_per_day
+    if daily >= MAX_DAILY_DOSE_MG - 1e-9:
+        # e.g. a heavy child on a weight-based dose: the start is already at the maximum.
+        notes.append(f"{_fmt(daily)} mg/day is the maximum; heart failure has occurred at daily "
+                     "doses of 1 g or more: watch for it")
     return Phase(
         label=label, dose_mg=dose_mg, doses_per_day=doses_per_day, interval_h=interval_h,
         daily_dose_mg=daily, duration_days=duration_days, days_per_week=days_per_week,
@@ -278,13 +282,18 @@ def _bnfc(case: Case, no_escalation: bool) -> RegimenOption:
 def _ats_renal_options(case: Case) -> tuple[RegimenOption, ...]:
     w = case.patient.weight_kg
     s = case.settings.capsule_strengths_mg
-    after = " after the dialysis session" if case.patient.dialysis == "haemodialysis" else ""
+    # Haemodialysis is intermittent: the dose follows the session on dialysis days. Without
+    # haemodialysis there is no session to dose after (ATS: 500 mg on alternate days / 3 a week).
+    hd = case.patient.dialysis == "haemodialysis"
     daily = _phase(label="ATS once daily", dose_mg=250.0, doses_per_day=1, duration_days=None,
-                   weight_kg=w, strengths=s, frequency=f"once daily{after}",
+                   weight_kg=w, strengths=s,
+                   frequency="once daily (on dialysis days after the session)" if hd
+                   else "once daily",
                    note="with plasma levels")
     tiw = _phase(label="ATS three times weekly", dose_mg=500.0, doses_per_day=1,
                  duration_days=None, weight_kg=w, strengths=s, days_per_week=3,
-                 frequency="three times weekly, after each dialysis session",
+                 frequency="three times weekly, after each dialysis session" if hd
+                 else "three times weekly (e.g. Monday, Wednesday, Friday)",
                  note="with plasma levels")
     why = ("Documented option only when the prescriber judges that benefit outweighs the "
            "contraindication: ATS/CDC/IDSA give 250 mg once daily or 500 mg three times weekly "

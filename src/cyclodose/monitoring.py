@@ -25,7 +25,8 @@ class MonitoringItem(BaseModel):
 def weekly_level_reasons(case: Case, renal: RenalFunction, vocabulary: Vocabulary) -> list[str]:
     """The monograph's reasons for at least weekly plasma levels that apply to this case."""
     reasons = []
-    if renal.impaired:
+    # A dialysis code among the conditions counts even when creatinine looks normal.
+    if renal.impaired or any(r.concept == "dialysis" for r in vocabulary.of("condition")):
         reasons.append("renal impairment")
     if max_24h_dose_mg(case.doses) > WEEKLY_LEVELS_ABOVE_MG_DAY:
         reasons.append("more than 500 mg/day")

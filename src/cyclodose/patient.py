@@ -59,6 +59,7 @@ ADULT_AGE_YEARS = 18.0
 # BNFC bands: under 2 (no dose given), 2–12, 12–18 years.
 CHILD_AGE_YEARS = 2.0
 ADOLESCENT_AGE_YEARS = 12.0
+SCHWARTZ_MIN_AGE_YEARS = 1.0  # Schwartz 2009 cohort: children aged 1–16 years
 
 # KDIGO 2012 GFR categories (lower bound, label), highest first.
 _KDIGO = ((90.0, "G1"), (60.0, "G2"), (45.0, "G3a"), (30.0, "G3b"), (15.0, "G4"), (0.0, "G5"))
@@ -166,6 +167,10 @@ def renal_function(patient: Patient) -> RenalFunction:
         )
     value = bedside_schwartz_ml_min_173m2(patient.height_cm, scr)
     notes.append("bedside Schwartz eGFR (mL/min/1.73 m², enzymatic creatinine assumed)")
+    if patient.age_years < SCHWARTZ_MIN_AGE_YEARS:
+        # GFR matures over the first 2 years: a low value may be normal for age.
+        notes.append("bedside Schwartz was derived in children aged 1–16 years; under 1 year "
+                     "it is outside its validity and the KDIGO category is only indicative")
     return RenalFunction(
         crcl_ml_min=value, method="bedside_schwartz", unit="mL/min/1.73 m²",
         kdigo_category=kdigo_category(value), ckd_epi_ml_min_173m2=None, dialysis="none",

@@ -111,12 +111,17 @@ def recognise_condition(text: str, field: str) -> Recognised | Unrecognised:
     matched_by: Literal["term", "icd10"] = "term"
     quals: list[str] = []
     m = _ICD.match(folded)
+    if m is None and folded not in terms:
+        # A qualifier may come before the code too: "severe F41.1".
+        rest, quals = _strip_qualifiers(folded, qualifiers)
+        m = _ICD.match(rest) if quals else None
     if m and not terms.get(folded):
         key = _icd_key(m.group(1))
         concept = next((cid for prefix, cid in icd if key.startswith(prefix)), None)
         matched_by = "icd10"
         if m.group(2):
-            _, quals = _strip_qualifiers(m.group(2) + " ", qualifiers)
+            _, after = _strip_qualifiers(m.group(2) + " ", qualifiers)
+            quals += after
         if concept is None:
             return Unrecognised(kind="condition", text=text, field=field,
                                 reason=f"ICD-10 code {m.group(1).upper()} is not in the vocabulary")
@@ -153,9 +158,27 @@ def _drug_index() -> dict[str, _DrugHit]:
     return index
 
 
+def _cycloserine_name(text: str) -> Literal["name", "brand", "atc"] | None:
+    """Cycloserine itself listed as a co-medication (any name, brand or code; no typo match)."""
+    from cyclodose import knowledge  # late: the name index is built on first use
+
+    m = knowledge.find(text)
+    if not isinstance(m, knowledge.Match) or m.method == "one typo":
+        return None
+    if "ATC code" in m.kinds or "ATCvet code" in m.kinds:
+        return "atc"
+    return "brand" if m.kinds == ("brand",) else "name"
+
+
+# "isoniazid 300 mg daily", "Levofloxacin 750mg": the name before a strength in mass units.
+_STRENGTH = re.compile(r"^(?P<name>.+?)\s+\d+(?:[.,]\d+)?\s*(?:mg|g|mcg|µg|ug)\b.*$")
+
+
 def recognise_comedication(text: str, field: str) -> Recognised | Unrecognised:
     folded = fold(text)
     hit = _drug_index().get(folded)
+    if hit is None and (m := _STRENGTH.match(folded)):
+        hit = _drug_index().get(m.group("name"))
     if hit is None:
         # An ATC code of a flagged class (e.g. any N06A antidepressant) is recognised by prefix.
         code = folded.upper()
@@ -164,6 +187,10 @@ def recognise_comedication(text: str, field: str) -> Recognised | Unrecognised:
                 if code.startswith(prefix):
                     return Recognised(kind="comedication", text=text, field=field,
                                       concept=f"atc:{code}", matched_by="atc", drug_class=cls)
+        same = _cycloserine_name(text)
+        if same is not None:
+            return Recognised(kind="comedication", text=text, field=field, concept="cycloserine",
+                              matched_by=same, drug_class="cycloserine")
         return Unrecognised(kind="comedication", text=text, field=field,
                             reason="not a known generic name, brand or ATC code")
     concept, by, tb, cls = hit

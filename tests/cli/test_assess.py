@@ -158,3 +158,65 @@ def test_child_output_shows_rounding_default_and_alternative() -> None:
     assert "120 mg → 125 mg" in out
     assert "Default paediatric guideline: BNFC" in out and "Alternative — AAP" in out
     assert "2026-03-02" in out  # dated schedule from settings.start_date
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+@pytest.mark.parametrize("name", REQUIRED_EXAMPLES)
+def test_no_table_cell_is_cut_with_an_ellipsis(name: str, columns: str) -> None:
+    # Regression: at 80 columns cells read "mg/kg/…", "freque…", "[precaution.lev…".
+    res = runner.invoke(app, ["assess", str(EXAMPLES / name)], env={"COLUMNS": columns})
+    assert res.exit_code == 0, res.output
+    cut = [ln for ln in res.stdout.splitlines() if "…" in ln and "more days" not in ln]
+    assert cut == []
+
+
+def test_regimen_cells_keep_units_at_80_columns() -> None:
+    res = runner.invoke(app, ["assess", str(EXAMPLES / "adult_start.yaml")],
+                        env={"COLUMNS": "80"})
+    # Table borders split cells across lines; the dose and its per-kg figure stay whole words.
+    text = res.stdout
+    assert "8.1 mg/kg/day" in text and "(1 × 250 mg)" in text
+
+
+def test_malformed_yaml_is_one_line_naming_the_place(tmp_path: Path) -> None:
+    # Regression: the YAML parser's message spanned five lines with a caret drawing.
+    p = tmp_path / "case.yaml"
+    p.write_text("patient: {age_years: 3\n", encoding="utf-8")
+    res = runner.invoke(app, ["assess", str(p)])
+    assert res.exit_code == 2 and res.stdout == ""
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: case: case.yaml is not valid")
+    assert "line 2, column 1" in lines[0]
+
+
+def test_creatinine_in_umol_written_as_mg_dl_gets_a_hint(tmp_path: Path) -> None:
+    doc = {"patient": {"age_years": 40, "sex": "male", "weight_kg": 70,
+                       "serum_creatinine": {"value": 80, "unit": "mg/dL"}}}
+    res = runner.invoke(app, ["assess", str(_write(tmp_path, doc))])
+    assert res.exit_code == 2 and res.stdout == ""
+    # pharmacology.md §6: 1 mg/dL = 88.4 µmol/L, so 80 µmol/L = 0.90 mg/dL
+    assert "patient.serum_creatinine.value" in res.stderr and "0.90 mg/dL" in res.stderr
+
+
+@pytest.mark.parametrize(("name", "text", "reason"), [
+    # regression: a key given twice silently kept the last value (here the age)
+    ("case.yaml", "patient:\n  age_years: 40\n  sex: male\n  weight_kg: 70\n  age_years: 5\n",
+     "key 'age_years' is given twice (line 5)"),
+    ("case.json", '{"patient": {"age_years": 40, "sex": "male", "weight_kg": 70, '
+                  '"weight_kg": 7}}', "key 'weight_kg' is given twice"),
+])
+def test_a_key_given_twice_is_refused(tmp_path: Path, name: str, text: str, reason: str) -> None:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    res = runner.invoke(app, ["assess", str(p), "--json"])
+    assert res.exit_code == 2 and res.stdout == ""
+    assert reason in res.stderr
+
+
+def test_binary_file_exits_2_without_traceback(tmp_path: Path) -> None:
+    # regression: a non-UTF-8 file raised UnicodeDecodeError with a traceback
+    p = tmp_path / "case.yaml"
+    p.write_bytes(b"patient: \xf0\x28\x8c\x28\n")
+    res = runner.invoke(app, ["assess", str(p)])
+    assert res.exit_code == 2 and "not UTF-8 text" in res.stderr
+    assert res.exception is None or isinstance(res.exception, SystemExit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -42,6 +42,14 @@ def assess_command(
         render(result)
 
 
+def _table(title: str, *columns: str, **kwargs: Any) -> Table:
+    """A table whose cells wrap and fold, never cut with an ellipsis: every word is clinical."""
+    t = Table(title=title, title_justify="left", **kwargs)
+    for col in columns:
+        t.add_column(col, overflow="fold")
+    return t
+
+
 def _num(x: float | None, unit: str, digits: int = 1) -> str:
     if x is None:
         return "—"
@@ -52,8 +60,8 @@ def _num(x: float | None, unit: str, digits: int = 1) -> str:
 def _patient(a: Assessment) -> Table:
     p = a.patient
     t = Table(title="Patient", show_header=False, title_justify="left")
-    t.add_column("item", style="bold")
-    t.add_column("value")
+    t.add_column("item", style="bold", overflow="fold")
+    t.add_column("value", overflow="fold")
     t.add_row("age", f"{_num(p.age_years, 'years')} ({p.age_group})")
     t.add_row("sex", p.sex)
     t.add_row("weight", _num(p.weight_kg, "kg"))
@@ -75,37 +83,35 @@ def _patient(a: Assessment) -> Table:
 
 
 def _findings(a: Assessment) -> Table:
+    # Severity and code share a column so that the message gets the width at 80 columns.
     t = Table(title="Findings", title_justify="left", show_lines=True)
-    t.add_column("severity")
-    t.add_column("code", overflow="fold")
-    t.add_column("finding", ratio=3)
-    t.add_column("sources", ratio=2)
+    t.add_column("severity / code", ratio=2, overflow="fold")
+    t.add_column("finding", ratio=4, overflow="fold")
+    t.add_column("sources", ratio=3, overflow="fold")
     for f in a.findings:
         style = _SEVERITY_STYLE[f.severity]
-        t.add_row(f"[{style}]{f.severity}[/{style}]", escape(f.code), escape(f.message),
+        t.add_row(f"[{style}]{f.severity}[/{style}]\n{escape(f.code)}", escape(f.message),
                   escape("\n".join(str(s) for s in f.sources)))
     return t
 
 
 def _phases(title: str, phases: tuple[Phase, ...]) -> Table:
-    t = Table(title=title, title_justify="left", show_lines=True)
-    for col in ("phase", "dose", "frequency", "daily dose", "mg/kg/day", "duration", "capsules",
-                "notes"):
-        t.add_column(col)
+    # Five columns so that nothing is cut at 80 columns; capsules and mg/kg sit under the dose.
+    t = _table(title, "phase", "dose", "daily dose", "duration", "notes", show_lines=True)
     for ph in phases:
         days = f"{ph.duration_days} days" if ph.duration_days is not None else "ongoing"
+        dose = f"{_num(ph.dose_mg, 'mg')} {ph.frequency}\n({ph.capsules})"
         daily = _num(ph.daily_dose_mg, "mg")
         if ph.days_per_week != 7:
             daily += f" on {ph.days_per_week} days/week"
         if ph.daily_dose_range_mg and ph.daily_dose_range_mg[0] != ph.daily_dose_range_mg[1]:
             lo, hi = ph.daily_dose_range_mg
             daily += f" (range {lo:.0f}–{hi:.0f} mg)"
-        notes = "\n".join(x for x in (ph.rounding, ph.note) if x)
         per_kg = _num(ph.mg_per_kg_day, "mg/kg/day")
         if ph.days_per_week != 7:
             per_kg += " on a dosing day"
-        t.add_row(escape(ph.label), _num(ph.dose_mg, "mg"), escape(ph.frequency), daily, per_kg,
-                  days, escape(ph.capsules), escape(notes))
+        notes = "\n".join(x for x in (ph.rounding, ph.note) if x)
+        t.add_row(escape(ph.label), escape(dose), f"{daily}\n{per_kg}", days, escape(notes))
     return t
 
 
@@ -133,9 +139,7 @@ def _recommendation(a: Assessment) -> None:
     for o in r.alternatives:
         _option(o)
     if r.schedule:
-        t = Table(title="Day-by-day schedule", title_justify="left")
-        for col in ("day", "date", "phase", "doses", "daily dose"):
-            t.add_column(col)
+        t = _table("Day-by-day schedule", "day", "date", "phase", "doses", "daily dose")
         for d in r.schedule[:_SCHEDULE_ROWS]:
             doses = ", ".join(f"{x.clock} {x.dose_mg:.0f} mg" for x in d.doses)
             t.add_row(str(d.day), d.date.isoformat(), escape(d.phase), doses,
@@ -149,9 +153,7 @@ def _recommendation(a: Assessment) -> None:
 
 
 def _monitoring(a: Assessment) -> Table:
-    t = Table(title="Monitoring plan", title_justify="left", show_lines=True)
-    for col in ("what", "when", "why", "sources"):
-        t.add_column(col)
+    t = _table("Monitoring plan", "what", "when", "why", "sources", show_lines=True)
     for m in a.monitoring:
         t.add_row(escape(m.what), escape(m.when), escape(m.why),
                   escape("\n".join(str(s) for s in m.sources)))
@@ -164,8 +166,8 @@ def _breastfeeding(a: Assessment) -> None:
         return
     t = Table(title="Breastfeeding: infant exposure estimate", show_header=False,
               title_justify="left")
-    t.add_column("item", style="bold")
-    t.add_column("value")
+    t.add_column("item", style="bold", overflow="fold")
+    t.add_column("value", overflow="fold")
     t.add_row("maternal dose", f"{b.maternal_dose_mg_day:.0f} mg/day "
                                f"({b.maternal_dose_mg_kg_day:.1f} mg/kg/day), from {b.dose_basis}")
     t.add_row("milk concentration", f"{b.milk_conc_mg_l[0]:.1f}–{b.milk_conc_mg_l[1]:.1f} mg/L")
@@ -183,10 +185,8 @@ def _unrecognised(a: Assessment) -> None:
     if not a.unrecognised:
         console.print("Unrecognised items: none")
         return
-    t = Table(title="Unrecognised items (not screened: check them yourself)",
-              title_justify="left")
-    for col in ("field", "text", "reason"):
-        t.add_column(col)
+    t = _table("Unrecognised items (not screened: check them yourself)", "field", "text",
+               "reason")
     for u in a.unrecognised:
         t.add_row(escape(u.field), escape(u.text), escape(u.reason))
     console.print(t)
