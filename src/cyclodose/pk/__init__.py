@@ -1,0 +1,117 @@
+"""Pharmacokinetic engine: published population models as data, exact closed-form
+simulation of any dose history, analytic steady state and exposure metrics.
+
+Public API (others code against these names):
+- `get_model(name)`, `list_models()`, `ModelSpec`
+- `Covariates`, `covariates_from_case(case)`, `CovariateTimeline`, `timeline_from_case(case)`
+- `individual_parameters(spec, covariates, eta) -> Params`
+- `predict(spec, covariates, eta, dose_times_h, dose_amounts_mg, times_h) -> (n, nt) mg/L`
+- `DosePattern`, `parse_regimen(text)`, `repeat_doses(...)`
+- `steady_state_metrics(spec, covariates, eta, pattern, mic_mg_l=None)`
+- `steady_state_concentration(spec, covariates, eta, pattern, times_h)`
+- `exposure_metrics(...)` over windows of a dose history
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cyclodose.pk.covariates import (
+    LOCF_RULE,
+    Covariates,
+    CovariateTimeline,
+    covariates_from_case,
+    timeline_from_case,
+)
+from cyclodose.pk.metrics import window_metrics
+from cyclodose.pk.params import Params, as_eta, individual_parameters
+from cyclodose.pk.regimen import DosePattern, parse_regimen, repeat_doses
+from cyclodose.pk.solution import Segment, concentration_mg_l
+from cyclodose.pk.spec import DEFAULT_MODEL, ModelSpec, get_model, list_models
+from cyclodose.pk.steady_state import metrics as _ss_metrics
+from cyclodose.pk.steady_state import steady_state_profile
+
+Cov = Covariates | CovariateTimeline
+
+
+def segments(spec: ModelSpec, covariates: Cov, eta: Any = None) -> list[Segment]:
+    """Parameter segments (LOCF) for individuals with these etas."""
+    if isinstance(covariates, CovariateTimeline):
+        return [Segment(start, individual_parameters(spec, c, eta))
+                for start, c in zip(covariates.start_h, covariates.segments, strict=True)]
+    return [Segment(-np.inf, individual_parameters(spec, covariates, eta))]
+
+
+def predict(spec: ModelSpec, covariates: Cov, eta: Any, dose_times_h: Any, dose_amounts_mg: Any,
+            times_h: Any) -> np.ndarray:
+    """Concentrations (mg/L), shape (n, n_times), for a dose history (closed form, exact).
+
+    `eta` is (n, n_eta), (n_eta,) or None (typical individual). Doses enter at
+    their time + lag; covariates given as a `CovariateTimeline` apply LOCF.
+    """
+    segs = segments(spec, covariates, eta)
+    td = np.atleast_1d(np.asarray(dose_times_h, dtype=float))
+    ad = np.atleast_1d(np.asarray(dose_amounts_mg, dtype=float))
+    t = np.atleast_1d(np.asarray(times_h, dtype=float))
+    return concentration_mg_l(segs, td, ad, t)
+
+
+def steady_state_concentration(spec: ModelSpec, covariates: Covariates, eta: Any,
+                               pattern: DosePattern, times_h: Any) -> np.ndarray:
+    """Steady-state concentrations (mg/L), (n, n_times), times on the pattern clock (mod period)."""
+    par = individual_parameters(spec, covariates, eta)
+    return steady_state_profile(par, pattern, np.atleast_1d(np.asarray(times_h, dtype=float)))
+
+
+def steady_state_metrics(spec: ModelSpec, covariates: Covariates, eta: Any, pattern: DosePattern,
+                         mic_mg_l: Any = None) -> dict[str, np.ndarray]:
+    """Analytic steady-state metrics per individual, arrays of shape (n,).
+
+    Keys: `cmax` (mg/L), `tmax` (h on the pattern clock, = time after the dose for a
+    one-dose pattern), `cmin` (mg/L, lowest over the period), `tmin` (h), `ctrough`
+    (mg/L just before the pattern's first dose), `auc24` and `auc_period` (mg·h/L),
+    `tmic_pct` (% of the period above `mic_mg_l`, exact crossings; nan without MIC).
+    """
+    par = individual_parameters(spec, covariates, eta)
+    return _ss_metrics(par, pattern, mic_mg_l)
+
+
+def exposure_metrics(spec: ModelSpec, covariates: Cov, eta: Any, dose_times_h: Any,
+                     dose_amounts_mg: Any, windows_h: Any, *, threshold_mg_l: Any = None,
+                     mic_mg_l: Any = None) -> dict[str, np.ndarray]:
+    """Exposure over windows [start_h, end_h) of a dose history, arrays (n, n_windows).
+
+    Keys: `cmax`, `cmin` (mg/L), `tmax`, `tmin` (h on the history clock), `auc`
+    (mg·h/L, exact), `time_above_h` (with `threshold_mg_l`), `tmic_pct` (with `mic_mg_l`).
+    """
+    segs = segments(spec, covariates, eta)
+    td = np.atleast_1d(np.asarray(dose_times_h, dtype=float))
+    ad = np.atleast_1d(np.asarray(dose_amounts_mg, dtype=float))
+    return window_metrics(segs, td, ad, np.asarray(windows_h, dtype=float),
+                          threshold_mg_l=threshold_mg_l, mic_mg_l=mic_mg_l)
+
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "LOCF_RULE",
+    "CovariateTimeline",
+    "Covariates",
+    "DosePattern",
+    "ModelSpec",
+    "Params",
+    "as_eta",
+    "covariates_from_case",
+    "exposure_metrics",
+    "get_model",
+    "individual_parameters",
+    "list_models",
+    "parse_regimen",
+    "predict",
+    "repeat_doses",
+    "segments",
+    "steady_state_concentration",
+    "steady_state_metrics",
+    "timeline_from_case",
+]

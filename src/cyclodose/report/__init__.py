@@ -1,0 +1,1 @@
+"""Rendering for people: concentration plots (`plots`) and the consult report (`consult`)."""
