@@ -6,7 +6,9 @@ and 90 % interval of the steady-state peak, trough (lowest level) and AUC24, the
 probability of a peak inside the target window and of a peak above the 30 mg/L
 ceiling. Ranking: highest P(peak in window), ties (to 1 percentage point)
 broken by lower P(peak > 30 mg/L), then fewer capsules a day, then the lower
-daily dose.
+daily dose. The recommended regimen is the best one given in divided doses, as
+the monograph and the US label prescribe; once-daily candidates stay in the
+ranked table, and the rationale says when one of them scored higher.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from cyclodose.pk.steady_state import metrics
 CEILING_MG_L = 30.0  # monograph: keep plasma concentrations below 30 micrograms/mL
 DEFAULT_DRAWS = 2000
 DEFAULT_SEED = 20190501
+DIVIDED_DOSES_SOURCE = "Monograph §Uses and Administration; US label"  # "in divided doses"
+USUAL_ADULT_DAILY_MG = (500.0, 1000.0)  # monograph: 0.5 to 1 g daily after titration
 
 
 class Interval(BaseModel):
@@ -48,6 +52,10 @@ class CandidatePrediction(BaseModel):
     auc24_mg_h_l: Interval
     p_peak_in_window: float
     p_peak_above_ceiling: float
+
+    @property
+    def divided(self) -> bool:
+        return self.doses_per_day >= 2
 
 
 class ModelRef(BaseModel):
@@ -117,19 +125,32 @@ def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAW
     window = (case.target.peak_low_mg_l, case.target.peak_high_mg_l)
     cands = candidate_grid(case.settings.capsule_strengths_mg, max_daily_mg=max_daily_mg)
     ranked = evaluate(spec, cov, cands, window, sample_eta(spec, n_draws, seed))
-    best = ranked[0]
+    best = next((c for c in ranked if c.divided), ranked[0])
     assert best.daily_dose_mg <= MAX_DAILY_DOSE_MG
     reasons = spec.check_validity(cov)
     used = {name: round(float(cov.value(name)[0]), 2) for name in spec.covariates}
     rationale = (
         f"{best.regimen} ({best.daily_dose_mg:g} mg/day) gives the highest predicted "
         f"probability of a steady-state peak within {window[0]:g}–{window[1]:g} mg/L "
-        f"({100 * best.p_peak_in_window:.0f} %), with {100 * best.p_peak_above_ceiling:.0f} % "
-        f"probability of a peak above {CEILING_MG_L:g} mg/L; predicted peak median "
+        f"({100 * best.p_peak_in_window:.0f} %) among regimens in divided doses, with "
+        f"{100 * best.p_peak_above_ceiling:.0f} % probability of a peak above "
+        f"{CEILING_MG_L:g} mg/L; predicted peak median "
         f"{best.peak_mg_l.median:.1f} mg/L (90 % interval {best.peak_mg_l.p05:.1f}–"
         f"{best.peak_mg_l.p95:.1f}). Model {spec.name} ({spec.citation}); "
         f"{n_draws} draws of between-subject variability, inter-occasion variability 0. "
         "Check with a measured peak level.")
+    top = ranked[0]
+    if top is not best:
+        rationale += (
+            f" {top.regimen} once daily scored higher ({100 * top.p_peak_in_window:.0f} % in "
+            f"the window) but cycloserine is given in divided doses ({DIVIDED_DOSES_SOURCE}); "
+            "it stays in the ranked candidates for a prescriber who chooses once-daily dosing.")
+    if case.patient.age_years >= 18 and best.daily_dose_mg < USUAL_ADULT_DAILY_MG[0]:
+        rationale += (
+            f" {best.daily_dose_mg:g} mg/day is below the monograph's usual adult maintenance "
+            f"of {USUAL_ADULT_DAILY_MG[0]:g}–{USUAL_ADULT_DAILY_MG[1]:g} mg/day: the model "
+            "predicts the target peak at this lower dose; weigh it against time-above-MIC "
+            "efficacy targets and confirm with a measured level.")
     if reasons:
         rationale += " Extrapolation: " + "; ".join(reasons) + "."
     return AprioriResult(
