@@ -220,3 +220,17 @@ def test_binary_file_exits_2_without_traceback(tmp_path: Path) -> None:
     res = runner.invoke(app, ["assess", str(p)])
     assert res.exit_code == 2 and "not UTF-8 text" in res.stderr
     assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_human_output_shows_the_model_informed_regimen_beside_the_guideline():
+    from typer.testing import CliRunner
+
+    from cyclodose.cli import app
+
+    out = CliRunner().invoke(app, ["assess", "examples/adult_crcl45.yaml"], env={"COLUMNS": "120"})
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "Recommendation" in text and "Model-informed regimen" in text
+    assert text.index("Recommendation") < text.index("Model-informed regimen")
+    assert "P(peak > 30 mg/L)" in text and "Ranked candidates" in text
+    assert "alghamdi2019" in text

@@ -12,6 +12,7 @@ from rich.table import Table
 from cyclodose.assessment import Assessment, assess
 from cyclodose.case import Case, load_case
 from cyclodose.cli.app import app, console, print_json, user_errors
+from cyclodose.cli.prediction_view import render_prediction
 from cyclodose.dosing import Phase, RegimenOption
 
 _SEVERITY_STYLE = {"contraindicated": "bold red", "avoid": "red", "warning": "yellow",
@@ -198,6 +199,7 @@ def render(a: Assessment) -> None:
     console.print(_patient(a))
     console.print(_findings(a) if a.findings else "Findings: none")
     _recommendation(a)
+    render_prediction(a)
     console.print(_monitoring(a))
     _breastfeeding(a)
     _unrecognised(a)
