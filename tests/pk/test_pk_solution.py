@@ -142,3 +142,19 @@ def test_dose_to_dose_propagation_equals_superposition(spec, cov) -> None:  # ty
                              list(t), list(a), list(grid[0, ::50]))
     pos = ref > 1e-9
     assert np.max(np.abs(got[::50][pos] - ref[pos]) / ref[pos]) < 1e-6
+
+
+def test_absorption_far_slower_than_elimination_stays_finite() -> None:
+    # Regression: ka << k overflowed expm1 to inf·0 = nan late after a dose (seen in MAP
+    # searches). Reference: the textbook Bateman form ka/(ka-k)·(e^-kt - e^-ka·t)·D/V, which
+    # is well conditioned in this corner.
+    eta = np.array([0.0, np.log(0.001 / 6.61), 0.0, 2.5])  # ka 0.001 /h, CL ×12
+    par = individual_parameters(ALG, COV_ALG, eta)
+    ka, k, v, lag = par.ka_per_h[0], par.k_per_h[0], par.v_l[0], par.tlag_h[0]
+    assert ka < k / 100
+    times = np.array([1.0, 100.0, 2000.0, 20000.0])
+    got = predict(ALG, COV_ALG, eta, [0.0], [250.0], times)[0]
+    tt = times - lag
+    ref = 250.0 / v * ka / (ka - k) * (np.exp(-k * tt) - np.exp(-ka * tt))
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, ref, rtol=1e-9)

@@ -127,7 +127,10 @@ def response(r: Rates, src: int, dst: int, t: np.ndarray) -> np.ndarray:
     if src == m + 1:
         return np.exp(-r.k * t)
     if src == m:  # central <- absorption
-        return r.ka * t * np.exp(-r.k * t) * phi1((r.ka - r.k) * t)
+        # e^(-min(ka,k) t) phi1(|ka-k| t): the same value either way round, and no overflow
+        # when absorption is far slower than elimination (ka << k, as a MAP search may try).
+        slow = np.minimum(r.ka, r.k)
+        return r.ka * t * np.exp(-slow * t) * phi1(np.abs(r.ka - r.k) * t)
     ka = _separated(r.ka, r.k)
     return ka / (ka - r.k) * (_chain(q, r.k, r.ktr, t) - _chain(q, ka, r.ktr, t))
 
