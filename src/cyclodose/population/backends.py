@@ -1,0 +1,80 @@
+"""Where the chunks run: NumPy in this process (threads) or a Dask cluster.
+
+Both backends evaluate the same pure function on the same (start, stop)
+ranges, so they return identical numbers; only the scheduling differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+from cyclodose.errors import CaseError
+from cyclodose.population.pta import ChunkSummary
+
+Backend = Literal["numpy", "dask"]
+Evaluate = Callable[[Any, int, int], ChunkSummary]
+Progress = Callable[[int], None]  # called with the number of individuals just finished
+CONNECT_TIMEOUT_S = 20.0  # how long to wait for a remote scheduler before giving up
+
+
+def run_numpy(evaluate: Evaluate, job: Any, ranges: list[tuple[int, int]],
+              progress: Progress | None = None, workers: int = 1) -> list[ChunkSummary]:
+    """Chunks in this process; NumPy releases the GIL, so threads use several cores."""
+    out: list[ChunkSummary] = []
+    if workers <= 1:
+        for start, stop in ranges:
+            out.append(evaluate(job, start, stop))
+            if progress:
+                progress(stop - start)
+        return out
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # A bounded window of chunks in flight keeps memory bounded.
+        pending = []
+        for start, stop in ranges:
+            pending.append(pool.submit(evaluate, job, start, stop))
+            if len(pending) >= 2 * workers:
+                done = pending.pop(0).result()
+                out.append(done)
+                if progress:
+                    progress(done.n)
+        for fut in pending:
+            done = fut.result()
+            out.append(done)
+            if progress:
+                progress(done.n)
+    return out
+
+
+def run_dask(evaluate: Evaluate, job: Any, ranges: list[tuple[int, int]],
+             progress: Progress | None = None, scheduler: str | None = None) -> list[ChunkSummary]:
+    """Chunks as tasks on a Dask cluster: `scheduler` (e.g. tcp://host:8786) or a local one."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+    except OSError as exc:
+        raise CaseError.single("scheduler", f"cannot reach the Dask scheduler: {exc}") from None
+    try:
+        job_ref = client.scatter(job, broadcast=True)
+        futures = [client.submit(evaluate, job_ref, start, stop, pure=False)
+                   for start, stop in ranges]
+        out = []
+        for fut in as_completed(futures):
+            summary: ChunkSummary = fut.result()
+            out.append(summary)
+            if progress:
+                progress(summary.n)
+            fut.release()
+        return out
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
