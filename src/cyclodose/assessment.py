@@ -122,8 +122,10 @@ def _pk_sections(case: Case, rec: Recommendation) -> dict[str, Any]:
     return {"prediction": prediction, "candidates": candidates}
 
 
-def assess(case: Case) -> Assessment:
-    """Screen, recommend and plan monitoring for a validated case. Pure."""
+def assess(case: Case, *, with_tdm: bool = True) -> Assessment:
+    """Screen, recommend and plan monitoring for a validated case. Pure.
+
+    `with_tdm=False` skips the Bayesian estimate (for a caller that already has it)."""
     p = case.patient
     renal = renal_function(p)
     vocab = recognise(p.conditions, case.comedications, p.symptoms)
@@ -139,6 +141,6 @@ def assess(case: Case) -> Assessment:
         breastfeeding=_breastfeeding(case, rec),
         recognised=vocab.recognised,
         unrecognised=vocab.unrecognised,
-        tdm=tdm_section(case),
+        tdm=tdm_section(case) if with_tdm else None,
         **_pk_sections(case, rec),
     )

@@ -8,11 +8,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from pypdf import PdfReader
 
 from cyclodose import __version__
 from cyclodose.assessment import assess
-from cyclodose.case import load_case
+from cyclodose.case import load_case, parse_case
 from cyclodose.report.consult import consult_html, write_report
 from cyclodose.tdm import Estimate, estimate
 
@@ -66,3 +67,21 @@ def test_pdf_text_and_first_page_png(est: Estimate, tmp_path: Path) -> None:
     assert len(pngs) == 1
     data = pngs[0].read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_contraindicated_mic_case_says_so_and_ranks_by_the_mic_goal() -> None:
+    """Review regressions: the recommendation box carried no status (a contraindicated
+    patient's TDM regimen looked like any other), and with an MIC the ranked table showed
+    P(peak in window) although the ranking key was P(%T>MIC goal, peak <= 30 mg/L)."""
+    doc = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    del doc["patient"]["serum_creatinine"]
+    doc["patient"]["crcl_ml_min"] = 20
+    doc["target"] = {"mic_mg_l": 16, "tmic_pct": 64}
+    case = parse_case(doc)
+    est_c = estimate(case, n_draws=300)
+    html = _flat(consult_html(est_c, assess(case, with_tdm=False)))
+    assert 'class="rec blocked"' in html
+    assert "Contraindicated: for a prescriber who judges that benefit outweighs risk" in html
+    assert "P(%T&gt;MIC ≥ 64 %, peak ≤ 30 mg/L)" in html
+    assert "OUTSIDE the model&#x27;s validity domain" in html
+    assert "Start the new regimen with the dose due at 2026-03-11 08:00" in html

@@ -55,7 +55,7 @@ def test_two_occasions_model_and_zero_iov_matches_engine():
 
 def test_clearance_change_between_occasions_goes_to_iov():
     # higher levels on day 18 than on day 8 with the same regimen: CL fell between occasions
-    est = estimate(make_case(regimen=REGIMEN, levels=_levels((18, 15), (27, 24))))
+    est = estimate(make_case(regimen=REGIMEN, levels=_levels((18, 15), (27, 24))), n_draws=300)
     doc = to_dict(est)
     assert doc["occasions"]["iov_estimated"] and doc["occasions"]["n"] == 2
     cl1, cl2 = doc["occasions"]["cl_l_h_map"]

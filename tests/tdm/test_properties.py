@@ -23,7 +23,7 @@ def test_any_levels_give_a_bounded_coherent_recommendation(c2, c6, weight_kg):
         {"time": "2026-03-10T10:00:00", "value": c2, "unit": "mg/L"},
         {"time": "2026-03-10T14:00:00", "value": c6, "unit": "mg/L"},
     ])
-    doc = to_dict(estimate(case))
+    doc = to_dict(estimate(case, n_draws=300))  # bounds, not accuracy
     for r in [doc["recommendation"], *doc["ranked"]]:
         assert r["daily_dose_mg"] <= MAX_DAILY_DOSE_MG
         assert 0.0 <= r["p_in_target"] <= 1.0 and 0.0 <= r["p_above_ceiling"] <= 1.0

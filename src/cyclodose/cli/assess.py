@@ -199,6 +199,10 @@ def render(a: Assessment) -> None:
     console.print(_patient(a))
     console.print(_findings(a) if a.findings else "Findings: none")
     _recommendation(a)
+    if a.tdm is not None:
+        from cyclodose.cli.tdm import render_summary
+
+        render_summary(a.tdm)
     render_prediction(a)
     console.print(_monitoring(a))
     _breastfeeding(a)

@@ -25,6 +25,7 @@ from cyclodose.patient import ckd_epi_2021_ml_min_173m2, cockcroft_gault_ml_min
 from cyclodose.report import plots
 from cyclodose.tdm import Estimate, to_dict
 from cyclodose.tdm.regimen import CEILING_MG_L
+from cyclodose.tdm.result import schedule_text
 
 DISCLAIMER = (
     "Decision support only. This consult is computed from a published population "
@@ -35,6 +36,15 @@ DISCLAIMER = (
     f"concentrations below {CEILING_MG_L:g} mg/L (monograph). The model, its version and "
     "citation are stated above; a patient outside its population is flagged as extrapolation."
 )
+
+
+_STATUS_TEXT = {
+    "recommended": "Recommended",
+    "verify before use": "Verify before use: the levels are not explained by the model or the "
+                         "estimate is unreliable (see Caution)",
+    "contraindicated": "Contraindicated: for a prescriber who judges that benefit outweighs risk "
+                       "only (see Caution)",
+}
 
 
 def _e(x: Any) -> str:
@@ -202,14 +212,19 @@ def consult_html(est: Estimate, assessment: Any = None, generated: datetime | No
         for n, e in doc["etas"].items()
     ) + " (a ratio near 1 means the levels carried little information on that parameter)."
 
+    # With an MIC the ranking key is P(%T>MIC goal and peak <= ceiling): show that, not the window.
+    mic = "p_tmic_goal_and_below_ceiling" in rec
+    goal_key = "p_tmic_goal_and_below_ceiling" if mic else "p_in_target"
     rk_rows = [[r["regimen"], f"{r['daily_dose_mg']:g} mg",
                 " / ".join(r["capsules"]) or " / ".join(map(str, r["capsules_per_administration"])),
                 _band(r["peak_mg_l"], "mg/L"), _band(r["trough_mg_l"], "mg/L"),
                 _band(r["auc24_mg_h_l"], "mg·h/L", 0),
-                f"{100 * r['p_in_target']:.0f} %", f"{100 * r['p_above_ceiling']:.0f} %"]
+                f"{100 * r[goal_key]:.0f} %", f"{100 * r['p_above_ceiling']:.0f} %"]
                for r in doc["ranked"][:6]]
+    goal_head = (f"P(%T>MIC ≥ {target.tmic_pct:g} %, peak ≤ {CEILING_MG_L:g} mg/L)" if mic
+                 else f"P(peak {window})")
     ranked_table = _table(["regimen", "daily", "capsules", "peak", "trough", "AUC24",
-                           "P(target)", f"P(>{CEILING_MG_L:g})"], rk_rows, {1, 6, 7})
+                           goal_head, f"P(peak > {CEILING_MG_L:g} mg/L)"], rk_rows, {1, 6, 7})
     rec_tmic = ""
     if "p_tmic_goal" in rec and target.mic_mg_l is not None:
         rec_tmic = (f"<br>P(%T&gt;MIC ≥ {target.tmic_pct:g} % at MIC {target.mic_mg_l:g} mg/L) "
@@ -219,9 +234,11 @@ def consult_html(est: Estimate, assessment: Any = None, generated: datetime | No
         extrap = ('<div class="warn"><strong>Caution</strong><ul>'
                   + "".join(f"<li>{_e(w)}</li>" for w in rec["warnings"]) + "</ul></div>")
 
-    mon_items = []
+    mon_items = [f"<li>Start the new regimen with the dose due at "
+                 f"{_e(_clock(case, doc['new_regimen_start_h']))}.</li>"]
     for smp in doc["next_samples"]:
-        when = smp["clock"] or f"{smp['time_h']:.1f} h from the first dose"
+        when = (smp["clock"].replace("T", " ") if smp["clock"]
+                else f"{smp['time_h']:.1f} h from the first dose")
         mon_items.append(f"<li>{_e(smp['label'])}: {_e(when)} — {_e(smp['why'])}</li>")
     if assessment is not None:
         for m in list(getattr(assessment, "monitoring", []) or []):
@@ -233,8 +250,11 @@ def consult_html(est: Estimate, assessment: Any = None, generated: datetime | No
                      "whenever they appear.</li>")
     monitoring = "<ul>" + "".join(mon_items) + "</ul>"
 
+    inside = ("The patient lies inside the model's validity domain." if not est.validity else
+              "The patient lies OUTSIDE the model's validity domain (extrapolation): "
+              + "; ".join(est.validity) + ".")
     model_text = (f"{_e(est.spec.title)} ({_e(est.spec.name)} v{_e(est.spec.version)}). "
-                  f"{_e(est.spec.citation)}. {_e(est.spec.structure)}.")
+                  f"{_e(est.spec.citation)}. {_e(est.spec.structure)}. {_e(inside)}")
     fit = doc["fit"]
     method_text = (
         "Maximum a posteriori estimate of the individual random effects (Kang objective, "
@@ -266,9 +286,13 @@ def consult_html(est: Estimate, assessment: Any = None, generated: datetime | No
         doses=_doses(case), levels_table=levels_table, flags=flags,
         plot_src="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
         window=_e(window), ceiling=_e(f"{CEILING_MG_L:g}"), param_table=param_table,
-        moved=_e(moved), rec_regimen=_e(rec["regimen"]), rec_daily=_e(f"{rec['daily_dose_mg']:g}"),
+        moved=_e(moved),
+        rec_status=_e(_STATUS_TEXT.get(rec["status"], rec["status"])),
+        rec_class="rec" if rec["status"] == "recommended" else "rec blocked",
+        rec_regimen=_e(rec["regimen"]), rec_daily=_e(f"{rec['daily_dose_mg']:g}"),
         rec_capsules=_e("per administration: " + (" / ".join(rec["capsules"]) or " / ".join(
-            map(str, rec["capsules_per_administration"])))),
+            map(str, rec["capsules_per_administration"])))
+            + "; " + schedule_text(rec)),
         rec_peak=_e(_band(rec["peak_mg_l"], "mg/L")),
         rec_trough=_e(_band(rec["trough_mg_l"], "mg/L")),
         rec_auc=_e(_band(rec["auc24_mg_h_l"], "mg·h/L", 0)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +10,11 @@ import numpy as np
 from cyclodose.tdm.preprocess import DoseHistory, FloatArray, Observations
 
 IWRES_FLAG = 3.0  # |IWRES| above this: the model finds the level implausible
+# Central share of the population (prior) predictive distribution, residual error included,
+# outside which a level is implausible for anyone on this dose history (|z| > 3 equivalent).
+# IWRES alone misses a single wrong level: the fit bends towards it (an 80 mg/L level after
+# 250 mg drags the clearance down and the flag lands on the other, correct, level).
+POPULATION_RANGE = 0.9973
 # Windows (h after the last dose) that count as "the 2 h" and "the 6 h" sample.
 EARLY_WINDOW_H = (1.0, 3.5)
 LATE_WINDOW_H = (4.5, 8.0)
@@ -43,8 +49,10 @@ def time_after_dose_h(times_h: FloatArray, dose_times_h: FloatArray) -> FloatArr
     return out
 
 
-def _delayed_absorption(obs: Observations, tad: FloatArray, dose_times_h: FloatArray) -> bool:
-    """A 6 h level above the 2 h level after the same dose (Hung 2014: ~1 in 5 patients)."""
+def _delayed_absorption(obs: Observations, tad: FloatArray,
+                        dose_times_h: FloatArray) -> tuple[int, int] | None:
+    """A 6 h level above the 2 h level after the same dose (Hung 2014: ~1 in 5 patients):
+    the indices (early, late) of the first such pair."""
     last_dose = np.array([dose_times_h[dose_times_h <= t].max() for t in obs.time_h])
     for i in range(obs.n):
         for j in range(obs.n):
@@ -52,20 +60,34 @@ def _delayed_absorption(obs: Observations, tad: FloatArray, dose_times_h: FloatA
                     and EARLY_WINDOW_H[0] <= tad[i] <= EARLY_WINDOW_H[1]
                     and LATE_WINDOW_H[0] <= tad[j] <= LATE_WINDOW_H[1]
                     and obs.conc_mg_l[j] > obs.conc_mg_l[i]):
-                return True
-    return False
+                return i, j
+    return None
+
+
+def population_range(sims_mg_l: FloatArray, residual_sd_mg_l: FloatArray, rng: np.random.Generator,
+                     share: float = POPULATION_RANGE) -> tuple[FloatArray, FloatArray]:
+    """Bounds of the central `share` of observations the population would give: prior
+    predictions (n_sims, n_obs) plus residual error with the model's SD at each prediction."""
+    y = sims_mg_l + residual_sd_mg_l * rng.standard_normal(sims_mg_l.shape)
+    tail = 0.5 * (1.0 - share)
+    q = np.quantile(y, [tail, 1.0 - tail], axis=0)
+    return np.asarray(q[0], dtype=float), np.asarray(q[1], dtype=float)
 
 
 def diagnose(obs: Observations, doses: DoseHistory, pred: FloatArray, ipred: FloatArray,
-             ipred_sd: FloatArray) -> Diagnostics:
-    """Per-level PRED, IPRED and IWRES, with flags a pharmacist should see."""
+             ipred_sd: FloatArray,
+             pop_range_mg_l: tuple[FloatArray, FloatArray] | None = None,
+             when: Callable[[float], str] | None = None) -> Diagnostics:
+    """Per-level PRED, IPRED and IWRES, with flags a pharmacist should see. `when` names a
+    sample time (hours from the first dose) as the pharmacist knows it, e.g. a clock time."""
     tad = time_after_dose_h(obs.time_h, doses.time_h)
     rows: list[LevelDiagnostic] = []
     flags: list[str] = []
     for i in range(obs.n):
         flag = None
         iwres = None
-        t_txt = f"level at {obs.time_h[i]:.1f} h ({tad[i]:.1f} h after a dose)"
+        at = when(float(obs.time_h[i])) if when else f"{obs.time_h[i]:.1f} h"
+        t_txt = f"level at {at} ({tad[i]:.1f} h after a dose)"
         if obs.blq[i]:
             if ipred[i] > 2.0 * obs.lloq_mg_l[i]:
                 flag = (f"{t_txt}: below {obs.lloq_mg_l[i]:.3g} mg/L but the fit predicts "
@@ -73,9 +95,19 @@ def diagnose(obs: Observations, doses: DoseHistory, pred: FloatArray, ipred: Flo
                         "was taken")
         else:
             iwres = float((obs.conc_mg_l[i] - ipred[i]) / ipred_sd[i])
+            parts = []
             if abs(iwres) > IWRES_FLAG:
-                flag = (f"{t_txt}: {obs.conc_mg_l[i]:.1f} mg/L against {ipred[i]:.1f} mg/L fitted "
-                        f"(IWRES {iwres:+.1f}); a wrong sample time or dose record is likely")
+                parts.append(f"{obs.conc_mg_l[i]:.1f} mg/L against {ipred[i]:.1f} mg/L fitted "
+                             f"(IWRES {iwres:+.1f})")
+            if pop_range_mg_l is not None:
+                lo, hi = float(pop_range_mg_l[0][i]), float(pop_range_mg_l[1][i])
+                if not lo <= obs.conc_mg_l[i] <= hi:
+                    parts.append(f"{obs.conc_mg_l[i]:.1f} mg/L is outside the range the population "
+                                 f"model predicts for this dose history ({lo:.1f}–{hi:.1f} mg/L, "
+                                 f"{100 * POPULATION_RANGE:.1f} % prediction interval)")
+            if parts:
+                flag = (f"{t_txt}: " + "; ".join(parts)
+                        + "; a wrong sample time, dose record or sample handling is likely")
         if flag:
             flags.append(flag)
         rows.append(LevelDiagnostic(
@@ -83,9 +115,11 @@ def diagnose(obs: Observations, doses: DoseHistory, pred: FloatArray, ipred: Flo
             observed_mg_l=None if obs.blq[i] else float(obs.conc_mg_l[i]), blq=bool(obs.blq[i]),
             lloq_mg_l=float(obs.lloq_mg_l[i]) if obs.blq[i] else None,
             pred_mg_l=float(pred[i]), ipred_mg_l=float(ipred[i]), iwres=iwres, flag=flag))
-    delayed = _delayed_absorption(obs, tad, doses.time_h) if obs.n >= 2 else False
-    if delayed:
-        flags.append("delayed absorption: the 6 h level is above the 2 h level (the peak was "
-                     "missed "
-                     "by the 2 h sample; seen in about a fifth of patients, Hung 2014)")
-    return Diagnostics(levels=rows, flags=flags, delayed_absorption=delayed)
+    pair = _delayed_absorption(obs, tad, doses.time_h) if obs.n >= 2 else None
+    if pair is not None:
+        i, j = pair  # the sample times as drawn, not the nominal 2 h and 6 h
+        flags.append(f"delayed absorption: the level {tad[j]:.1f} h after the dose "
+                     f"({obs.conc_mg_l[j]:.1f} mg/L) is above the level at {tad[i]:.1f} h "
+                     f"({obs.conc_mg_l[i]:.1f} mg/L), so the early sample missed the peak (seen "
+                     "in about a fifth of patients, Hung 2014); the fit allows slow absorption")
+    return Diagnostics(levels=rows, flags=flags, delayed_absorption=pair is not None)

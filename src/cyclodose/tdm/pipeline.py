@@ -11,8 +11,9 @@ import numpy as np
 
 from cyclodose import pk
 from cyclodose.case import Case
+from cyclodose.screening import Finding
 from cyclodose.tdm.check import check_case
-from cyclodose.tdm.diagnostics import Diagnostics, diagnose
+from cyclodose.tdm.diagnostics import Diagnostics, diagnose, population_range
 from cyclodose.tdm.forecast import Band, band, plot_window_h
 from cyclodose.tdm.objective import Objective, Prior
 from cyclodose.tdm.occasions import OccasionModel, concentrations, occasion_model
@@ -43,11 +44,18 @@ from cyclodose.tdm.regimen import (
     reason,
     score,
 )
+from cyclodose.tdm.safety import (
+    blocking_findings,
+    contraindication_warnings,
+    quoted_warnings,
+    screening_findings,
+)
 from cyclodose.tdm.sampling import SampleAdvice, half_life_h, next_samples, regimen_start_h
 
 DEFAULT_SEED = 20260301
 CURVE_DRAWS = 500
 CURVE_STEP_H = 0.2
+N_PRIOR_PREDICTIVE = 5_000  # population range of each level (tails of 0.135 %: ~7 draws each)
 REPORTED_PARAMETERS = ("cl_l_h", "v_l", "ka_per_h", "tlag_h", "mtt_h")
 
 
@@ -76,6 +84,10 @@ class Estimate:
     warnings: list[str]
     next_samples: list[SampleAdvice]
     start_h: float
+    # "recommended", "verify before use" (the levels are not explained by the model, or the
+    # posterior is unreliable) or "contraindicated" (the screening found a contraindication)
+    status: str = "recommended"
+    contraindications: tuple[Finding, ...] = ()
 
 
 def _param_arrays(spec: pk.ModelSpec, cov: pk.Covariates,
@@ -120,6 +132,18 @@ def cautions(validity: list[str], diag: Diagnostics, at_bound: tuple[bool, ...],
         out.append(f"no regimen of the grid is likely to reach the goal (best "
                    f"{100 * best.objective:.0f} %): seek specialist advice.")
     return out
+
+
+def unreliable(diag: Diagnostics, at_bound: tuple[bool, ...], ess: float) -> bool:
+    """Levels the model does not explain, or a posterior too poor to act on."""
+    return any(lv.flag for lv in diag.levels) or any(at_bound) or ess < MIN_ESS
+
+
+def _when(case: Case) -> Callable[[float], str]:
+    def text(time_h: float) -> str:
+        clock = case.clock(time_h)
+        return clock.strftime("%Y-%m-%d %H:%M") if clock else f"{time_h:.1f} h"
+    return text
 
 
 def _ka_index(spec: pk.ModelSpec) -> int | None:
@@ -209,7 +233,16 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
                  plot_window_h(doses.time_h, obs.time_h, step_h=CURVE_STEP_H))
 
     pred_pop = conc(np.zeros((1, obj.prior.k)), obs.time_h)[0] if obs.n else np.zeros(0)
-    diag = diagnose(obs, doses, pred_pop, at_levels.map_mg_l, spec.residual_sd(at_levels.map_mg_l))
+    pop_range = None
+    if obs.n:
+        # Prior predictive check of each level (seeded apart from the SIR stream).
+        rng = np.random.default_rng(seed + 1)
+        prior_etas = rng.multivariate_normal(np.zeros(obj.prior.k), obj.prior.omega,
+                                             size=N_PRIOR_PREDICTIVE)
+        sims = conc(prior_etas, obs.time_h)
+        pop_range = population_range(sims, spec.residual_sd(sims), rng)
+    diag = diagnose(obs, doses, pred_pop, at_levels.map_mg_l, spec.residual_sd(at_levels.map_mg_l),
+                    pop_range, when=_when(case))
 
     cands = candidates if candidates is not None else grid_for(case)
     mic = case.target.mic_mg_l
@@ -226,6 +259,24 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     why = reason(ranked[0], case.target, model_label, int(draws.shape[0]),
                  ranked[1] if len(ranked) > 1 else None, current=current, divided=divided)
     warnings = cautions(validity, diag, fit.at_bound, occ.eta_names, sample.ess, ranked[0])
+    unmodelled = {n: sd for n, sd in spec.iov.items() if n not in spec.eta_names}
+    if unmodelled:
+        # The PK engine has no occasion η for these parameters (Resendiz-Galvan 2025: ka, MTT,
+        # F): the levels are fitted as if they did not vary, which narrows every interval.
+        warnings.append("the model's between-occasion variability on "
+                        + ", ".join(f"{n} (SD {sd:g})" for n, sd in unmodelled.items())
+                        + " is not part of this estimate: the intervals and probabilities are "
+                        "narrower than the truth; confirm the dose change with a new level.")
+    found = screening_findings(case)
+    blocking = blocking_findings(case, found)
+    warnings = contraindication_warnings(blocking) + quoted_warnings(found) + warnings
+    status = ("contraindicated" if blocking
+              else "verify before use" if unreliable(diag, fit.at_bound, sample.ess)
+              else "recommended")
+    if blocking:
+        why = (f"Not recommended: the screening found {', '.join(f.code for f in blocking)} "
+               "(see the warnings); the regimen is the pharmacokinetic answer for a prescriber "
+               "who judges that benefit outweighs risk. " + why)
     if warnings:
         why += (f" Caution: {len(warnings)} warning(s) apply to this recommendation "
                 "(listed with it).")
@@ -233,10 +284,13 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
                               float(obs.time_h.max()) if obs.n else None)
     best = ranked[0].regimen
     advice = next_samples(start_h, best.period_h, list(best.offsets_h), list(best.amounts_mg),
-                          t_half_map, case.t0)
+                          half["upper"], case.t0,
+                          half_life_text=(f"the upper 90 % bound of this patient's half-life, "
+                                          f"estimate {t_half_map:.1f} h"))
     return Estimate(case=case, spec=spec, covariates=cov, validity=validity, doses=doses, obs=obs,
                     occasions=occ,
                     fit=fit, laplace=lap, sample=sample, parameters=parameters, half_life_h=half,
                     at_levels=at_levels, curve=curve, diagnostics=diag, ranked=ranked,
                     current=current, reason=why, warnings=warnings,
-                    next_samples=advice, start_h=start_h)
+                    next_samples=advice, start_h=start_h, status=status,
+                    contraindications=tuple(blocking))

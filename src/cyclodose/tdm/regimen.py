@@ -186,7 +186,9 @@ def reason(best: ScoredRegimen, target: Target, model_label: str, n_draws: int,
             why += (f"the best divided regimen is {divided.regimen.label} "
                     f"({100 * divided.objective:.0f} %, above ceiling "
                     f"{100 * divided.p_above_ceiling:.0f} %).")
-    if current is not None:
+    if current is not None and current.regimen.label == r.label:
+        why += " This is the current regimen: no change of dose is needed."
+    elif current is not None:
         why += (f" The current regimen ({current.regimen.label}) would give a steady-state peak "
                 f"of {current.peak_mg_l.median:.1f} mg/L ({current.peak_mg_l.lower:.1f}–"
                 f"{current.peak_mg_l.upper:.1f}); probability of the goal "

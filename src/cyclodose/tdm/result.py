@@ -43,6 +43,15 @@ def regimen_dict(s: ScoredRegimen) -> dict[str, Any]:
     return out
 
 
+def schedule_text(rec: dict[str, Any]) -> str:
+    """'08:00 250 mg, 20:00 375 mg' (clock times of the new regimen's day)."""
+    parts = [f"{x['clock'] or '+' + format(x['offset_h'], 'g') + ' h'} {x['dose_mg']:g} mg"
+             for x in rec["schedule"]]
+    period = rec["period_h"]
+    return "doses: " + ", ".join(parts) + (" every day" if period == 24 else
+                                          f", repeated every {period:g} h")
+
+
 def moved_from_prior(est: Estimate) -> dict[str, dict[str, float | None]]:
     """How far the levels moved each η: MAP in prior SDs, and posterior SD / prior SD.
 
@@ -92,7 +101,7 @@ def to_dict(est: Estimate) -> dict[str, Any]:
             "time_h": _r(d.time_h, 3),
             "clock": clock.isoformat() if clock else None,
             "time_after_dose_h": _r(d.time_after_dose_h, 3),
-            "observed_mg_l": d.observed_mg_l,
+            "observed_mg_l": _r(d.observed_mg_l),
             "blq": d.blq,
             "lloq_mg_l": d.lloq_mg_l,
             "pred_mg_l": _r(d.pred_mg_l),
@@ -105,7 +114,20 @@ def to_dict(est: Estimate) -> dict[str, Any]:
     c = est.curve
     step = max(1, int(round(0.5 / max(float(np.diff(c.time_h[:2])[0]) if c.time_h.size > 1 else 0.5,
                                        1e-9))))
+    start = case.clock(est.start_h)
     rec = regimen_dict(best)
+    rec["status"] = est.status
+    # Clock time of each administration of the day: "250/375 mg q12h" alone does not say
+    # which dose is taken in the morning.
+    rec["schedule"] = [
+        {"clock": t.strftime("%H:%M") if (t := case.clock(est.start_h + off)) else None,
+         "offset_h": off, "dose_mg": amt}
+        for off, amt in zip(best.regimen.offsets_h, best.regimen.amounts_mg, strict=True)]
+    rec["contraindications"] = [{"code": f.code, "severity": f.severity, "message": f.message}
+                                for f in est.contraindications]
+    rec["model"] = {"name": est.spec.name, "version": est.spec.version,
+                    "citation": est.spec.citation}
+    rec["inside_validity_domain"] = not est.validity
     rec["reason"] = est.reason
     rec["ceiling_mg_l"] = CEILING_MG_L
     rec["warnings"] = est.warnings
@@ -148,4 +170,5 @@ def to_dict(est: Estimate) -> dict[str, Any]:
             for a in est.next_samples
         ],
         "new_regimen_start_h": _r(est.start_h, 2),
+        "new_regimen_start_clock": start.isoformat(timespec="minutes") if start else None,
     }
