@@ -21,6 +21,7 @@ from cyclodose.patient import AgeGroup, RenalFunction, age_group, bmi_kg_m2, ren
 from cyclodose.pk.apriori import CandidatePrediction, PkPrediction, assessment_sections
 from cyclodose.screening import Finding, screen
 from cyclodose.tdm import tdm_section
+from cyclodose.tdm.safety import blocking_findings
 from cyclodose.vocabulary import Recognised, Unrecognised, recognise
 
 
@@ -115,10 +116,23 @@ def _flag_contraindications(rec: Recommendation, findings: tuple[Finding, ...]) 
                                   "rationale": (why, *rec.rationale)})
 
 
-def _pk_sections(case: Case, rec: Recommendation) -> dict[str, Any]:
+def _pk_sections(case: Case, rec: Recommendation, findings: tuple[Finding, ...]
+                 ) -> dict[str, Any]:
     last = rec.phases[-1] if rec.phases else None
     prediction, candidates = assessment_sections(
         case, last.dose_mg if last else None, last.doses_per_day if last else None)
+    # The model-informed regimen is a pharmacokinetic answer only: a contraindication (severe
+    # renal impairment and dialysis included) marks it, as it marks the guideline regimen.
+    blocking = blocking_findings(case, findings)
+    if prediction.status == "predicted" and blocking:
+        why = (f"Not recommended: {', '.join(f.code for f in blocking)}. These predictions "
+               "apply only if the prescriber judges that benefit outweighs risk, with levels.")
+        notes = [why]
+        if case.patient.dialysis != "none":
+            notes.append("Dialysis is not in the model: clearance by dialysis and between "
+                         "sessions is not predicted; dose by the ATS option and measured levels.")
+        prediction = prediction.model_copy(update={
+            "status": "contraindicated", "rationale": [*notes, *prediction.rationale]})
     return {"prediction": prediction, "candidates": candidates}
 
 
@@ -142,5 +156,5 @@ def assess(case: Case, *, with_tdm: bool = True) -> Assessment:
         recognised=vocab.recognised,
         unrecognised=vocab.unrecognised,
         tdm=tdm_section(case) if with_tdm else None,
-        **_pk_sections(case, rec),
+        **_pk_sections(case, rec, findings),
     )

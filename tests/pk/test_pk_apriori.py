@@ -112,3 +112,23 @@ def test_recommendation_is_divided_and_says_when_once_daily_scored_higher() -> N
         assert "once daily scored higher" not in res.rationale
     if res.recommended.daily_dose_mg < 500:
         assert "below the monograph's usual adult maintenance" in res.rationale
+
+
+def test_severe_renal_impairment_allows_once_daily() -> None:
+    # ATS 2003 / J Thorac Dis 2018 Table 4: CrCl < 30 mL/min -> 250 mg once daily is documented
+    res = apriori(_case(crcl_ml_min=15), n_draws=500)
+    assert res.recommended == res.candidates[0]
+    assert "once daily scored higher" not in res.rationale
+
+
+def test_contraindicated_patient_prediction_is_marked_not_recommended() -> None:
+    from cyclodose.assessment import assess
+
+    a = assess(_case(dialysis="haemodialysis"))
+    assert a.prediction is not None and a.prediction.status == "contraindicated"
+    assert a.prediction.rationale[0].startswith("Not recommended: ")
+    assert any("Dialysis is not in the model" in r for r in a.prediction.rationale)
+    assert any("dialysis" in e for e in a.prediction.extrapolation)
+    epileptic = assess(_case(conditions=["epilepsy"]))
+    assert epileptic.prediction is not None and epileptic.prediction.status == "contraindicated"
+    assert "contraindication.epilepsy" in epileptic.prediction.rationale[0]

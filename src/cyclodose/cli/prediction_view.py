@@ -26,13 +26,15 @@ def render_prediction(a: Assessment) -> None:
     p = a.prediction
     if p is None:
         return
-    if p.status != "predicted":
+    if p.status not in ("predicted", "contraindicated"):
         reason = escape(p.reason or "")
         console.print(f"\n[bold]Model-informed regimen[/bold]: unavailable — {reason}")
         return
     model = p.model.name if p.model else "?"
-    console.print(f"\n[bold]Model-informed regimen[/bold] (beside the guideline regimen; model "
-                  f"{escape(model)}, {p.n_draws} draws, seed {p.seed})")
+    status = " — [bold red]NOT RECOMMENDED (contraindicated)[/bold red]" if (
+        p.status == "contraindicated") else ""
+    console.print(f"\n[bold]Model-informed regimen[/bold]{status} (beside the guideline regimen; "
+                  f"model {escape(model)}, {p.n_draws} draws, seed {p.seed})")
     t = Table(show_header=False)
     t.add_column("item", style="bold", overflow="fold")
     t.add_column("value", overflow="fold")

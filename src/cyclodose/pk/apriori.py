@@ -8,7 +8,8 @@ ceiling. Ranking: highest P(peak in window), ties (to 1 percentage point)
 broken by lower P(peak > 30 mg/L), then fewer capsules a day, then the lower
 daily dose. The recommended regimen is the best one given in divided doses, as
 the monograph and the US label prescribe; once-daily candidates stay in the
-ranked table, and the rationale says when one of them scored higher.
+ranked table, and the rationale says when one of them scored higher. With
+CrCl < 30 mL/min or dialysis, once-daily regimens are eligible (ATS renal dosing).
 """
 
 from __future__ import annotations
@@ -125,14 +126,18 @@ def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAW
     window = (case.target.peak_low_mg_l, case.target.peak_high_mg_l)
     cands = candidate_grid(case.settings.capsule_strengths_mg, max_daily_mg=max_daily_mg)
     ranked = evaluate(spec, cov, cands, window, sample_eta(spec, n_draws, seed))
-    best = next((c for c in ranked if c.divided), ranked[0])
+    # Divided doses (monograph, US label) unless renal function is severely reduced, where the
+    # documented option is once daily or three times weekly (ATS 2003; J Thorac Dis 2018).
+    severe_renal = float(cov.crcl_ml_min[0]) < 30.0 or case.patient.dialysis != "none"
+    best = ranked[0] if severe_renal else next((c for c in ranked if c.divided), ranked[0])
     assert best.daily_dose_mg <= MAX_DAILY_DOSE_MG
     reasons = spec.check_validity(cov)
     used = {name: round(float(cov.value(name)[0]), 2) for name in spec.covariates}
     rationale = (
         f"{best.regimen} ({best.daily_dose_mg:g} mg/day) gives the highest predicted "
         f"probability of a steady-state peak within {window[0]:g}–{window[1]:g} mg/L "
-        f"({100 * best.p_peak_in_window:.0f} %) among regimens in divided doses, with "
+        f"({100 * best.p_peak_in_window:.0f} %)"
+        f"{'' if severe_renal else ' among regimens in divided doses'}, with "
         f"{100 * best.p_peak_above_ceiling:.0f} % probability of a peak above "
         f"{CEILING_MG_L:g} mg/L; predicted peak median "
         f"{best.peak_mg_l.median:.1f} mg/L (90 % interval {best.peak_mg_l.p05:.1f}–"
@@ -179,7 +184,7 @@ class GuidelinePrediction(BaseModel):
 
 
 class PkPrediction(BaseModel):
-    status: str  # "predicted" | "unavailable"
+    status: str  # "predicted" | "contraindicated" (numbers kept, marked) | "unavailable"
     reason: str | None = None
     model: ModelRef | None = None
     covariates: dict[str, float] = {}
