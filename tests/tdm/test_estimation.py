@@ -255,7 +255,9 @@ def test_toxic_levels_warn_to_withhold_and_never_exceed_1_g():
     rec = doc["recommendation"]
     assert rec["p_above_ceiling"] > 0.5
     assert any("withholding doses" in w for w in rec["warnings"])
-    assert rec["daily_dose_mg"] == min(r["daily_dose_mg"] for r in doc["ranked"])
+    # the lowest dose among regimens in divided doses (monograph: "in divided doses")
+    divided = [r for r in doc["ranked"] if r["period_h"] / len(r["offsets_h"]) < 24.0]
+    assert rec["daily_dose_mg"] == min(r["daily_dose_mg"] for r in divided)
 
 
 def test_no_warnings_for_an_ordinary_case(two_levels):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cyclodose.case import Target
-from cyclodose.tdm.regimen import CandidateRegimen, rank, reason, score
+from cyclodose.tdm.regimen import CandidateRegimen, prefer_divided, rank, reason, score
 
 TARGET = Target(peak_low_mg_l=20.0, peak_high_mg_l=30.0, mic_mg_l=None, tmic_pct=30.0)
 
@@ -83,3 +83,16 @@ def test_reason_names_the_key_that_separated_the_top_two():
                 lambda c: _metrics([25.0] * 9 + [10.0]), TARGET)
     text = reason(tied[0], TARGET, "m", 10, tied[1])
     assert tied[0].regimen.label == "few" and "fewer capsules a day" in text
+
+
+def test_prefer_divided_puts_the_best_divided_regimen_first():
+    # Monograph §Uses and Administration / US label: cycloserine in divided doses.
+    once = _cand("500 mg q24h", 500, period=24.0)
+    twice = _cand("250 mg q12h", 500)
+    ranked = rank([once, twice], lambda c: _metrics([25.0] * (9 if c is once else 7) + [10.0]
+                                                  * (1 if c is once else 3)), TARGET)
+    assert ranked[0].regimen.label == "500 mg q24h"
+    preferred = prefer_divided(ranked)
+    assert [s.regimen.label for s in preferred] == ["250 mg q12h", "500 mg q24h"]
+    text = reason(preferred[0], TARGET, "m", 10, preferred[1], preferred_over=ranked[0])
+    assert "500 mg q24h once daily scored higher" in text and "divided doses" in text

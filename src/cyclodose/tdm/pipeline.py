@@ -40,6 +40,7 @@ from cyclodose.tdm.regimen import (
     ScoredRegimen,
     current_regimen,
     grid_for,
+    prefer_divided,
     rank,
     reason,
     score,
@@ -250,14 +251,21 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     metrics = _metrics_fn(spec, cov_now, draws, mic)
 
     ranked = rank(cands, metrics, case.target)
+    top = ranked[0]
+    severe_renal = (float(np.min(cov_now.crcl_ml_min)) < 30.0
+                    or case.patient.dialysis != "none")
     now = current_regimen([float(t) for t in doses.time_h], [float(a) for a in doses.amount_mg],
                           case.settings.capsule_strengths_mg)
     current = score(now, metrics(now), case.target) if now is not None else None
-    divided = next((s for s in ranked if s.regimen.period_h / len(s.regimen.offsets_h) < 24.0),
-                   None)
+    # Divided doses unless renal function is severely reduced (ATS documents once daily there)
+    # or the patient's own once-daily regimen already ranks first (no change to make).
+    on_top_already = current is not None and top.regimen.label == current.regimen.label
+    if not severe_renal and not on_top_already:
+        ranked = prefer_divided(ranked)
     model_label = f"{spec.name} v{spec.version}"
     why = reason(ranked[0], case.target, model_label, int(draws.shape[0]),
-                 ranked[1] if len(ranked) > 1 else None, current=current, divided=divided)
+                 ranked[1] if len(ranked) > 1 else None, current=current,
+                 preferred_over=top if top is not ranked[0] else None)
     warnings = cautions(validity, diag, fit.at_bound, occ.eta_names, sample.ess, ranked[0])
     unmodelled = {n: sd for n, sd in spec.iov.items() if n not in spec.eta_names}
     if unmodelled:

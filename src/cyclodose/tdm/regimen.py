@@ -6,6 +6,8 @@ objective is P(steady-state peak inside the target window); with an MIC it is
 P(%T>MIC ≥ goal and peak ≤ the 30 mg/L ceiling), so efficacy is never bought
 with toxicity. Ties (to 0.5 percentage points, below Monte Carlo noise) go to
 the lower P(peak > 30 mg/L), then fewer capsules, then the lower daily dose.
+`prefer_divided` then puts the best regimen in divided doses first, as the
+monograph and the US label prescribe, except in severe renal impairment.
 """
 
 from __future__ import annotations
@@ -110,6 +112,19 @@ def rank(candidates: Sequence[CandidateRegimen], metrics: MetricsFn,
     return sorted(scored, key=_key)
 
 
+def is_divided(s: ScoredRegimen) -> bool:
+    return s.regimen.period_h / len(s.regimen.offsets_h) < 24.0
+
+
+def prefer_divided(ranked: list[ScoredRegimen]) -> list[ScoredRegimen]:
+    """The best regimen in divided doses first (monograph §Uses and Administration, US
+    label: "in divided doses"); the others keep their order."""
+    first = next((s for s in ranked if is_divided(s)), None)
+    if first is None or first is ranked[0]:
+        return ranked
+    return [first, *(s for s in ranked if s is not first)]
+
+
 def current_regimen(dose_times_h: Sequence[float], amounts_mg: Sequence[float],
                     strengths_mg: Sequence[float]) -> CandidateRegimen | None:
     """The regimen the patient is on: the doses of the last 24 h of the history, as a
@@ -142,7 +157,7 @@ def current_regimen(dose_times_h: Sequence[float], amounts_mg: Sequence[float],
 
 def reason(best: ScoredRegimen, target: Target, model_label: str, n_draws: int,
            runner_up: ScoredRegimen | None, current: ScoredRegimen | None = None,
-           divided: ScoredRegimen | None = None) -> str:
+           preferred_over: ScoredRegimen | None = None) -> str:
     """Plain-language justification of the choice."""
     r = best.regimen
     pk = (f"steady-state peak {best.peak_mg_l.median:.1f} mg/L (90 % interval "
@@ -178,14 +193,15 @@ def reason(best: ScoredRegimen, target: Target, model_label: str, n_draws: int,
             why += (f": as likely within Monte Carlo error "
                     f"({100 * TIE_PROBABILITY:.1f} percentage points), so {decided} decided")
         why += "."
-    if divided is not None and divided is not best and len(r.offsets_h) == 1 and r.period_h >= 24:
-        why += " This is a once-daily regimen; the US label advises divided doses: "
-        if divided is runner_up:
-            why += f"{divided.regimen.label} is the best divided regimen."
-        else:
-            why += (f"the best divided regimen is {divided.regimen.label} "
-                    f"({100 * divided.objective:.0f} %, above ceiling "
-                    f"{100 * divided.p_above_ceiling:.0f} %).")
+    if preferred_over is not None:
+        p = preferred_over
+        why += (f" {p.regimen.label} once daily scored higher ({100 * p.objective:.0f} %, above "
+                f"ceiling {100 * p.p_above_ceiling:.0f} %) but cycloserine is given in divided "
+                "doses (monograph §Uses and Administration; US label); it stays in the ranked "
+                "table for a prescriber who chooses once-daily dosing.")
+    elif len(r.offsets_h) == 1 and r.period_h >= 24:
+        why += (" Once daily: eligible because renal function is severely reduced (ATS: 250 mg "
+                "once daily or 500 mg three times weekly).")
     if current is not None and current.regimen.label == r.label:
         why += " This is the current regimen: no change of dose is needed."
     elif current is not None:
