@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table as RichTable
 
 from cyclodose.errors import CaseError
 
@@ -24,6 +25,14 @@ console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # one problem, one line
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Table(RichTable):
+    """A Rich table whose cells fold instead of ending in an ellipsis: a cut-off date, dose or
+    unit would hide clinical information."""
+
+    def add_column(self, *args: Any, overflow: Any = "fold", **kwargs: Any) -> None:
+        super().add_column(*args, overflow=overflow, **kwargs)
 
 EXIT_USER_ERROR = 2
 

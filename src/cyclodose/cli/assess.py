@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from cyclodose.assessment import Assessment, assess
 from cyclodose.case import Case, load_case
-from cyclodose.cli.app import app, console, print_json, user_errors
+from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.cli.prediction_view import render_prediction
 from cyclodose.dosing import Phase, RegimenOption
 

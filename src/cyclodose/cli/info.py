@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from cyclodose import knowledge
 from cyclodose.case import case_json_schema
-from cyclodose.cli.app import app, console, print_json, user_errors
+from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.errors import CaseError
 from cyclodose.knowledge import Fact, Match
 

@@ -6,9 +6,8 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.table import Table
 
-from cyclodose.cli.app import app, console, print_json, user_errors
+from cyclodose.cli.app import Table, app, console, print_json, user_errors
 
 
 @app.command()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from rich.markup import escape
-from rich.table import Table
 
 from cyclodose.assessment import Assessment
-from cyclodose.cli.app import console
+from cyclodose.cli.app import Table, console
 from cyclodose.pk.apriori import Interval
 
 _CANDIDATE_ROWS = 8

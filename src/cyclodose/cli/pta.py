@@ -106,7 +106,8 @@ def pta(
         help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster)")] = None,
     chunk_size: Annotated[int, typer.Option(help="individuals per chunk (memory bound)")]
     = 131_072,
-    workers: Annotated[int, typer.Option(help="threads for the numpy backend")] = 2,
+    workers: Annotated[int | None, typer.Option(
+        help="worker processes for the numpy backend (default: one per core)")] = None,
     progress: Annotated[bool, typer.Option("--progress", help="show a progress bar")] = False,
 ) -> None:
     """Probability of target attainment, PK/PD breakpoint and toxicity per regimen.
@@ -115,6 +116,7 @@ def pta(
     above the licensed 1 g/day are computed and marked as such.
     """
     from cyclodose.population import load_population_spec, run_pta
+    from cyclodose.population.backends import default_workers
 
     spec = load_population_spec(population)
     if n is not None or seed is not None:
@@ -131,7 +133,8 @@ def pta(
     targets = parse_numbers(target, "target")
     freqs = parse_mic_distribution(mic_dist) if mic_dist else None
     kwargs = dict(grid_h=grid, backend=backend, scheduler=scheduler,  # noqa: C408
-                  chunk_size=chunk_size, mic_frequencies=freqs, workers=workers)
+                  chunk_size=chunk_size, mic_frequencies=freqs,
+                  workers=default_workers() if workers is None else workers)
     if progress:
         with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=err_console) as bar:

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cyclodose.case import load_case
-from cyclodose.cli.app import app, console, print_json, user_errors
+from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.errors import CaseError
 
 
