@@ -22,6 +22,7 @@ from scipy.integrate import solve_ivp
 
 from cyclodose import pk
 from cyclodose.population import evaluate, load_population_spec, run_pta
+from cyclodose.population.backends import default_workers
 from cyclodose.population.evaluate import make_covariates
 from cyclodose.population.sampling import Sampler
 
@@ -45,16 +46,14 @@ def _subsample(n: int) -> tuple[pk.ModelSpec, pk.Covariates, np.ndarray]:
 
 
 def per_patient_closed_form(n: int) -> float:
-    """Seconds per patient-regimen: Python loop, one patient per pk call, every MIC."""
+    """Seconds per patient-regimen: Python loop, one patient per pk call (all MICs in it)."""
     model, cov, eta = _subsample(n)
     patterns = [pk.parse_regimen(r) for r in REGIMENS]
     t0 = time.perf_counter()
     for i in range(n):
         ci, ei = cov.take(np.array([i])), eta[i:i + 1]
         for pattern in patterns:
-            pk.steady_state_metrics(model, ci, ei, pattern)
-            for mic in MICS:
-                pk.steady_state_metrics(model, ci, ei, pattern, mic_mg_l=mic)
+            pk.steady_state_metrics(model, ci, ei, pattern, mics_mg_l=MICS)
     return (time.perf_counter() - t0) / (n * len(patterns))
 
 
@@ -110,44 +109,32 @@ def per_patient_ode(n: int) -> tuple[float, float]:
 
 
 def breakdown(n: int) -> dict[str, float]:
-    """Single-thread seconds per phase for one chunk of n patients (all 12 regimens)."""
+    """Single-process seconds per phase for one chunk of n patients (all 12 regimens)."""
     spec = load_population_spec(SPEC).model_copy(update={"n": n})
     model = pk.get_model(spec.model)
-    t = {"sample": 0.0, "metrics_no_mic": 0.0, "tmic_calls": 0.0, "tmic_patients": 0.0}
+    t = {"sample": 0.0, "metrics": 0.0, "count": 0.0}
     t0 = time.perf_counter()
     sample = Sampler(spec, model.omega).sample(0, n)
     cov = make_covariates(sample.covariates, model)
     t["sample"] = time.perf_counter() - t0
-    real = pk.steady_state_metrics
-
-    def timed(*args: object, **kw: object) -> dict[str, np.ndarray]:
+    mics, targets = np.array(MICS), np.array(TARGETS)
+    for r in REGIMENS:
+        pattern = pk.parse_regimen(r)
         t1 = time.perf_counter()
-        out = real(*args, **kw)  # type: ignore[arg-type]
-        key = "tmic_calls" if kw.get("mic_mg_l") is not None else "metrics_no_mic"
-        t[key] += time.perf_counter() - t1
-        if kw.get("mic_mg_l") is not None:
-            t["tmic_patients"] += out["cmax"].size
-        return out
-
-    evaluate.pk.steady_state_metrics = timed
-    try:
-        mics, targets = np.array(MICS), np.array(TARGETS)
-        for r in REGIMENS:
-            pattern = pk.parse_regimen(r)
-            m = pk.steady_state_metrics(model, cov, sample.eta, pattern)
-            evaluate._attained_exact(model, cov, sample.eta, pattern, m["cmin"], m["cmax"],
-                                     mics, targets)
-    finally:
-        evaluate.pk.steady_state_metrics = real
-    t["tmic_patients"] /= n * len(REGIMENS) * len(MICS)  # share of patient-MIC pairs computed
+        m = pk.steady_state_metrics(model, cov, sample.eta, pattern, mics_mg_l=mics)
+        t2 = time.perf_counter()
+        evaluate._attained_from_tmic(m["tmic_pct"], m["cmin"], m["cmax"], mics, targets)
+        t["count"] += time.perf_counter() - t2
+        t["metrics"] += t2 - t1
     return t
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--chunk-size", type=int, default=131_072)
+    ap.add_argument("--workers", type=int, default=default_workers(),
+                    help="worker processes (default: one per core)")
+    ap.add_argument("--chunk-size", type=int, default=65_536)
     ap.add_argument("--loop-n", type=int, default=100, help="subsample for the Python loop")
     ap.add_argument("--ode-n", type=int, default=4, help="subsample for solve_ivp")
     args = ap.parse_args()
@@ -155,25 +142,30 @@ def main() -> None:
 
     spec = load_population_spec(SPEC).model_copy(update={"n": args.n})
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     results = run_pta(spec, REGIMENS, MICS, TARGETS, chunk_size=args.chunk_size,
                       workers=args.workers)
     wall = time.perf_counter() - t0
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime
+    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime
+           + ch1.ru_utime - ch0.ru_utime + ch1.ru_stime - ch0.ru_stime)
     rss = peak_rss_mb()
+    worker_rss = ch1.ru_maxrss / 1024.0
     print(f"vectorised: {args.n:,} patients x {len(REGIMENS)} regimens x {len(MICS)} MICS "
           f"x {len(TARGETS)} targets, exact %T>MIC: {wall:.2f} s wall "
-          f"({args.workers} threads, chunks of {args.chunk_size:,}), {cpu:.1f} CPU s; "
-          f"peak RSS {rss:.0f} MB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+          f"({args.workers} worker processes, chunks of {args.chunk_size:,}), {cpu:.1f} CPU s; "
+          f"peak RSS {rss:.0f} MB in the main process, {worker_rss:.0f} MB in the largest "
+          f"worker (total at most {rss + args.workers * worker_rss:.0f} MB); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"  e.g. {results[2].regimen}: Cmax median {np.median(results[2].cmax_mg_l):.1f} mg/L, "
           f"breakpoint {results[2].breakpoint}")
 
     bd = breakdown(min(args.chunk_size, args.n))
-    print(f"breakdown, one thread, one chunk of {min(args.chunk_size, args.n):,} x 12 regimens: "
-          f"sampling {bd['sample']:.2f} s, pk metrics without MIC {bd['metrics_no_mic']:.2f} s, "
-          f"pk %T>MIC calls {bd['tmic_calls']:.2f} s for {bd['tmic_patients']:.0%} of "
-          f"patient-MIC pairs (the rest decided by Cmin/Cmax and monotonicity)")
+    print(f"breakdown, one process, one chunk of {min(args.chunk_size, args.n):,} x 12 "
+          f"regimens: sampling {bd['sample']:.2f} s, pk steady-state metrics with every MIC "
+          f"{bd['metrics']:.2f} s, attainment counts {bd['count']:.2f} s")
 
     loop_s = per_patient_closed_form(args.loop_n)
     print(f"(b) per-patient Python loop over the closed form: {loop_s * 1e3:.2f} ms per "

@@ -105,7 +105,7 @@ def pta(
     scheduler: Annotated[str | None, typer.Option(
         help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster)")] = None,
     chunk_size: Annotated[int, typer.Option(help="individuals per chunk (memory bound)")]
-    = 131_072,
+    = 65_536,
     workers: Annotated[int | None, typer.Option(
         help="worker processes for the numpy backend (default: one per core)")] = None,
     progress: Annotated[bool, typer.Option("--progress", help="show a progress bar")] = False,

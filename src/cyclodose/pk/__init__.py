@@ -7,7 +7,7 @@ Public API (others code against these names):
 - `individual_parameters(spec, covariates, eta) -> Params`
 - `predict(spec, covariates, eta, dose_times_h, dose_amounts_mg, times_h) -> (n, nt) mg/L`
 - `DosePattern`, `parse_regimen(text)`, `repeat_doses(...)`
-- `steady_state_metrics(spec, covariates, eta, pattern, mic_mg_l=None)`
+- `steady_state_metrics(spec, covariates, eta, pattern, mic_mg_l=None, *, mics_mg_l=None)`
 - `steady_state_concentration(spec, covariates, eta, pattern, times_h)`
 - `exposure_metrics(...)` over windows of a dose history
 """
@@ -66,16 +66,20 @@ def steady_state_concentration(spec: ModelSpec, covariates: Covariates, eta: Any
 
 
 def steady_state_metrics(spec: ModelSpec, covariates: Covariates, eta: Any, pattern: DosePattern,
-                         mic_mg_l: Any = None) -> dict[str, np.ndarray]:
+                         mic_mg_l: Any = None, *, mics_mg_l: Any = None
+                         ) -> dict[str, np.ndarray]:
     """Analytic steady-state metrics per individual, arrays of shape (n,).
 
     Keys: `cmax` (mg/L), `tmax` (h on the pattern clock, = time after the dose for a
     one-dose pattern), `cmin` (mg/L, lowest over the period), `tmin` (h), `ctrough`
     (mg/L just before the pattern's first dose), `auc24` and `auc_period` (mg·h/L),
     `tmic_pct` (% of the period above `mic_mg_l`, exact crossings; nan without MIC).
+    With `mics_mg_l` (a sequence of MICs shared by every individual) `tmic_pct` is
+    (n, n_mics) instead, all MICs computed from one steady state (much cheaper than
+    one call per MIC, and the same numbers).
     """
     par = individual_parameters(spec, covariates, eta)
-    return _ss_metrics(par, pattern, mic_mg_l)
+    return _ss_metrics(par, pattern, mic_mg_l, mics_mg_l=mics_mg_l)
 
 
 def exposure_metrics(spec: ModelSpec, covariates: Cov, eta: Any, dose_times_h: Any,

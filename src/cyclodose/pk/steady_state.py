@@ -7,9 +7,10 @@ solve is a forward substitution, vectorised over individuals.
 
 For first-order absorption the profile between two dose entries is
 alpha e^(-k t) - beta e^(-ka t): its single stationary point has a closed
-form and threshold crossings are found by safeguarded Newton on monotone
-pieces, all as flat numpy arrays (no loop over individuals). Transit models
-use the general grid-and-bisection refinement of `refine.py`.
+form and threshold crossings are found on monotone pieces (closed form late in
+the elimination phase, safeguarded Halley iterations elsewhere), all as flat
+numpy arrays (no loop over individuals); any number of MICs share one steady
+state. Transit models use the general grid-and-bisection refinement of `refine.py`.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def steady_state_profile(par: Params, pattern: DosePattern, times_h: np.ndarray,
     return out
 
 
-def _metrics_general(par: Params, pattern: DosePattern, mic: Any) -> dict[str, np.ndarray]:
+def _metrics_general(par: Params, pattern: DosePattern, mic: Any,
+                     levels: np.ndarray | None = None) -> dict[str, np.ndarray]:
     period = pattern.period_h
     m = par.n_stages
     x0 = steady_state_x0(par, pattern)
@@ -99,7 +101,11 @@ def _metrics_general(par: Params, pattern: DosePattern, mic: Any) -> dict[str, n
     g, vals, ext = refine.extrema(conc, deriv, g, vals)
     out = {"cmax": ext["cmax"], "tmax": np.mod(ext["tmax"], period), "cmin": ext["cmin"],
            "tmin": np.mod(ext["tmin"], period)}
-    if mic is None:
+    if levels is not None:
+        out["tmic_pct"] = np.stack(
+            [100.0 * refine.time_above(conc, g, vals, levels[:, j]) / period
+             for j in range(levels.shape[1])], axis=1).reshape(n, levels.shape[1])
+    elif mic is None:
         out["tmic_pct"] = np.full(n, np.nan)
     else:
         out["tmic_pct"] = 100.0 * refine.time_above(conc, g, vals, np.asarray(mic)) / period
@@ -186,21 +192,6 @@ class _FirstOrderSegments:
         inside = np.isfinite(tau) & (tau > 0) & (tau < self.gap[i])
         return np.where(inside, tau, np.nan), ka * xd - k * xc > 0
 
-    def take(self, idx: np.ndarray) -> _FirstOrderSegments:
-        """The same segments for a subset of individuals."""
-        sub = object.__new__(_FirstOrderSegments)
-        sub.__dict__.update(self.__dict__)
-        for name in ("k", "ka", "v", "t_first"):
-            setattr(sub, name, getattr(self, name)[idx])
-        sub.xd, sub.xc = self.xd[idx], self.xc[idx]
-        return sub
-
-    def crossing(self, i: int, level: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                 c_lo: np.ndarray, c_hi: np.ndarray, rising: bool) -> np.ndarray:
-        """Root of C = level on a monotone piece [lo, hi] of segment i."""
-        return _newton_root(self.k, self.ka, self.xd[:, i], self.xc[:, i], self.v, level,
-                            lo, hi, c_lo, c_hi, rising)
-
 
 def _central_from_depot(t: np.ndarray, k: np.ndarray, ka: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -222,64 +213,183 @@ def _central_from_depot(t: np.ndarray, k: np.ndarray, ka: np.ndarray
 
 def _newton_root(k: np.ndarray, ka: np.ndarray, xd: np.ndarray, xc: np.ndarray, v: np.ndarray,
                  level: np.ndarray, lo: np.ndarray, hi: np.ndarray, c_lo: np.ndarray,
-                 c_hi: np.ndarray, rising: bool) -> np.ndarray:
+                 c_hi: np.ndarray, rising: bool | np.ndarray) -> np.ndarray:
     """Root of C(t) = level with C monotone on [lo, hi] (C(lo) = c_lo, C(hi) = c_hi).
 
-    Newton on ln C (nearly linear in t once absorption is over) from a log-linear
-    interpolation; a step leaving the bracket is replaced by bisection; converged
-    rows leave the working set."""
-    a, b = lo.astype(float, copy=True), hi.astype(float, copy=True)
-    shape = a.shape
-    k, ka, xd, xc, v, level, c_lo, c_hi = (
-        np.broadcast_to(z, shape) for z in (k, ka, xd, xc, v, level, c_lo, c_hi))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if rising:
-            # absorption phase: C - c_lo grows roughly like 1 - e^-(ka t)
-            q = (level - c_lo) / (c_hi - c_lo)
-            frac = -np.log1p(q * np.expm1(-ka * (b - a))) / (ka * (b - a))
+    Late on a falling piece absorption is over to machine precision (e^-(ka-k)t < 4e-18)
+    and the profile is (coef + xc) e^-kt: the root has a closed form, kept only where
+    that bound holds at it. Elsewhere: Halley's method (cubic convergence: two or three
+    steps) from an interpolation that follows the piece's shape; a step leaving the
+    bracket is replaced by bisection. `rising` is one flag or one per entry. Every
+    choice and iteration depends on the entry alone, so a root does not depend on which
+    other entries share the call."""
+    shape = np.shape(lo)
+    size = int(np.prod(shape))
+    k, ka, xd, xc, v, level, lo, hi, c_lo, c_hi = (
+        np.broadcast_to(np.asarray(z, dtype=float), shape).reshape(size)
+        for z in (k, ka, xd, xc, v, level, lo, hi, c_lo, c_hi))
+    up = np.broadcast_to(np.asarray(rising, dtype=bool), shape).reshape(size)
+    root = np.empty(size)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d = ka - k
+        coef = ka * xd / d  # xd G(t) = coef (e^-kt - e^-ka t), see `_central_from_depot`
+        lv = level * v  # the level as a central amount (mg)
+        if np.all(up):  # a piece of absorption phases: no late-fall closed form
+            t_mono = lo
+            mono = np.zeros(size, dtype=bool)
         else:
-            # elimination phase: ln C roughly linear in t
-            frac = np.log(level / c_lo) / np.log(c_hi / c_lo)
-    t = np.where(np.isfinite(frac) & (frac > 0) & (frac < 1), a + frac * (b - a), 0.5 * (a + b))
-    root = t.copy()
-    idx = np.arange(t.size)
-    log_level = np.log(level)
+            t_mono = np.log((coef + xc) / lv) / k
+            mono = ~up & (d * t_mono >= _ABSORBED) & (t_mono >= lo) & (t_mono <= hi)
+    if np.any(mono):
+        root[mono] = t_mono[mono]
+        rest = np.flatnonzero(~mono)
+        if rest.size == 0:
+            return root.reshape(shape)
+        k, ka, xd, xc, lv, level, lo, hi, c_lo, c_hi, up, d, coef, t_mono = (
+            z[rest] for z in (k, ka, xd, xc, lv, level, lo, hi, c_lo, c_hi, up, d, coef,
+                              t_mono))
+    else:
+        rest = np.arange(size)
+    a, b = lo, hi
+    width = b - a
+    frac = np.full(rest.size, 0.5)
+    # rising with fast absorption: e^-ka t = ((coef + xc) e^-kt - level V) / coef is a
+    # contraction (factor ~ k/ka); four passes from the midpoint leave Halley about one
+    # step to do
+    fix = up & (ka > 4.0 * k) & (coef > 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # other rising pieces: C - c_lo grows roughly like 1 - e^-(ka t)
+        slow = up & ~fix
+        kw = ka[slow] * width[slow]
+        q = (level[slow] - c_lo[slow]) / (c_hi[slow] - c_lo[slow])
+        frac[slow] = -np.log1p(q * np.expm1(-kw)) / kw
+        # falling: the mono-exponential root when inside the bracket (off by about
+        # e^-(ka-k)t), else ln C taken as linear in t
+        down = ~up
+        frac[down] = np.where((t_mono[down] > a[down]) & (t_mono[down] < b[down]),
+                              (t_mono[down] - a[down]) / width[down],
+                              np.log(level[down] / c_lo[down]) / np.log(c_hi[down] / c_lo[down]))
+        w = np.empty((_W_ROWS, rest.size))
+        w[0] = np.where(np.isfinite(frac) & (frac > 0) & (frac < 1), a + frac * width,
+                        0.5 * (a + b))
+        if np.any(fix):
+            t0, cf, xcf, lvf = w[0][fix], coef[fix], xc[fix], lv[fix]
+            kf, kaf, af, bf = k[fix], ka[fix], a[fix], b[fix]
+            for _ in range(4):
+                t1 = -np.log(((cf + xcf) * np.exp(-kf * t0) - lvf) / cf) / kaf
+                t0 = np.where(np.isfinite(t1) & (t1 > af) & (t1 < bf), t1, t0)
+            w[0][fix] = t0
+        w[1], w[2] = a, b
+        np.negative(k, out=w[3])
+        np.negative(ka, out=w[4])
+        w[5], w[6] = coef, xc
+        w[7] = ka * xd
+        w[8] = lv
+        w[9] = np.where(up, 1.0, -1.0)  # f < 0 (rising) or f > 0 (falling): root to the right
+    # coef (e^-kt - e^-ka t) cancels when (ka - k) t is small, but its rounding error
+    # (~1e-16 coef e^-kt) moves the root by only ~1e-16 / |ka - k| h: entries with
+    # |ka - k| < 1e-3 /h (rare) use expm1 instead
+    careful = (np.abs(d) < _CLOSE_RATES) | ~np.isfinite(coef)
+    out = np.empty(rest.size)
+    if np.any(careful):
+        fast = ~careful
+        out[fast] = _halley(w[:, fast], exact_diff=False)
+        out[careful] = _halley(w[:, careful], exact_diff=True)
+    else:
+        out = _halley(w, exact_diff=False)
+    root[rest] = out
+    return root.reshape(shape)
+
+
+_W_ROWS = 10
+_CLOSE_RATES = 1e-3  # /h
+_ABSORBED = 40.0  # (ka - k) t beyond which e^-(ka-k)t < 4e-18: absorption is complete
+_BLOCK = 16384  # entries per block: the temporaries stay in cache
+
+
+def _halley(w: np.ndarray, exact_diff: bool) -> np.ndarray:
+    """Safeguarded Halley iterations on the working set w (see `_newton_root`): one step
+    at a time over the whole set, in cache-sized blocks, dropping converged entries after
+    each step. Each entry's iterations depend on that entry alone."""
+    root = np.empty(w.shape[1])
+    idx = np.arange(w.shape[1])
     for _ in range(100):
-        g, ek, eka = _central_from_depot(t, k, ka)
-        ac = xd * g + xc * ek
-        conc = ac / v
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.log(conc) - log_level
-            df = (ka * xd * eka - k * ac) / ac
-            step = t - f / df
-        right = (f < 0) if rising else (f > 0)
-        a = np.where(right, t, a)
-        b = np.where(right, b, t)
-        ok = (step > a) & (step < b)
-        # a Newton step this small means t is the root to ~1e-12 h (before rounding can
-        # push the step just outside the bracket and trigger a needless bisection)
-        done = (np.abs(step - t) <= 1e-12 * (1.0 + np.abs(t))) | (b - a <= 1e-13 * (1.0 + b))
-        t_new = np.where(done, np.clip(step, a, b), np.where(ok, step, 0.5 * (a + b)))
-        root[idx] = t_new
-        if np.all(done):
-            break
-        keep = ~done
-        idx = idx[keep]
-        t, a, b = t_new[keep], a[keep], b[keep]
-        k, ka, xd, xc, v = k[keep], ka[keep], xd[keep], xc[keep], v[keep]
-        log_level = log_level[keep]
+        if idx.size == 0:
+            return root
+        parts_w, parts_idx = [], []
+        for i in range(0, idx.size, _BLOCK):
+            wb = w[:, i:i + _BLOCK]
+            ib = idx[i:i + _BLOCK]
+            t_new, conv = _halley_step(wb, exact_diff)
+            wb[0] = t_new
+            if not np.any(conv):
+                parts_w.append(wb)
+                parts_idx.append(ib)
+                continue
+            root[ib[conv]] = t_new[conv]
+            keep = ~conv
+            parts_w.append(wb[:, keep])
+            parts_idx.append(ib[keep])
+        w = parts_w[0] if len(parts_w) == 1 else np.concatenate(parts_w, axis=1)
+        idx = parts_idx[0] if len(parts_idx) == 1 else np.concatenate(parts_idx)
+    root[idx] = w[0]
     return root
 
 
-def _metrics_first_order(par: Params, pattern: DosePattern, mic: Any) -> dict[str, np.ndarray]:
+def _halley_step(w: np.ndarray, exact_diff: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One safeguarded Halley step: updates the bracket rows of w in place and returns
+    the next iterate and which entries have converged (their root is that iterate)."""
+    t, lo_, hi_, mk, mka, coef, xc_, kaxd, lv, sgn = w
+    ek = np.exp(mk * t)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if exact_diff:
+            d = mk - mka  # ka - k
+            u = np.expm1(-d * t)
+            eka = ek * (1.0 + u)
+            xdg = np.where(d == 0.0, kaxd * t * ek, -coef * ek * u)
+        else:
+            eka = np.exp(mka * t)
+            xdg = coef * (ek - eka)
+        ac = xdg + xc_ * ek  # central amount (mg)
+        f = ac - lv
+        inflow = kaxd * eka  # ka xd e^-ka t
+        f1 = inflow + mk * ac  # d(ac)/dt
+        f2 = (mk * mk) * ac + (mk + mka) * inflow  # d2(ac)/dt2
+        delta = -2.0 * f * f1 / (2.0 * f1 * f1 - f * f2)
+        step = t + delta
+        # Halley's error after this step is ~ |delta|^3 ((f2/f1)^2/4 - f3/(6 f1)), and
+        # |f3/f1| is of order (ka + k)^2 or (f2/f1)^2: with both factors below 1e-4 the
+        # root is left ~1e-8 |delta| <= 1e-12 (1 + t) h from exact
+        ad = np.abs(delta)
+        small = ((ad <= 1e-4 * (1.0 + t)) & (np.abs(delta * f2) <= 1e-4 * np.abs(f1))
+                 & (ad * (mk + mka) >= -1e-4))
+    right = f * sgn < 0
+    np.copyto(lo_, t, where=right)
+    np.copyto(hi_, t, where=~right)
+    ok = (step > lo_) & (step < hi_)
+    t_new = np.where(ok, step, 0.5 * (lo_ + hi_))
+    hit = f == 0.0
+    conv = (small & ok) | (hi_ - lo_ <= 1e-13 * (1.0 + hi_)) | hit
+    if np.any(hit):
+        t_new = np.where(hit, t, t_new)
+    return t_new, conv
+
+
+def _metrics_first_order(par: Params, pattern: DosePattern, mic: Any,
+                         levels: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Metrics of the closed-form first-order profile. `mic` (scalar or per row) gives
+    `tmic_pct` (n,); `levels` (n, n_levels) gives it as (n, n_levels) instead, all
+    levels sharing the steady state, stationary points and piece ends."""
     fs = _FirstOrderSegments(par, pattern)
     n = par.size
     cmax = np.full(n, -np.inf)
     tmax = np.zeros(n)
     cmin = np.full(n, np.inf)
     tmin = np.zeros(n)
-    above = np.zeros(n)
-    level = None if mic is None else np.broadcast_to(np.asarray(mic, dtype=float), (n,))
+    squeeze = levels is None
+    if levels is None and mic is not None:
+        levels = np.broadcast_to(np.asarray(mic, dtype=float), (n,))[:, None]
+    above = None if levels is None else np.zeros(levels.shape)
     for i, gap in enumerate(fs.gap):
         start = np.zeros(n)
         end = np.full(n, gap)
@@ -295,35 +405,36 @@ def _metrics_first_order(par: Params, pattern: DosePattern, mic: Any) -> dict[st
             smaller = cand < cmin
             cmin = np.where(smaller, cand, cmin)
             tmin = np.where(smaller, fs.d[i] + at, tmin)
-        if level is not None:
+        if levels is not None and above is not None:
             # monotone pieces [0, tau*] and [tau*, gap] (one piece without tau*)
             mid = np.where(has, tau0, end)
-            for lo, hi, c_lo, c_hi in ((start, mid, c0, np.where(has, cs, c1)),
-                                       (mid, end, np.where(has, cs, c1), c1)):
+            c_mid = np.where(has, cs, c1)
+            for lo, hi, c_lo, c_hi in ((start, mid, c0, c_mid), (mid, end, c_mid, c1)):
                 width = hi - lo
-                both = (c_lo > level) & (c_hi > level)
-                above += np.where(both & (width > 0), width, 0.0)
-                cross = ((c_lo > level) != (c_hi > level)) & (width > 0)
-                if np.any(cross):
-                    idx = np.flatnonzero(cross)
-                    rising = c_hi[idx] > c_lo[idx]
-                    root = np.empty(idx.size)
-                    for flag in (True, False):
-                        sel = rising == flag
-                        if np.any(sel):
-                            sub = fs.take(idx[sel])
-                            j = idx[sel]
-                            root[sel] = sub.crossing(i, level[j], lo[j], hi[j], c_lo[j],
-                                                     c_hi[j], flag)
-                    part = np.where(rising, hi[idx] - root, root - lo[idx])
-                    above[idx] += part
+                lo_above = c_lo[:, None] > levels
+                hi_above = c_hi[:, None] > levels
+                wide = (width > 0)[:, None]
+                above += np.where(lo_above & hi_above & wide, width[:, None], 0.0)
+                rows, cols = np.nonzero((lo_above != hi_above) & wide)
+                if rows.size:
+                    rising = c_hi[rows] > c_lo[rows]
+                    root = _newton_root(fs.k[rows], fs.ka[rows], fs.xd[rows, i],
+                                        fs.xc[rows, i], fs.v[rows], levels[rows, cols],
+                                        lo[rows], hi[rows], c_lo[rows], c_hi[rows], rising)
+                    above[rows, cols] += np.where(rising, hi[rows] - root, root - lo[rows])
     # report times on the pattern clock (period start = 0)
+    if above is None:
+        tmic = np.full(n, np.nan)
+    else:
+        tmic = 100.0 * above / fs.period
+        if squeeze:
+            tmic = tmic[:, 0]
     out = {
         "cmax": cmax,
         "tmax": np.mod(fs.t_first + tmax, fs.period),
         "cmin": cmin,
         "tmin": np.mod(fs.t_first + tmin, fs.period),
-        "tmic_pct": np.full(n, np.nan) if level is None else 100.0 * above / fs.period,
+        "tmic_pct": tmic,
     }
     # trough: just before the first dose of the period (pattern time offsets[0])
     tau_q = np.mod(pattern.offsets_h[0] - fs.t_first, fs.period)
@@ -336,12 +447,25 @@ def _metrics_first_order(par: Params, pattern: DosePattern, mic: Any) -> dict[st
     return out
 
 
-def metrics(par: Params, pattern: DosePattern, mic_mg_l: Any = None) -> dict[str, np.ndarray]:
-    """Steady-state exposure metrics per individual (see `steady_state_metrics`)."""
+def metrics(par: Params, pattern: DosePattern, mic_mg_l: Any = None,
+            mics_mg_l: Any = None) -> dict[str, np.ndarray]:
+    """Steady-state exposure metrics per individual (see `steady_state_metrics`).
+
+    `mics_mg_l` (a sequence shared by every row) gives `tmic_pct` of shape (n, n_mics)
+    from one steady state; it takes precedence over `mic_mg_l`."""
+    n = par.size
+    levels = None
+    if mics_mg_l is not None:
+        mics = np.atleast_1d(np.asarray(mics_mg_l, dtype=float))
+        if mics.ndim != 1:
+            raise ValueError("mics_mg_l must be a 1-D sequence of MICs (mg/L)")
+        levels = np.broadcast_to(mics[None, :], (n, mics.size))
     if par.n_stages == 0:
-        out = _metrics_first_order(par, pattern, mic_mg_l)
-    else:
+        out = _metrics_first_order(par, pattern, mic_mg_l, levels=levels)
+    elif levels is None:
         out = _metrics_general(par, pattern, mic_mg_l)
+    else:
+        out = _metrics_general(par, pattern, None, levels=levels)
     out["auc24"] = par.f * pattern.daily_dose_mg / par.cl_l_h
     out["auc_period"] = par.f * sum(pattern.amounts_mg) / par.cl_l_h
     return out

@@ -27,7 +27,7 @@ from cyclodose.population.pta import (
 from cyclodose.population.sampling import BLOCK_SIZE, Sampler, chunk_ranges
 from cyclodose.population.spec import PopulationSpec, load_population_spec, parse_population_spec
 
-DEFAULT_CHUNK_SIZE = 2 * BLOCK_SIZE
+DEFAULT_CHUNK_SIZE = BLOCK_SIZE  # one canonical block: ~0.3 GB per worker, cache-friendly
 
 
 def _positive_list(values: Sequence[float], field: str, upper: float | None = None) -> list[float]:

@@ -1,4 +1,4 @@
-"""Where the chunks run: NumPy in this process (threads) or a Dask cluster.
+"""Where the chunks run: NumPy here (this process, or worker processes) or a Dask cluster.
 
 Both backends evaluate the same pure function on the same (start, stop)
 ranges, so they return identical numbers; only the scheduling differs.
@@ -6,8 +6,10 @@ ranges, so they return identical numbers; only the scheduling differs.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Literal
 
 from cyclodose.errors import CaseError
@@ -19,17 +21,36 @@ Progress = Callable[[int], None]  # called with the number of individuals just f
 CONNECT_TIMEOUT_S = 20.0  # how long to wait for a remote scheduler before giving up
 
 
+def default_workers() -> int:
+    """Worker processes for the NumPy backend: one per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _pool(workers: int) -> Executor:
+    # The chunk kernel is many NumPy calls on arrays of thousands of elements: threads
+    # serialise on the GIL between them, so real parallelism needs processes. fork starts
+    # them instantly (the job and the code are inherited); elsewhere fall back to threads.
+    if "fork" in multiprocessing.get_all_start_methods():
+        return ProcessPoolExecutor(max_workers=workers,
+                                   mp_context=multiprocessing.get_context("fork"))
+    return ThreadPoolExecutor(max_workers=workers)
+
+
 def run_numpy(evaluate: Evaluate, job: Any, ranges: list[tuple[int, int]],
               progress: Progress | None = None, workers: int = 1) -> list[ChunkSummary]:
-    """Chunks in this process; NumPy releases the GIL, so threads use several cores."""
+    """Chunks in this process (workers <= 1) or in `workers` worker processes; the
+    same pure function on the same ranges either way, so the numbers are identical."""
     out: list[ChunkSummary] = []
-    if workers <= 1:
+    if workers <= 1 or len(ranges) <= 1:
         for start, stop in ranges:
             out.append(evaluate(job, start, stop))
             if progress:
                 progress(stop - start)
         return out
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with _pool(min(workers, len(ranges))) as pool:
         # A bounded window of chunks in flight keeps memory bounded.
         pending = []
         for start, stop in ranges:

@@ -66,33 +66,38 @@ def check_model_inputs(spec: PopulationSpec) -> None:
     make_covariates(sample.covariates, model)
 
 
-def _attained_exact(model: pk.ModelSpec, cov: pk.Covariates, eta: FloatArray,
-                    pattern: pk.DosePattern, cmin: FloatArray, cmax: FloatArray,
-                    mics: FloatArray, targets: FloatArray) -> NDArray[np.int64]:
-    """Counts (n_mics, n_targets) of %T>MIC >= target, exact crossings from pk.
+def _attained_from_tmic(tmic: FloatArray, cmin: FloatArray, cmax: FloatArray,
+                        mics: FloatArray, targets: FloatArray) -> NDArray[np.int64]:
+    """Counts (n_mics, n_targets) of %T>MIC >= target from exact %T>MIC (n, n_mics).
 
-    Only individuals whose answer is not already known get the (costly) exact
-    crossing computation: MIC <= Cmin means 100 % of the period above it, MIC >=
-    Cmax means 0 %, and once an individual misses every target at one MIC it
-    misses them at every higher MIC (%T>MIC falls as the MIC rises). The skipped
-    individuals' values would be the same, so the counts are unchanged.
+    MIC <= Cmin counts as 100 % of the period above it (pk may round the sum of the
+    pieces just below 100 %), MIC >= Cmax as 0 %, and once an individual misses every
+    target at one MIC it misses them at every higher MIC (%T>MIC falls as the MIC
+    rises): the same decisions the per-MIC evaluation made.
     """
     out = np.zeros((mics.size, targets.size), dtype=np.int64)
     misses_all = np.zeros(cmax.size, dtype=bool)
-    order = np.argsort(mics)
-    for i in order:
+    for i in np.argsort(mics):
         mic = float(mics[i])
         always_above = cmin >= mic
         out[i] += np.count_nonzero(always_above)  # 100 % >= every target (targets <= 100 %)
         need = ~always_above & (cmax > mic) & ~misses_all
         idx = np.flatnonzero(need)
         if idx.size:
-            tmic = np.asarray(pk.steady_state_metrics(model, cov.take(idx), eta[idx], pattern,
-                                                      mic_mg_l=mic)["tmic_pct"], dtype=np.float64)
-            out[i] += count_attained(tmic, targets)
-            misses_all[idx[tmic < targets.min()]] = True
+            col = tmic[idx, i]
+            out[i] += count_attained(col, targets)
+            misses_all[idx[col < targets.min()]] = True
         misses_all |= cmax <= mic
     return out
+
+
+def _attained_exact(model: pk.ModelSpec, cov: pk.Covariates, eta: FloatArray,
+                    pattern: pk.DosePattern, cmin: FloatArray, cmax: FloatArray,
+                    mics: FloatArray, targets: FloatArray) -> NDArray[np.int64]:
+    """Counts (n_mics, n_targets) of %T>MIC >= target, exact crossings from pk."""
+    tmic = np.asarray(pk.steady_state_metrics(model, cov, eta, pattern, mics_mg_l=mics)[
+        "tmic_pct"], dtype=np.float64)
+    return _attained_from_tmic(tmic, cmin, cmax, mics, targets)
 
 
 def evaluate_chunk(job: Job, start: int, stop: int) -> ChunkSummary:
@@ -105,13 +110,15 @@ def evaluate_chunk(job: Job, start: int, stop: int) -> ChunkSummary:
     attained = np.zeros((len(job.patterns), mics.size, targets.size), dtype=np.int64)
     cmax, cmin, auc = [], [], []
     for r, pattern in enumerate(job.patterns):
-        metrics = pk.steady_state_metrics(model, cov, sample.eta, pattern)  # no MIC: cheaper
+        # one steady state per regimen gives Cmax, Cmin and %T>MIC at every MIC
+        metrics = pk.steady_state_metrics(model, cov, sample.eta, pattern,
+                                          mics_mg_l=mics if job.grid_h is None else None)
         cmax.append(np.asarray(metrics["cmax"], dtype=np.float64))
         cmin.append(np.asarray(metrics["cmin"], dtype=np.float64))
         auc.append(np.asarray(metrics["auc24"], dtype=np.float64))
         if job.grid_h is None:
-            attained[r] = _attained_exact(model, cov, sample.eta, pattern, cmin[-1], cmax[-1],
-                                          mics, targets)
+            attained[r] = _attained_from_tmic(np.asarray(metrics["tmic_pct"], dtype=np.float64),
+                                              cmin[-1], cmax[-1], mics, targets)
         else:
             def conc_at(times_h: FloatArray, pattern: pk.DosePattern = pattern) -> FloatArray:
                 return np.asarray(pk.steady_state_concentration(
