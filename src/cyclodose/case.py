@@ -8,16 +8,15 @@ reported with the field it belongs to; nothing is guessed.
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cyclodose import units
+from cyclodose.documents import read_document
 from cyclodose.errors import CaseError, Problem
 
 MAX_DAILY_DOSE_MG = 1000.0  # monograph (Uses and Administration) and US label: never above 1 g/day
@@ -414,59 +413,9 @@ def _canonical(doc: CaseDocument) -> Case:
     )
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice (plain YAML keeps the last one silently)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, str | int | float | bool):
-                continue  # an unhashable key is refused by the base class
-            if key in seen:
-                line = key_node.start_mark.line + 1
-                raise _DuplicateKey(f"key {key!r} is given twice (line {line})")
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
-    for k in keys:
-        if keys.count(k) > 1:
-            raise _DuplicateKey(f"key {k!r} is given twice")
-    return dict(pairs)
-
-
 def load_case(path: str | Path) -> Case:
     """Read a JSON or YAML case file and validate it; a key given twice is refused."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CaseError.single("case", f"cannot read {p}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise CaseError.single("case", f"{p.name} is not UTF-8 text") from None
-    try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text, object_pairs_hook=_unique_pairs)
-        else:
-            data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
-    except _DuplicateKey as exc:
-        # Which value was meant is unknown: last-one-wins could silently change a dose.
-        raise CaseError.single("case", f"{p.name}: {exc}") from None
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        # One problem, one line: YAML errors span several lines with a caret drawing.
-        reason = " ".join(str(exc).split())
-        if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-            mark = exc.problem_mark
-            reason = f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
-        raise CaseError.single("case", f"{p.name} is not valid JSON/YAML: {reason}") from None
-    return parse_case(data)
+    return parse_case(read_document(path, "case"))
 
 
 def case_json_schema() -> dict[str, Any]:

@@ -111,3 +111,16 @@ def test_resampled_and_distributed_twice_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CaseError) as exc:
         parse_population_spec(_base(resample="pts.csv"), base_dir=tmp_path)
     assert _fields(exc) == ["resample"]
+
+
+def test_spec_file_with_a_key_given_twice_is_refused(tmp_path):
+    # Shared document reader (cyclodose.documents): last-one-wins would silently change n.
+    from cyclodose.errors import CaseError
+    from cyclodose.population.spec import load_population_spec
+
+    f = tmp_path / "pop.yaml"
+    f.write_text("n: 100\nseed: 1\nn: 1000000\n", encoding="utf-8")
+    with pytest.raises(CaseError) as exc:
+        load_population_spec(f)
+    (problem,) = exc.value.problems
+    assert problem.field == "population" and "given twice" in problem.reason

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cyclodose.documents import read_document
 from cyclodose.errors import CaseError, Problem
 
 Dist = Literal["normal", "lognormal", "uniform", "constant", "bernoulli"]
@@ -231,12 +231,4 @@ def parse_population_spec(data: Any, base_dir: Path | None = None) -> Population
 def load_population_spec(path: str | Path) -> PopulationSpec:
     """Read a YAML (or JSON) population spec file."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CaseError.single("population", f"cannot read {p}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CaseError.single("population", f"{p.name} is not valid YAML: {exc}") from None
-    return parse_population_spec(data, base_dir=p.parent)
+    return parse_population_spec(read_document(p, "population"), base_dir=p.parent)
