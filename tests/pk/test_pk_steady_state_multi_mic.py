@@ -153,3 +153,15 @@ def test_metrics_with_per_individual_mic_still_supported() -> None:
     out = metrics(par, pat, mic)
     for i in (0, 5, 19):
         assert out["tmic_pct"][i] == metrics(par, pat, float(mic[i]))["tmic_pct"][i]
+
+
+@pytest.mark.parametrize("text", PATTERNS)
+def test_times_false_leaves_the_other_metrics_unchanged(text: str) -> None:
+    # population runs skip tmax/tmin/ctrough; everything they keep must be bit-identical
+    par = _random_params(400, seed=7 + len(text))
+    pat = parse_regimen(text)
+    full = metrics(par, pat, mics_mg_l=MICS)
+    lean = metrics(par, pat, mics_mg_l=MICS, times=False)
+    for key in ("cmax", "cmin", "tmic_pct", "auc24", "auc_period"):
+        assert np.array_equal(full[key], lean[key]), key
+    assert "ctrough" not in lean and "tmax" not in lean

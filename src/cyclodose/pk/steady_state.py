@@ -266,17 +266,20 @@ def _newton_root(k: np.ndarray, ka: np.ndarray, xd: np.ndarray, xc: np.ndarray, 
         # falling: the mono-exponential root when inside the bracket (off by about
         # e^-(ka-k)t), else ln C taken as linear in t
         down = ~up
-        frac[down] = np.where((t_mono[down] > a[down]) & (t_mono[down] < b[down]),
-                              (t_mono[down] - a[down]) / width[down],
-                              np.log(level[down] / c_lo[down]) / np.log(c_hi[down] / c_lo[down]))
+        inside = down & (t_mono > a) & (t_mono < b)
+        frac[inside] = (t_mono[inside] - a[inside]) / width[inside]
+        loglin = down & ~inside  # (the logs only where they are used)
+        frac[loglin] = (np.log(level[loglin] / c_lo[loglin])
+                        / np.log(c_hi[loglin] / c_lo[loglin]))
         w = np.empty((_W_ROWS, rest.size))
         w[0] = np.where(np.isfinite(frac) & (frac > 0) & (frac < 1), a + frac * width,
                         0.5 * (a + b))
         if np.any(fix):
-            t0, cf, xcf, lvf = w[0][fix], coef[fix], xc[fix], lv[fix]
+            t0, cf, lvf = w[0][fix], coef[fix], lv[fix]
             kf, kaf, af, bf = k[fix], ka[fix], a[fix], b[fix]
+            amp, mkf = cf + xc[fix], -kf  # loop invariants (the same numbers every pass)
             for _ in range(4):
-                t1 = -np.log(((cf + xcf) * np.exp(-kf * t0) - lvf) / cf) / kaf
+                t1 = -np.log((amp * np.exp(mkf * t0) - lvf) / cf) / kaf
                 t0 = np.where(np.isfinite(t1) & (t1 > af) & (t1 < bf), t1, t0)
             w[0][fix] = t0
         w[1], w[2] = a, b
@@ -376,10 +379,12 @@ def _halley_step(w: np.ndarray, exact_diff: bool) -> tuple[np.ndarray, np.ndarra
 
 
 def _metrics_first_order(par: Params, pattern: DosePattern, mic: Any,
-                         levels: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                         levels: np.ndarray | None = None,
+                         times: bool = True) -> dict[str, np.ndarray]:
     """Metrics of the closed-form first-order profile. `mic` (scalar or per row) gives
     `tmic_pct` (n,); `levels` (n, n_levels) gives it as (n, n_levels) instead, all
-    levels sharing the steady state, stationary points and piece ends."""
+    levels sharing the steady state, stationary points and piece ends. `times=False`
+    leaves out tmax, tmin and ctrough (the other numbers are the same)."""
     fs = _FirstOrderSegments(par, pattern)
     n = par.size
     cmax = np.full(n, -np.inf)
@@ -389,7 +394,12 @@ def _metrics_first_order(par: Params, pattern: DosePattern, mic: Any,
     squeeze = levels is None
     if levels is None and mic is not None:
         levels = np.broadcast_to(np.asarray(mic, dtype=float), (n,))[:, None]
-    above = None if levels is None else np.zeros(levels.shape)
+    # time above each level, held level-major (n_levels, n): the comparisons then run
+    # along the long axis (a short inner axis of 6 levels costs several times more)
+    above = None if levels is None else np.zeros((levels.shape[1], n))
+    if above is not None and levels is not None:
+        levels_t = levels.T
+        above_flat = above.reshape(-1)  # a view: pairs are addressed level * n + row
     for i, gap in enumerate(fs.gap):
         start = np.zeros(n)
         end = np.full(n, gap)
@@ -401,41 +411,46 @@ def _metrics_first_order(par: Params, pattern: DosePattern, mic: Any,
         for cand, at in ((c0, start), (c1, end), (np.where(has, cs, np.nan), tau0)):
             bigger = cand > cmax
             cmax = np.where(bigger, cand, cmax)
-            tmax = np.where(bigger, fs.d[i] + at, tmax)
             smaller = cand < cmin
             cmin = np.where(smaller, cand, cmin)
-            tmin = np.where(smaller, fs.d[i] + at, tmin)
+            if times:
+                tmax = np.where(bigger, fs.d[i] + at, tmax)
+                tmin = np.where(smaller, fs.d[i] + at, tmin)
         if levels is not None and above is not None:
             # monotone pieces [0, tau*] and [tau*, gap] (one piece without tau*)
             mid = np.where(has, tau0, end)
             c_mid = np.where(has, cs, c1)
             for lo, hi, c_lo, c_hi in ((start, mid, c0, c_mid), (mid, end, c_mid, c1)):
                 width = hi - lo
-                lo_above = c_lo[:, None] > levels
-                hi_above = c_hi[:, None] > levels
-                wide = (width > 0)[:, None]
-                above += np.where(lo_above & hi_above & wide, width[:, None], 0.0)
-                rows, cols = np.nonzero((lo_above != hi_above) & wide)
-                if rows.size:
+                lo_above = c_lo > levels_t
+                hi_above = c_hi > levels_t
+                wide = width > 0
+                whole = lo_above & hi_above
+                whole &= wide
+                above += np.where(whole, width, 0.0)  # above the level over the whole piece
+                cross = lo_above != hi_above
+                cross &= wide
+                flat = np.flatnonzero(cross)  # (level, row) pairs crossing on this piece
+                if flat.size:
+                    cols = flat // n
+                    rows = flat - cols * n
                     rising = c_hi[rows] > c_lo[rows]
                     root = _newton_root(fs.k[rows], fs.ka[rows], fs.xd[rows, i],
-                                        fs.xc[rows, i], fs.v[rows], levels[rows, cols],
+                                        fs.xc[rows, i], fs.v[rows], levels_t[cols, rows],
                                         lo[rows], hi[rows], c_lo[rows], c_hi[rows], rising)
-                    above[rows, cols] += np.where(rising, hi[rows] - root, root - lo[rows])
+                    above_flat[flat] += np.where(rising, hi[rows] - root, root - lo[rows])
     # report times on the pattern clock (period start = 0)
     if above is None:
         tmic = np.full(n, np.nan)
     else:
-        tmic = 100.0 * above / fs.period
+        tmic = 100.0 * above.T / fs.period  # (n, n_levels)
         if squeeze:
             tmic = tmic[:, 0]
-    out = {
-        "cmax": cmax,
-        "tmax": np.mod(fs.t_first + tmax, fs.period),
-        "cmin": cmin,
-        "tmin": np.mod(fs.t_first + tmin, fs.period),
-        "tmic_pct": tmic,
-    }
+    out = {"cmax": cmax, "cmin": cmin, "tmic_pct": tmic}
+    if not times:
+        return out
+    out["tmax"] = np.mod(fs.t_first + tmax, fs.period)
+    out["tmin"] = np.mod(fs.t_first + tmin, fs.period)
     # trough: just before the first dose of the period (pattern time offsets[0])
     tau_q = np.mod(pattern.offsets_h[0] - fs.t_first, fs.period)
     ctr = np.zeros(n)
@@ -448,11 +463,12 @@ def _metrics_first_order(par: Params, pattern: DosePattern, mic: Any,
 
 
 def metrics(par: Params, pattern: DosePattern, mic_mg_l: Any = None,
-            mics_mg_l: Any = None) -> dict[str, np.ndarray]:
+            mics_mg_l: Any = None, times: bool = True) -> dict[str, np.ndarray]:
     """Steady-state exposure metrics per individual (see `steady_state_metrics`).
 
     `mics_mg_l` (a sequence shared by every row) gives `tmic_pct` of shape (n, n_mics)
-    from one steady state; it takes precedence over `mic_mg_l`."""
+    from one steady state; it takes precedence over `mic_mg_l`. `times=False` may leave
+    out tmax, tmin and ctrough (first-order models: population runs need none of them)."""
     n = par.size
     levels = None
     if mics_mg_l is not None:
@@ -461,7 +477,7 @@ def metrics(par: Params, pattern: DosePattern, mic_mg_l: Any = None,
             raise ValueError("mics_mg_l must be a 1-D sequence of MICs (mg/L)")
         levels = np.broadcast_to(mics[None, :], (n, mics.size))
     if par.n_stages == 0:
-        out = _metrics_first_order(par, pattern, mic_mg_l, levels=levels)
+        out = _metrics_first_order(par, pattern, mic_mg_l, levels=levels, times=times)
     elif levels is None:
         out = _metrics_general(par, pattern, mic_mg_l)
     else:

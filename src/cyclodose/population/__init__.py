@@ -12,16 +12,16 @@ from collections.abc import Sequence
 
 from cyclodose import pk
 from cyclodose.errors import CaseError
-from cyclodose.population.backends import Backend, Progress, run_dask, run_numpy
+from cyclodose.population.backends import Backend, Progress, default_workers, run_dask, run_numpy
 from cyclodose.population.evaluate import Job, check_model_inputs, evaluate_chunk
 from cyclodose.population.pta import (
     CNS_RISK_CMAX_MG_L,
     DEFAULT_TARGETS_PCT,
     PTA_BREAKPOINT_FRACTION,
     TOXIC_CMAX_MG_L,
+    Combiner,
     RegimenResult,
     breakpoint_mic,
-    combine,
     cumulative_fraction_of_response,
 )
 from cyclodose.population.sampling import BLOCK_SIZE, Sampler, chunk_ranges
@@ -39,6 +39,18 @@ def _positive_list(values: Sequence[float], field: str, upper: float | None = No
             limit = f" and <= {upper:g}" if upper is not None else ""
             raise CaseError.single(field, f"{v:g} must be a number > 0{limit}")
     return out
+
+
+def balanced_ranges(n: int, chunk_size: int, workers: int) -> list[tuple[int, int]]:
+    """Ranges of at most chunk_size individuals, as many as a multiple of `workers` and
+    of near-equal size, so no worker is left alone with a last short chunk (any split
+    gives the same numbers; only the wall-clock time changes)."""
+    if n <= 0:
+        return []
+    per_worker = max(1, -(-n // (chunk_size * workers)))
+    count = min(per_worker * workers, n)
+    bounds = [n * i // count for i in range(count + 1)]  # sizes differ by at most one
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
 def run_pta(spec: PopulationSpec, regimens: Sequence[str], mics: Sequence[float],
@@ -74,21 +86,26 @@ def run_pta(spec: PopulationSpec, regimens: Sequence[str], mics: Sequence[float]
         # whole canonical blocks per chunk: no block is drawn twice (numbers are unchanged)
         chunk_size = -(-chunk_size // BLOCK_SIZE) * BLOCK_SIZE
     ranges = chunk_ranges(spec.n, chunk_size)
+    if backend == "numpy" and workers > 1:
+        ranges = balanced_ranges(spec.n, chunk_size, workers)
+    # chunks are gathered as they finish, overlapping the gathering with the compute
+    acc = Combiner(spec.n, len(patterns), len(mic_list), len(target_list))
     if backend == "dask":
-        chunks = run_dask(evaluate_chunk, job, ranges, progress=progress, scheduler=scheduler)
+        run_dask(evaluate_chunk, job, ranges, progress=progress, scheduler=scheduler,
+                 sink=acc.add)
     else:
-        chunks = run_numpy(evaluate_chunk, job, ranges, progress=progress, workers=workers)
+        run_numpy(evaluate_chunk, job, ranges, progress=progress, workers=workers, sink=acc.add)
     method = "exact" if grid_h is None else f"grid {grid_h:g} h"
     freqs = None if mic_frequencies is None else {float(k): float(v)
                                                   for k, v in mic_frequencies.items()}
-    return combine(chunks, [str(r).strip() for r in regimens],
-                   [p.daily_dose_mg for p in patterns], mic_list, target_list,
-                   mic_frequencies=freqs, model=spec.model, tmic_method=method)
+    return acc.results([str(r).strip() for r in regimens], [p.daily_dose_mg for p in patterns],
+                       mic_list, target_list, mic_frequencies=freqs, model=spec.model,
+                       tmic_method=method, threads=default_workers())
 
 
 __all__ = [
     "BLOCK_SIZE", "CNS_RISK_CMAX_MG_L", "DEFAULT_CHUNK_SIZE", "DEFAULT_TARGETS_PCT",
     "PTA_BREAKPOINT_FRACTION", "TOXIC_CMAX_MG_L", "PopulationSpec", "RegimenResult", "Sampler",
-    "breakpoint_mic", "cumulative_fraction_of_response", "load_population_spec",
+    "balanced_ranges", "breakpoint_mic", "cumulative_fraction_of_response", "load_population_spec",
     "parse_population_spec", "run_pta",
 ]

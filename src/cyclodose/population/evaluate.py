@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from cyclodose import pk
 from cyclodose.errors import CaseError, Problem
+from cyclodose.pk import steady_state
 from cyclodose.population.grid import tmic_pct_on_grid
 from cyclodose.population.pta import ChunkSummary, count_attained
 from cyclodose.population.sampling import Sampler
@@ -100,6 +101,27 @@ def _attained_exact(model: pk.ModelSpec, cov: pk.Covariates, eta: FloatArray,
     return _attained_from_tmic(tmic, cmin, cmax, mics, targets)
 
 
+PK_BLOCK = 16384  # rows per PK call: temporaries stay small (each row is independent, so
+# the numbers do not depend on this)
+
+
+def _exact_block(par: pk.Params, patterns: tuple[pk.DosePattern, ...], mics: FloatArray,
+                 targets: FloatArray) -> tuple[list[FloatArray], list[FloatArray],
+                                               list[FloatArray], NDArray[np.int64]]:
+    """Cmax, Cmin, AUC24 per regimen and attainment counts for the rows of `par`."""
+    attained = np.zeros((len(patterns), mics.size, targets.size), dtype=np.int64)
+    cmax, cmin, auc = [], [], []
+    for r, pattern in enumerate(patterns):
+        # one steady state per regimen gives Cmax, Cmin and %T>MIC at every MIC
+        metrics = steady_state.metrics(par, pattern, mics_mg_l=mics, times=False)
+        cmax.append(np.asarray(metrics["cmax"], dtype=np.float64))
+        cmin.append(np.asarray(metrics["cmin"], dtype=np.float64))
+        auc.append(np.asarray(metrics["auc24"], dtype=np.float64))
+        attained[r] = _attained_from_tmic(np.asarray(metrics["tmic_pct"], dtype=np.float64),
+                                          cmin[-1], cmax[-1], mics, targets)
+    return cmax, cmin, auc, attained
+
+
 def evaluate_chunk(job: Job, start: int, stop: int) -> ChunkSummary:
     model = pk.get_model(job.spec.model)
     sample = Sampler(job.spec, model.omega).sample(start, stop)
@@ -107,25 +129,33 @@ def evaluate_chunk(job: Job, start: int, stop: int) -> ChunkSummary:
     mics = np.asarray(job.mics_mg_l, dtype=np.float64)
     targets = np.asarray(job.targets_pct, dtype=np.float64)
     m = sample.size
+    # the individuals' parameters do not depend on the regimen: computed once per chunk
+    # (pk.steady_state_metrics is individual_parameters followed by steady_state.metrics)
+    par = pk.individual_parameters(model, cov, sample.eta)
+    if job.grid_h is None:
+        blocks = [_exact_block(par.take(slice(lo, lo + PK_BLOCK)), job.patterns,
+                               mics, targets) for lo in range(0, m, PK_BLOCK)]
+        n_reg = len(job.patterns)
+        return ChunkSummary(
+            start=start, n=m,
+            cmax_mg_l=[np.concatenate([b[0][r] for b in blocks]) for r in range(n_reg)],
+            cmin_mg_l=[np.concatenate([b[1][r] for b in blocks]) for r in range(n_reg)],
+            auc24_mg_h_l=[np.concatenate([b[2][r] for b in blocks]) for r in range(n_reg)],
+            attained=np.sum([b[3] for b in blocks], axis=0, dtype=np.int64))
     attained = np.zeros((len(job.patterns), mics.size, targets.size), dtype=np.int64)
     cmax, cmin, auc = [], [], []
     for r, pattern in enumerate(job.patterns):
-        # one steady state per regimen gives Cmax, Cmin and %T>MIC at every MIC
-        metrics = pk.steady_state_metrics(model, cov, sample.eta, pattern,
-                                          mics_mg_l=mics if job.grid_h is None else None)
+        metrics = steady_state.metrics(par, pattern, times=False)
         cmax.append(np.asarray(metrics["cmax"], dtype=np.float64))
         cmin.append(np.asarray(metrics["cmin"], dtype=np.float64))
         auc.append(np.asarray(metrics["auc24"], dtype=np.float64))
-        if job.grid_h is None:
-            attained[r] = _attained_from_tmic(np.asarray(metrics["tmic_pct"], dtype=np.float64),
-                                              cmin[-1], cmax[-1], mics, targets)
-        else:
-            def conc_at(times_h: FloatArray, pattern: pk.DosePattern = pattern) -> FloatArray:
-                return np.asarray(pk.steady_state_concentration(
-                    model, cov, sample.eta, pattern, times_h), dtype=np.float64)
 
-            tmic_all = tmic_pct_on_grid(conc_at, m, pattern.period_h, job.grid_h, mics)
-            for i in range(mics.size):
-                attained[r, i] = count_attained(tmic_all[:, i], targets)
+        def conc_at(times_h: FloatArray, pattern: pk.DosePattern = pattern) -> FloatArray:
+            return np.asarray(pk.steady_state_concentration(
+                model, cov, sample.eta, pattern, times_h), dtype=np.float64)
+
+        tmic_all = tmic_pct_on_grid(conc_at, m, pattern.period_h, job.grid_h, mics)
+        for i in range(mics.size):
+            attained[r, i] = count_attained(tmic_all[:, i], targets)
     return ChunkSummary(start=start, n=m, cmax_mg_l=cmax, cmin_mg_l=cmin, auc24_mg_h_l=auc,
                         attained=attained)
