@@ -8,10 +8,12 @@ common spellings are accepted; a value without a unit is refused.
 from __future__ import annotations
 
 from functools import lru_cache
-
-import pint
+from typing import TYPE_CHECKING, Any
 
 from cyclodose.errors import CaseError
+
+if TYPE_CHECKING:
+    import pint
 
 CYCLOSERINE_MW_G_MOL = 102.09  # PubChem CID 6234
 CREATININE_MG_DL_PER_UMOL_L = 1 / 88.4  # creatinine MW 113.12 g/mol
@@ -38,7 +40,16 @@ _ALIASES = {
 
 @lru_cache(maxsize=1)
 def registry() -> pint.UnitRegistry:
+    # Imported here: pint (and the dask it probes for) costs ~0.5 s at every CLI start.
+    import pint
+
     return pint.UnitRegistry()
+
+
+def _errors() -> Any:
+    import pint
+
+    return pint.errors
 
 
 def _parse_unit(unit: str, field: str) -> pint.Unit:
@@ -48,7 +59,7 @@ def _parse_unit(unit: str, field: str) -> pint.Unit:
     expr = _ALIASES.get(key.lower(), key)
     try:
         return registry().Unit(expr)
-    except (pint.errors.UndefinedUnitError, ValueError, TypeError, AttributeError) as exc:
+    except (_errors().UndefinedUnitError, ValueError, TypeError, AttributeError) as exc:
         raise CaseError.single(field, f"unknown unit {unit!r}") from exc
 
 
@@ -57,7 +68,7 @@ def _convert(value: float, unit: str, target: str, field: str, what: str) -> flo
     q = registry().Quantity(value, u)
     try:
         return float(q.to(target).magnitude)
-    except pint.errors.DimensionalityError as exc:
+    except _errors().DimensionalityError as exc:
         raise CaseError.single(field, f"unit {unit!r} is not a {what}") from exc
 
 
