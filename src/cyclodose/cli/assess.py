@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from cyclodose.assessment import Assessment, assess
 from cyclodose.case import Case, load_case
 from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.cli.prediction_view import render_prediction
-from cyclodose.dosing import Phase, RegimenOption
+
+if TYPE_CHECKING:  # the clinical core loads when a command runs, not at CLI start
+    from cyclodose.assessment import Assessment
+    from cyclodose.dosing import Phase, RegimenOption
 
 _SEVERITY_STYLE = {"contraindicated": "bold red", "avoid": "red", "warning": "yellow",
                    "caution": "cyan", "info": "green"}
@@ -35,6 +37,8 @@ def assess_command(
                                               "(overrides settings.model).")] = None,
 ) -> None:
     """Screen a case, recommend a guideline regimen and a monitoring plan."""
+    from cyclodose.assessment import assess
+
     result = assess(with_model(load_case(case_file), model))
     if as_json:
         print_json(result.model_dump(mode="json"))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 
-from cyclodose.assessment import Assessment
 from cyclodose.cli.app import Table, console
-from cyclodose.pk.apriori import Interval
+
+if TYPE_CHECKING:
+    from cyclodose.assessment import Assessment
+    from cyclodose.pk.apriori import Interval
 
 _CANDIDATE_ROWS = 8
 

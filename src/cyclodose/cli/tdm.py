@@ -10,7 +10,6 @@ import typer
 from cyclodose.case import load_case
 from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.errors import CaseError
-from cyclodose.tdm.result import schedule_text
 
 
 def _fmt_band(d: dict[str, float], nd: int = 1, sep: str = " ") -> str:
@@ -53,6 +52,8 @@ def _render(doc: dict[str, Any]) -> None:
     console.print(f"[{style}]TDM regimen — {rec['status']}:[/{style}] {rec['regimen']} "
                   f"({rec['daily_dose_mg']:g} mg/day; per administration "
                   f"{' / '.join(rec['capsules'])})", highlight=False)
+    from cyclodose.tdm.result import schedule_text
+
     console.print("  " + schedule_text(rec), highlight=False)
     console.print(rec["reason"], highlight=False)
     for warning in rec["warnings"]:
@@ -140,6 +141,8 @@ def tdm(
 
 def render_summary(doc: dict[str, Any]) -> None:
     """The concise TDM section of `cyclodose assess` (the full view is `cyclodose tdm`)."""
+    from cyclodose.tdm.result import schedule_text
+
     if "unavailable" in doc:
         console.print("[bold]Bayesian TDM[/bold]: not available — " + "; ".join(doc["unavailable"]),
                       highlight=False)
