@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from cyclodose.cli.app import app, console, err_console, print_json, user_errors
+from cyclodose.cli.app import Table, app, console, err_console, print_json, user_errors
 from cyclodose.errors import CaseError
 
 if TYPE_CHECKING:
@@ -55,10 +54,11 @@ def parse_mic_distribution(text: str) -> dict[float, float]:
 
 def _tables(results: list[RegimenResult], targets: list[float]) -> list[Table]:
     summary = Table(title="Steady state, individual predictions (no residual error)")
-    for col in ("regimen", "mg/day", "Cmax median mg/L", "P(Cmax>30)", "P(Cmax>35)"):
+    for col in ("regimen", "mg/day", "Cmax median mg/L", "P(Cmax > 30 mg/L)",
+                "P(Cmax > 35 mg/L)"):
         summary.add_column(col, justify="left" if col == "regimen" else "right")
     for t in targets:
-        summary.add_column(f"breakpoint {t:g}% mg/L", justify="right")
+        summary.add_column(f"BP mg/L (T>MIC {t:g} %)", justify="right")  # BP: breakpoint
     for res in results:
         flag = " (!)" if res.above_licensed_maximum else ""
         row = [res.regimen + flag, f"{res.daily_dose_mg:g}", f"{_median(res.cmax_mg_l):.1f}",
@@ -159,7 +159,7 @@ def pta(
                           "research only", soft_wrap=True, highlight=False)
     method = "exact threshold crossings" if grid is None else f"a {grid:g} h grid"
     console.print(f"model {spec.model}; {spec.n:,} virtual patients, seed {spec.seed}; "
-                  f"%T>MIC by {method}; breakpoint = highest MIC with PTA ≥ 90 % "
+                  f"%T>MIC by {method}; BP = PK/PD breakpoint, the highest MIC with PTA ≥ 90 % "
                   "(Alghamdi 2019). Research output, not a dosing recommendation; "
                   "never exceed 1 g/day in practice.", highlight=False, soft_wrap=True)
     if plot is not None:
