@@ -20,6 +20,7 @@ from cyclodose.documents import read_document
 from cyclodose.errors import CaseError, Problem
 
 MAX_DAILY_DOSE_MG = 1000.0  # monograph (Uses and Administration) and US label: never above 1 g/day
+CEILING_MG_L = 30.0  # monograph (Precautions), US label: keep plasma concentrations below 30 µg/mL
 CREATININE_RANGE_MG_DL = (0.1, 20.0)
 
 Sex = Literal["male", "female"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel
 
-from cyclodose.case import Case
+from cyclodose.case import CEILING_MG_L, Case
 from cyclodose.errors import CaseError
 from cyclodose.pk import segments
-from cyclodose.pk.apriori import CEILING_MG_L, ModelRef, sample_eta
+from cyclodose.pk.apriori import ModelRef, sample_eta
 from cyclodose.pk.covariates import LOCF_RULE, covariates_from_case, timeline_from_case
 from cyclodose.pk.metrics import window_metrics
 from cyclodose.pk.solution import concentration_mg_l

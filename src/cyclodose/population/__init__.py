@@ -15,10 +15,10 @@ from cyclodose.errors import CaseError
 from cyclodose.population.backends import Backend, Progress, default_workers, run_dask, run_numpy
 from cyclodose.population.evaluate import Job, check_model_inputs, evaluate_chunk
 from cyclodose.population.pta import (
+    CEILING_MG_L,
     CNS_RISK_CMAX_MG_L,
     DEFAULT_TARGETS_PCT,
     PTA_BREAKPOINT_FRACTION,
-    TOXIC_CMAX_MG_L,
     Combiner,
     RegimenResult,
     breakpoint_mic,
@@ -105,7 +105,7 @@ def run_pta(spec: PopulationSpec, regimens: Sequence[str], mics: Sequence[float]
 
 __all__ = [
     "BLOCK_SIZE", "CNS_RISK_CMAX_MG_L", "DEFAULT_CHUNK_SIZE", "DEFAULT_TARGETS_PCT",
-    "PTA_BREAKPOINT_FRACTION", "TOXIC_CMAX_MG_L", "PopulationSpec", "RegimenResult", "Sampler",
+    "PTA_BREAKPOINT_FRACTION", "CEILING_MG_L", "PopulationSpec", "RegimenResult", "Sampler",
     "balanced_ranges", "breakpoint_mic", "cumulative_fraction_of_response", "load_population_spec",
     "parse_population_spec", "run_pta",
 ]

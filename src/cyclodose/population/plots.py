@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cyclodose.population.pta import (  # noqa: E402
+    CEILING_MG_L,
     CNS_RISK_CMAX_MG_L,
     PTA_BREAKPOINT_FRACTION,
-    TOXIC_CMAX_MG_L,
     RegimenResult,
 )
 
@@ -50,7 +50,7 @@ def plot_pta(results: list[RegimenResult], path: str | Path) -> Path:
                      density=True, label=res.regimen)
         ax_auc.hist(res.auc24_mg_h_l, bins=np.linspace(0, hi_auc, 80), histtype="step",
                     density=True, label=res.regimen)
-    ax_cmax.axvline(TOXIC_CMAX_MG_L, color="red", lw=1, ls="--", label="30 mg/L ceiling")
+    ax_cmax.axvline(CEILING_MG_L, color="red", lw=1, ls="--", label="30 mg/L ceiling")
     ax_cmax.axvline(CNS_RISK_CMAX_MG_L, color="darkred", lw=1, ls=":", label="35 mg/L CNS risk")
     ax_cmax.set_xlabel("steady-state Cmax (mg/L)")
     ax_cmax.set_ylabel("density")

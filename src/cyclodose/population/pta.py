@@ -19,11 +19,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cyclodose.case import MAX_DAILY_DOSE_MG
+from cyclodose.case import CEILING_MG_L, MAX_DAILY_DOSE_MG
 
 FloatArray = NDArray[np.float64]
 PTA_BREAKPOINT_FRACTION = 0.90  # Alghamdi 2019: >= 90 % of simulated patients
-TOXIC_CMAX_MG_L = 30.0  # monograph / US label: keep plasma concentration below 30 mg/L
 CNS_RISK_CMAX_MG_L = 35.0  # UK TB drug monographs: CNS risk rises above 35 mg/L
 DEFAULT_TARGETS_PCT = (30.0, 64.0)  # Deshpande 2018 via Alghamdi 2019
 
@@ -144,7 +143,7 @@ def exposure_stats(cmax_mg_l: FloatArray, cmin_mg_l: FloatArray,
         "cmax_p05": float(np.quantile(scratch, 0.05, overwrite_input=True)),
         "cmax_p95": float(np.quantile(scratch, 0.95, overwrite_input=True)),
         "auc24_mean": float(np.mean(auc24_mg_h_l)),
-        "p_cmax_above_30": float(np.mean(cmax_mg_l > TOXIC_CMAX_MG_L)),
+        "p_cmax_above_30": float(np.mean(cmax_mg_l > CEILING_MG_L)),
         "p_cmax_above_35": float(np.mean(cmax_mg_l > CNS_RISK_CMAX_MG_L)),
     }
     np.copyto(scratch, cmin_mg_l)

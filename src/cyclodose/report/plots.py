@@ -19,9 +19,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from cyclodose.case import CEILING_MG_L  # noqa: E402
 from cyclodose.errors import CaseError  # noqa: E402
 
-CEILING_MG_L = 30.0  # monograph: keep plasma concentrations below 30 micrograms/mL
 FORMATS = (".png", ".svg", ".pdf")
 
 

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from cyclodose.candidates import candidate_grid, fewest_capsules
-from cyclodose.case import MAX_DAILY_DOSE_MG, Case, Target
+from cyclodose.case import CEILING_MG_L, MAX_DAILY_DOSE_MG, Case, Target
 from cyclodose.pk.regimen import DosePattern
 from cyclodose.tdm.posterior import interval
 from cyclodose.tdm.preprocess import FloatArray
 
-CEILING_MG_L = 30.0  # monograph, US label, UK SPC: keep plasma concentrations below 30 µg/mL
 TIE_PROBABILITY = 0.005
 
 
