@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from cyclodose import __version__
+from cyclodose.blocking import blocking
 from cyclodose.breastfeeding import BreastfeedingEstimate
 from cyclodose.breastfeeding import estimate as breastfeeding_estimate
 from cyclodose.case import Case
@@ -21,7 +22,6 @@ from cyclodose.patient import AgeGroup, RenalFunction, age_group, bmi_kg_m2, ren
 from cyclodose.pk.apriori import CandidatePrediction, PkPrediction, assessment_sections
 from cyclodose.screening import Finding, screen
 from cyclodose.tdm import tdm_section
-from cyclodose.tdm.safety import blocking_findings
 from cyclodose.vocabulary import Recognised, Unrecognised, recognise
 
 
@@ -103,14 +103,12 @@ def _breastfeeding(case: Case, rec: Recommendation) -> BreastfeedingEstimate | N
 
 def _flag_contraindications(rec: Recommendation, findings: tuple[Finding, ...]) -> Recommendation:
     """A contraindication or 'avoid' finding marks the regimen; it is kept for the prescriber."""
-    # dose.above_maximum judges the case's own regimen, not the patient: the guideline
-    # regimen is the remedy, so it must not be marked "not recommended" for it.
-    blocking = [f.code for f in findings if f.severity in ("contraindicated", "avoid")
-                and f.code not in ("contraindication.severe_renal_impairment",
-                                   "dose.above_maximum")]
-    if not blocking or not rec.phases:
+    # Severe renal impairment is handled by the guideline itself (no regimen, the ATS option).
+    codes = [f.code for f in blocking(findings)
+             if f.code != "contraindication.severe_renal_impairment"]
+    if not codes or not rec.phases:
         return rec
-    why = (f"Not recommended: {', '.join(blocking)}. The regimen below applies only if the "
+    why = (f"Not recommended: {', '.join(codes)}. The regimen below applies only if the "
            "prescriber judges that benefit outweighs risk, with close monitoring.")
     return rec.model_copy(update={"status": "contraindicated",
                                   "rationale": (why, *rec.rationale)})
@@ -123,9 +121,9 @@ def _pk_sections(case: Case, rec: Recommendation, findings: tuple[Finding, ...]
         case, last.dose_mg if last else None, last.doses_per_day if last else None)
     # The model-informed regimen is a pharmacokinetic answer only: a contraindication (severe
     # renal impairment and dialysis included) marks it, as it marks the guideline regimen.
-    blocking = blocking_findings(case, findings)
-    if prediction.status == "predicted" and blocking:
-        why = (f"Not recommended: {', '.join(f.code for f in blocking)}. These predictions "
+    blocks = blocking(findings)
+    if prediction.status == "predicted" and blocks:
+        why = (f"Not recommended: {', '.join(f.code for f in blocks)}. These predictions "
                "apply only if the prescriber judges that benefit outweighs risk, with levels.")
         notes = [why]
         if case.patient.dialysis != "none":

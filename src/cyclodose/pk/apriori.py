@@ -20,13 +20,13 @@ import numpy as np
 from pydantic import BaseModel
 
 from cyclodose.candidates import Candidate, candidate_grid
-from cyclodose.case import MAX_DAILY_DOSE_MG, Case
+from cyclodose.case import CEILING_MG_L, MAX_DAILY_DOSE_MG, Case
+from cyclodose.patient import renal_function
 from cyclodose.pk.covariates import Covariates, covariates_from_case
 from cyclodose.pk.params import individual_parameters
 from cyclodose.pk.spec import ModelSpec, get_model
 from cyclodose.pk.steady_state import metrics
 
-CEILING_MG_L = 30.0  # monograph: keep plasma concentrations below 30 micrograms/mL
 DEFAULT_DRAWS = 2000
 DEFAULT_SEED = 20190501
 DIVIDED_DOSES_SOURCE = "Monograph §Uses and Administration; US label"  # "in divided doses"
@@ -128,7 +128,7 @@ def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAW
     ranked = evaluate(spec, cov, cands, window, sample_eta(spec, n_draws, seed))
     # Divided doses (monograph, US label) unless renal function is severely reduced, where the
     # documented option is once daily or three times weekly (ATS 2003; J Thorac Dis 2018).
-    severe_renal = float(cov.crcl_ml_min[0]) < 30.0 or case.patient.dialysis != "none"
+    severe_renal = renal_function(case.patient).severe  # the screening's definition
     best = ranked[0] if severe_renal else next((c for c in ranked if c.divided), ranked[0])
     assert best.daily_dose_mg <= MAX_DAILY_DOSE_MG
     reasons = spec.check_validity(cov)

@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from cyclodose import pk
+from cyclodose.blocking import blocking
 from cyclodose.case import Case
+from cyclodose.patient import renal_function
 from cyclodose.screening import Finding
 from cyclodose.tdm.check import check_case
 from cyclodose.tdm.diagnostics import Diagnostics, diagnose, population_range
@@ -46,7 +48,6 @@ from cyclodose.tdm.regimen import (
     score,
 )
 from cyclodose.tdm.safety import (
-    blocking_findings,
     contraindication_warnings,
     quoted_warnings,
     screening_findings,
@@ -252,8 +253,7 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
 
     ranked = rank(cands, metrics, case.target)
     top = ranked[0]
-    severe_renal = (float(np.min(cov_now.crcl_ml_min)) < 30.0
-                    or case.patient.dialysis != "none")
+    severe_renal = renal_function(case.patient).severe  # the screening's definition
     now = current_regimen([float(t) for t in doses.time_h], [float(a) for a in doses.amount_mg],
                           case.settings.capsule_strengths_mg)
     current = score(now, metrics(now), case.target) if now is not None else None
@@ -276,13 +276,13 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
                         + " is not part of this estimate: the intervals and probabilities are "
                         "narrower than the truth; confirm the dose change with a new level.")
     found = screening_findings(case)
-    blocking = blocking_findings(case, found)
-    warnings = contraindication_warnings(blocking) + quoted_warnings(found) + warnings
-    status = ("contraindicated" if blocking
+    blocks = blocking(found)
+    warnings = contraindication_warnings(blocks) + quoted_warnings(found) + warnings
+    status = ("contraindicated" if blocks
               else "verify before use" if unreliable(diag, fit.at_bound, sample.ess)
               else "recommended")
-    if blocking:
-        why = (f"Not recommended: the screening found {', '.join(f.code for f in blocking)} "
+    if blocks:
+        why = (f"Not recommended: the screening found {', '.join(f.code for f in blocks)} "
                "(see the warnings); the regimen is the pharmacokinetic answer for a prescriber "
                "who judges that benefit outweighs risk. " + why)
     if warnings:
@@ -301,4 +301,4 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
                     at_levels=at_levels, curve=curve, diagnostics=diag, ranked=ranked,
                     current=current, reason=why, warnings=warnings,
                     next_samples=advice, start_h=start_h, status=status,
-                    contraindications=tuple(blocking))
+                    contraindications=tuple(blocks))

@@ -4,7 +4,7 @@ A regimen optimised from levels is only a pharmacokinetic answer: when the
 screening finds a contraindication (severe renal impairment, epilepsy, ...) or
 a drug to avoid, the recommendation keeps its numbers for a prescriber who
 judges that benefit outweighs risk, but its status says so and the finding is
-quoted with it (same rule as `assessment._flag_contraindications`).
+quoted with it (the rule is `cyclodose.blocking`, shared with the assessment).
 """
 
 from __future__ import annotations
@@ -13,11 +13,6 @@ from cyclodose.case import Case
 from cyclodose.patient import renal_function
 from cyclodose.screening import Finding, screen
 from cyclodose.vocabulary import recognise
-
-BLOCKING_SEVERITIES = ("contraindicated", "avoid")
-# Judges the case's own regimen, not the patient; a TDM regimen never exceeds 1 g/day.
-NOT_ABOUT_THE_PATIENT = ("dose.above_maximum",)
-
 
 # Findings about the measured levels and the current dose: quoted with the TDM regimen
 # (a 60 mg/L level must not sit in the levels table without a word).
@@ -28,13 +23,6 @@ def screening_findings(case: Case) -> tuple[Finding, ...]:
     p = case.patient
     return screen(case, renal_function(p), recognise(p.conditions, case.comedications,
                                                      p.symptoms))
-
-
-def blocking_findings(case: Case, found: tuple[Finding, ...] | None = None) -> list[Finding]:
-    """Contraindication and 'avoid' findings of the case's screening (pure)."""
-    found = screening_findings(case) if found is None else found
-    return [f for f in found if f.severity in BLOCKING_SEVERITIES
-            and f.code not in NOT_ABOUT_THE_PATIENT]
 
 
 def quoted_warnings(found: tuple[Finding, ...]) -> list[str]:
