@@ -29,6 +29,7 @@ from scipy import special
 from cyclodose.pk.params import Params
 
 _CHUNK = 2_000_000  # elements per (individual x dose x time) block
+SEQUENTIAL_ELEMENTS = 50_000  # individuals x doses x times above which `amounts_sequential` wins
 
 
 def phi1(x: np.ndarray) -> np.ndarray:
@@ -238,21 +239,29 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
     entry: O(times x compartments) instead of O(times x doses) for long histories.
 
     The lag shifts every entry of an individual equally, so entries keep the order of
-    the doses and the gaps between them are shared by all individuals."""
+    the doses and the gaps between them are shared by all individuals. A regular history
+    has one gap: its transition matrix is computed once and applied at every dose."""
     order = np.argsort(dose_times_h, kind="stable")
     td, ad = dose_times_h[order], dose_amounts_mg[order]
     n, nd, ns = par.size, td.size, par.n_stages + 2
     r = Rates.of(par)
-    states = np.zeros((nd, n, ns))
-    x = np.zeros((n, ns))
-    for k in range(nd):
-        if k:
-            x = propagate(r, x, np.full(n, td[k] - td[k - 1]))
-        x[:, 0] += ad[k] * par.f
-        states[k] = x
+    gaps, which = np.unique(np.diff(td), return_inverse=True)
+    phis = [{ds: np.broadcast_to(v, (n, 1))[:, 0] for ds, v in
+             transition(r, np.full((n, 1), g)).items()} for g in gaps]
     last = np.searchsorted(td, t - par.tlag_h[:, None], side="right") - 1  # (n, nt)
     live = last >= 0
     k_idx = np.maximum(last, 0)
+    needed = np.zeros(nd, dtype=bool)
+    needed[k_idx[live]] = True
+    states = np.zeros((nd, n, ns))
+    x = [np.zeros(n) for _ in range(ns)]  # amount per compartment
+    for k in range(int(np.max(k_idx)) + 1):
+        if k:
+            phi = phis[which[k - 1]]  # lower triangular: mass only moves down the chain
+            x = [sum(phi[d, s] * x[s] for s in range(d + 1)) for d in range(ns)]
+        x[0] = x[0] + ad[k] * par.f
+        if needed[k]:
+            states[k] = np.column_stack(x)
     tau = np.where(live, t - (td[k_idx] + par.tlag_h[:, None]), 0.0)
     xs = states[k_idx, np.arange(n)[:, None], :]  # (n, nt, ns)
     out = np.zeros((n, len(comps), t.shape[1]))
@@ -278,9 +287,10 @@ def amounts(segments: Sequence[Segment], dose_times_h: np.ndarray, dose_amounts_
     n = base.size
     td = np.asarray(dose_times_h, dtype=float)
     tt = np.asarray(times_h, dtype=float)
-    # many doses and many times: propagate from dose to dose instead of summing all doses
+    # many doses and many times (or many individuals): propagate from dose to dose instead
+    # of summing all doses; below these sizes the Python loop over doses costs more
     if len(segments) == 1 and x0 is None and td.ndim == 1 and td.size > 4 and (
-            td.size * tt.shape[-1] > 4096):
+            td.size * tt.shape[-1] > 4096 or n * td.size * tt.shape[-1] > SEQUENTIAL_ELEMENTS):
         tt = np.broadcast_to(tt, (n, tt.shape[-1])) if tt.ndim == 1 else _rows(tt, n)
         ad1 = np.broadcast_to(np.asarray(dose_amounts_mg, dtype=float), td.shape)
         return amounts_sequential(base, td, ad1, tt, comps)
