@@ -253,22 +253,22 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
     k_idx = np.maximum(last, 0)
     needed = np.zeros(nd, dtype=bool)
     needed[k_idx[live]] = True
-    states = np.zeros((nd, n, ns))
-    x = [np.zeros(n) for _ in range(ns)]  # amount per compartment
+    states = np.zeros((ns, n, nd))  # amount in each compartment just after each entry
+    x = [np.zeros(n) for _ in range(ns)]
     for k in range(int(np.max(k_idx)) + 1):
         if k:
             phi = phis[which[k - 1]]  # lower triangular: mass only moves down the chain
             x = [sum(phi[d, s] * x[s] for s in range(d + 1)) for d in range(ns)]
         x[0] = x[0] + ad[k] * par.f
         if needed[k]:
-            states[k] = np.column_stack(x)
+            for c in range(ns):
+                states[c, :, k] = x[c]
     tau = np.where(live, t - (td[k_idx] + par.tlag_h[:, None]), 0.0)
-    xs = states[k_idx, np.arange(n)[:, None], :]  # (n, nt, ns)
     out = np.zeros((n, len(comps), t.shape[1]))
     for ci, c in enumerate(comps):
         acc = np.zeros(t.shape)
         for src, resp in enumerate(responses_to(r, c, tau)):
-            acc += resp * xs[:, :, src]
+            acc += resp * np.take_along_axis(states[src], k_idx, axis=1)
         out[:, ci, :] = np.where(live, acc, 0.0)
     return out
 
