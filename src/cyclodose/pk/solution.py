@@ -159,6 +159,11 @@ def _chains_all(s_max: int, lam: np.ndarray, ktr: np.ndarray, t: np.ndarray
 def responses_to(r: Rates, dst: int, t: np.ndarray) -> list[np.ndarray]:
     """[response(r, src, dst, t) for src in 0..dst], sharing the chain integrals."""
     m = r.n_stages
+    if m == 0 and dst == 1 and np.all(r.ka >= r.k):
+        # first-order absorption, the usual ka >= k: central <- depot shares e^(-k t) with
+        # central <- central (the same numbers as `response`, one exponential fewer)
+        ek = np.exp(-r.k * t)
+        return [r.ka * t * ek * phi1((r.ka - r.k) * t), ek]
     if dst < m or m == 0:
         return [response(r, src, dst, t) for src in range(dst + 1)]
     ka = _separated(r.ka, r.k) if dst == m + 1 else r.ka

@@ -46,6 +46,7 @@ XTOL_SD = 1e-7  # step (max over η, prior SDs) below which a start has converge
 MAX_STEP_SD = 0.5  # longest step of one iteration (max over η, prior SDs)
 MU_START, MU_MAX = 1e-3, 1e10  # Levenberg–Marquardt damping
 POLISH_STEPS = 3
+POLISH_TOL_OFV = 1e-10  # Newton decrement below which an optimum needs no more polish
 
 
 @dataclass(frozen=True)
@@ -161,32 +162,32 @@ def _descend(obj: Objective, x0: FloatArray, lo: FloatArray, hi: FloatArray,
 def _polish(obj: Objective, x: FloatArray, ofv: FloatArray, lo: FloatArray, hi: FloatArray
             ) -> tuple[FloatArray, FloatArray]:
     """Newton steps on the exact Hessian (batched finite differences) with backtracking:
-    Fisher scoring converges only linearly when the residuals are large."""
+    Fisher scoring converges only linearly when the residuals are large. Stops once the
+    Newton decrement (the OFV still to gain, quadratic model) is negligible."""
     x, ofv = x.copy(), ofv.copy()
+    idx = np.flatnonzero(np.isfinite(ofv))
     for _ in range(POLISH_STEPS):
-        ok = np.isfinite(ofv)
-        if not ok.any():
+        if idx.size == 0:
             break
-        idx = np.flatnonzero(ok)
         grad = obj.derivatives(x[idx]).grad
-        hess = obj.hessians(x[idx])
-        w, v = np.linalg.eigh(hess)
+        w, v = np.linalg.eigh(obj.hessians(x[idx]))
         w = np.maximum(w, 1e-6 * np.max(np.abs(w), axis=1, keepdims=True) + 1e-12)
         step = -np.einsum("nij,nj->ni", (v / w[:, None, :]) @ np.swapaxes(v, 1, 2), grad)
-        improved = False
-        for scale in (1.0, 0.5, 0.25):
+        decrement = -np.einsum("ni,ni->n", grad, step)
+        go = decrement > POLISH_TOL_OFV
+        idx, step = idx[go], step[go]
+        improved = []
+        for scale in (1.0, 0.25):  # backtrack once; an optimum that gains nothing is done
+            if idx.size == 0:
+                break
             trial = np.clip(x[idx] + scale * step, lo, hi)
             val = obj.many(trial)
             better = val < ofv[idx]
-            if better.any():
-                sel = idx[better]
-                x[sel], ofv[sel] = trial[better], val[better]
-                improved = True
-                idx, step = idx[~better], step[~better]
-                if idx.size == 0:
-                    break
-        if not improved:
-            break
+            sel = idx[better]
+            x[sel], ofv[sel] = trial[better], val[better]
+            improved.append(sel)
+            idx, step = idx[~better], step[~better]
+        idx = np.sort(np.concatenate(improved)) if improved else idx[:0]
     return x, ofv
 
 
