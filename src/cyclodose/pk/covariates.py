@@ -12,7 +12,6 @@ Covariates that change over time (`case.patient.covariate_history`) form a
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
