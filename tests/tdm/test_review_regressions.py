@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cyclodose.assessment import assess
-from cyclodose.case import MAX_DAILY_DOSE_MG
 from cyclodose.cli import app
-from cyclodose.tdm import estimate, to_dict
+from cyclodose.limits import MAX_DAILY_DOSE_MG
 from cyclodose.tdm.sampling import next_samples
+from cyclodose.workflows.assessment import assess
+from cyclodose.workflows.tdm_consult import estimate, to_dict
 
 from .conftest import BASE, make_case
 

@@ -9,9 +9,9 @@ from rich.panel import Panel
 from rich.text import Text
 
 from cyclodose import knowledge
-from cyclodose.case import case_json_schema
 from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.errors import CaseError
+from cyclodose.intake.case import case_json_schema
 from cyclodose.knowledge import Fact, Match
 
 _METHOD_NOTE = {
