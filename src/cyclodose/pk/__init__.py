@@ -22,6 +22,7 @@ from cyclodose.pk.covariates import (
     LOCF_RULE,
     Covariates,
     CovariateTimeline,
+    validity_reasons,
 )
 from cyclodose.pk.metrics import window_metrics
 from cyclodose.pk.params import Params, as_eta, individual_parameters
@@ -96,6 +97,7 @@ def exposure_metrics(spec: ModelSpec, covariates: Cov, eta: Any, dose_times_h: A
 
 
 __all__ = [
+    "validity_reasons",
     "DEFAULT_MODEL",
     "LOCF_RULE",
     "CovariateTimeline",

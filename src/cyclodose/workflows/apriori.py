@@ -23,7 +23,7 @@ from cyclodose.clinical.candidates import Candidate, candidate_grid
 from cyclodose.clinical.patient import renal_function
 from cyclodose.intake.case import Case
 from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
-from cyclodose.pk.covariates import Covariates
+from cyclodose.pk.covariates import Covariates, validity_reasons
 from cyclodose.pk.params import individual_parameters
 from cyclodose.pk.spec import ModelSpec, get_model
 from cyclodose.pk.steady_state import metrics
@@ -133,7 +133,7 @@ def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAW
     severe_renal = renal_function(case.patient).severe  # the screening's definition
     best = ranked[0] if severe_renal else next((c for c in ranked if c.divided), ranked[0])
     assert best.daily_dose_mg <= MAX_DAILY_DOSE_MG
-    reasons = spec.check_validity(cov)
+    reasons = validity_reasons(spec, cov)
     used = {name: round(float(cov.value(name)[0]), 2) for name in spec.covariates}
     rationale = (
         f"{best.regimen} ({best.daily_dose_mg:g} mg/day) gives the highest predicted "

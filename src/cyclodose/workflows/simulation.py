@@ -14,7 +14,7 @@ from cyclodose.errors import CaseError
 from cyclodose.intake.case import Case
 from cyclodose.limits import CEILING_MG_L
 from cyclodose.pk import segments
-from cyclodose.pk.covariates import LOCF_RULE
+from cyclodose.pk.covariates import LOCF_RULE, validity_reasons
 from cyclodose.pk.metrics import window_metrics
 from cyclodose.pk.solution import concentration_mg_l
 from cyclodose.pk.spec import get_model
@@ -158,7 +158,7 @@ def simulate(case: Case, *, model: str | None = None, days: float | None = None,
         model=ModelRef(name=spec.name, version=spec.version, citation=spec.citation),
         covariates={n: round(float(base_cov.value(n)[0]), 2) for n in spec.covariates},
         covariate_rule=LOCF_RULE if timeline else None,
-        extrapolation=spec.check_validity(cov), target_window_mg_l=(low, high),
+        extrapolation=validity_reasons(spec, cov), target_window_mg_l=(low, high),
         ceiling_mg_l=CEILING_MG_L, mic_mg_l=mic, horizon_h=horizon, step_h=step_h,
         band_draws=band_draws, band_seed=seed,
         doses=[(float(t), float(a)) for t, a in zip(td, ad, strict=True)],

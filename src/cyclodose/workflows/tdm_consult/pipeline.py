@@ -206,7 +206,7 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
         else covariates_from_case(case, spec))
     # Forecasts use the covariates in force now (the last dated values, LOCF).
     cov_now = cov.segments[-1] if isinstance(cov, pk.CovariateTimeline) else cov
-    validity = list(spec.check_validity(cov))
+    validity = list(pk.validity_reasons(spec, cov))
     doses = dose_history(case)
     obs = observations(case)
     occ = occasion_model(spec, obs, doses)
