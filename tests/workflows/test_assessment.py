@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from cyclodose.errors import CaseError
 from cyclodose.intake.case import parse_case
 from cyclodose.workflows.assessment import Assessment, assess
 
@@ -60,8 +63,10 @@ def test_caution_does_not_mark_the_regimen() -> None:
 
 
 def test_dialysis_condition_code_counts_as_severe_renal() -> None:
-    a = _assess(conditions=["ICD10:Z99.2"])
+    a = _assess(conditions=["ICD10:Z99.2"], dialysis="haemodialysis")
     assert a.recommendation.status == "contraindicated" and a.recommendation.phases == ()
+    with pytest.raises(CaseError):  # without the dialysis field: refused (#8)
+        _assess(conditions=["ICD10:Z99.2"])
 
 
 def test_breastfeeding_estimate_uses_the_case_regimen_when_given() -> None:

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from cyclodose.intake.case import Patient
+from cyclodose.limits import SEVERE_RENAL_CRCL_ML_MIN
 
 Sex = Literal["male", "female"]
 
@@ -110,7 +111,7 @@ class RenalFunction(BaseModel):
         """CrCl < 30 mL/min or dialysis: the monograph's severe renal impairment."""
         if self.dialysis != "none":
             return True
-        return self.crcl_ml_min is not None and self.crcl_ml_min < 30.0
+        return self.crcl_ml_min is not None and self.crcl_ml_min < SEVERE_RENAL_CRCL_ML_MIN
 
 
 def renal_function(patient: Patient) -> RenalFunction:

@@ -21,6 +21,8 @@ from pydantic import BaseModel
 
 from cyclodose.clinical.candidates import Candidate, candidate_grid
 from cyclodose.clinical.patient import renal_function
+from cyclodose.clinical.renal_state import check_renal_state
+from cyclodose.clinical.vocabulary import recognise
 from cyclodose.intake.case import Case
 from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
 from cyclodose.pk.covariates import Covariates, validity_reasons
@@ -123,6 +125,7 @@ def evaluate(spec: ModelSpec, cov: Covariates, candidates: Sequence[Candidate],
 def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAWS,
             seed: int = DEFAULT_SEED, max_daily_mg: float = MAX_DAILY_DOSE_MG) -> AprioriResult:
     """Rank the candidate maintenance regimens for this patient (no levels needed)."""
+    check_renal_state(case.patient, recognise(case.patient.conditions, (), ()))
     spec = get_model(model or case.settings.model)
     cov = covariates_from_case(case, spec)
     window = (case.target.peak_low_mg_l, case.target.peak_high_mg_l)

@@ -17,6 +17,7 @@ from cyclodose.clinical.breastfeeding import estimate as breastfeeding_estimate
 from cyclodose.clinical.dosing import Recommendation, max_24h_dose_mg, recommend
 from cyclodose.clinical.monitoring import MonitoringItem, plan
 from cyclodose.clinical.patient import AgeGroup, RenalFunction, age_group, bmi_kg_m2, renal_function
+from cyclodose.clinical.renal_state import check_renal_state
 from cyclodose.clinical.screening import Finding, screen
 from cyclodose.clinical.vocabulary import Recognised, Unrecognised, recognise
 from cyclodose.intake.case import Case
@@ -141,6 +142,7 @@ def assess(case: Case, *, with_tdm: bool = True) -> Assessment:
     p = case.patient
     renal = renal_function(p)
     vocab = recognise(p.conditions, case.comedications, p.symptoms)
+    check_renal_state(p, vocab)  # one renal state drives every section
     findings = screen(case, renal, vocab)
     severe_renal = any(f.code == "contraindication.severe_renal_impairment" for f in findings)
     rec = _flag_contraindications(recommend(case, renal, severe_renal=severe_renal), findings)
