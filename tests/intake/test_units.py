@@ -48,3 +48,11 @@ def test_bad_units_name_the_field(fn, unit, reason):
     (problem,) = exc.value.problems
     assert problem.field == "patient.thing.unit"
     assert reason in problem.reason
+
+
+@pytest.mark.parametrize("unit", ["\x00", "umol/\x00L", "mg/L\x00", "mg\u200b/L", "mg/\tL"])
+def test_control_characters_in_a_unit_are_refused(unit: str) -> None:
+    """Regression (#8): a NUL in a unit raised pint's AssertionError (or was dropped)."""
+    with pytest.raises(CaseError) as err:
+        units.drug_conc_mg_l(10.0, unit, "levels[0].unit")
+    assert err.value.problems[0].field == "levels[0].unit"

@@ -7,6 +7,7 @@ common spellings are accepted; a value without a unit is refused.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -55,11 +56,16 @@ def _errors() -> Any:
 def _parse_unit(unit: str, field: str) -> pint.Unit:
     if not isinstance(unit, str) or not unit.strip():
         raise CaseError.single(field, "a unit is required")
+    # A control character (NUL, a tab inside the code...) is not part of any UCUM code; pint
+    # would drop it silently or fail with an AssertionError (#8).
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in unit):
+        raise CaseError.single(field, f"unit {unit!r} contains a control character")
     key = unit.strip()
     expr = _ALIASES.get(key.lower(), key)
     try:
         return registry().Unit(expr)
-    except (_errors().UndefinedUnitError, ValueError, TypeError, AttributeError) as exc:
+    except (_errors().UndefinedUnitError, ValueError, TypeError, AttributeError,
+            AssertionError) as exc:  # pint's parser asserts on some malformed input
         raise CaseError.single(field, f"unknown unit {unit!r}") from exc
 
 

@@ -24,8 +24,10 @@ from cyclodose.clinical.tdm_regimen import (
     reason,
     score,
 )
+from cyclodose.errors import CaseError
 from cyclodose.intake.case import Case
 from cyclodose.tdm.diagnostics import Diagnostics, diagnose, population_range
+from cyclodose.tdm.errors import EstimationFailed
 from cyclodose.tdm.forecast import Band, band, plot_window_h
 from cyclodose.tdm.objective import Objective, Prior
 from cyclodose.tdm.occasions import OccasionModel, concentrations, occasion_model
@@ -212,9 +214,17 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     occ = occasion_model(spec, obs, doses)
     obj = objective_for(spec, cov, doses, obs, occ)
 
-    fit = fit_map(obj, _ka_index(spec))
-    lap = laplace(obj, fit.eta)
-    sample = sir(obj, fit, lap, seed=seed, n_draws=n_draws)
+    try:
+        fit = fit_map(obj, _ka_index(spec))
+        if not (np.isfinite(fit.ofv) and np.all(np.isfinite(fit.eta))):
+            raise EstimationFailed("the fit did not converge to finite values")
+        lap = laplace(obj, fit.eta)
+        sample = sir(obj, fit, lap, seed=seed, n_draws=n_draws)
+    except (EstimationFailed, np.linalg.LinAlgError) as exc:
+        failure = exc.reason if isinstance(exc, EstimationFailed) else str(exc)
+        raise CaseError.single("levels", "no Bayesian estimate can be made from these levels "
+                               f"and this dose history: {failure}; check the doses (amounts, "
+                               "times) and the levels (values, units, times)") from exc
     # Forecasts and reported parameters: between-subject η only (IOV set to 0).
     eta_map = fit.eta[: occ.n_iiv]
     draws = sample.draws[:, : occ.n_iiv]
