@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cyclodose.case import Target
-from cyclodose.tdm.regimen import CandidateRegimen, prefer_divided, rank, reason, score
+from cyclodose.clinical.tdm_regimen import CandidateRegimen, prefer_divided, rank, reason, score
+from cyclodose.intake.case import Target
 
 TARGET = Target(peak_low_mg_l=20.0, peak_high_mg_l=30.0, mic_mg_l=None, tmic_pct=30.0)
 
@@ -57,7 +57,7 @@ def test_rank_never_above_1_g_and_breaks_ties():
 
 
 def test_current_regimen_from_the_last_24_h():
-    from cyclodose.tdm.regimen import current_regimen
+    from cyclodose.clinical.tdm_regimen import current_regimen
 
     times = [0.0, 12.0, 24.0, 36.0, 48.0]
     q12 = current_regimen(times, [250.0] * 5, (125.0, 250.0))
