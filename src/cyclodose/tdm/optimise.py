@@ -45,8 +45,8 @@ FTOL_OFV = 1e-6  # OFV decrease below which a start has converged (Newton polish
 XTOL_SD = 1e-7  # step (max over η, prior SDs) below which a start has converged
 MAX_STEP_SD = 0.5  # longest step of one iteration (max over η, prior SDs)
 MU_START, MU_MAX = 1e-3, 1e10  # Levenberg–Marquardt damping
-POLISH_STEPS = 3
-POLISH_TOL_OFV = 1e-10  # Newton decrement below which an optimum needs no more polish
+POLISH_STEPS = 4
+POLISH_TOL_OFV = 1e-16  # Newton decrement below which an optimum needs no more polish
 
 
 @dataclass(frozen=True)
