@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 
 from cyclodose import pk
-from cyclodose.tdm import estimate, optimise
+from cyclodose.tdm import optimise
 from cyclodose.tdm.objective import Objective, Prior
 from cyclodose.tdm.optimise import fit_map
 from cyclodose.tdm.preprocess import Observations
 from cyclodose.validation import dose_history, independent_map, sample_times
+from cyclodose.workflows.adapters import covariates_from_case
+from cyclodose.workflows.tdm_consult import estimate
 
 from .conftest import make_case
 
@@ -30,7 +32,7 @@ def _lag_case():
 
 
 def _lag_objective() -> tuple[Objective, pk.Covariates]:
-    cov = pk.covariates_from_case(_lag_case(), SPEC)
+    cov = covariates_from_case(_lag_case(), SPEC)
     ts = np.array([0.25, 2.0])
     obs = Observations(ts, np.array([1.5, 14.0]), np.zeros(2, bool), np.full(2, np.nan))
     pred = pk.predictor(SPEC, cov, [0.0], [500.0], ts)
