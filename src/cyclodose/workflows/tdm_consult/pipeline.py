@@ -30,7 +30,7 @@ from cyclodose.tdm.diagnostics import Diagnostics, diagnose, population_range
 from cyclodose.tdm.errors import EstimationFailed
 from cyclodose.tdm.forecast import Band, band, plot_window_h
 from cyclodose.tdm.objective import Objective, Prior
-from cyclodose.tdm.occasions import OccasionModel, concentrations, occasion_model
+from cyclodose.tdm.occasions import OccasionModel, concentrations, occasion_model, predictor
 from cyclodose.tdm.optimise import MapFit, fit_map
 from cyclodose.tdm.posterior import (
     MIN_ESS,
@@ -190,11 +190,8 @@ def _metrics_fn(spec: pk.ModelSpec, cov: pk.Covariates, draws: FloatArray,
 
 def objective_for(spec: pk.ModelSpec, cov: pk.Covariates | pk.CovariateTimeline,
                   doses: DoseHistory, obs: Observations, occ: OccasionModel) -> Objective:
-    def predict(etas: FloatArray) -> FloatArray:
-        return concentrations(spec, cov, occ, etas, doses, obs.time_h)
-
-    return Objective(predict=predict, residual_sd=spec.residual_sd,
-                     prior=Prior(occ.omega(spec.omega)), obs=obs)
+    return Objective(predict=predictor(spec, cov, occ, doses, obs.time_h),
+                     residual_sd=spec.residual_sd, prior=Prior(occ.omega(spec.omega)), obs=obs)
 
 
 def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
