@@ -122,8 +122,9 @@ def test_cli_model_auto_and_settings_auto(tmp_path):
         weights = [w["weight"] for w in tdm["model_averaging"]["weights"]]
         assert sum(weights) == pytest.approx(1.0, abs=1e-3)
     text = runner.invoke(app, ["tdm", str(path)], env={"COLUMNS": "200"})
-    assert text.exit_code == 0 and "model averaging: " in text.stdout
-    assert "weights ∝ exp(−OFV/2)" in text.stdout
+    flat = " ".join(text.stdout.split())
+    assert text.exit_code == 0 and "model averaging: " in flat
+    assert "weights ∝ exp(−OFV/2)" in flat
     # a named model keeps today's output: no model_averaging key
     named = runner.invoke(app, ["tdm", str(plain), "--json"], env={"COLUMNS": "100"})
     assert "model_averaging" not in json.loads(named.stdout)["tdm"]
