@@ -12,6 +12,7 @@ monograph and the US label prescribe, except in severe renal impairment.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -232,7 +233,12 @@ def reason(best: ScoredRegimen, target: Target, model_label: str, n_draws: int,
 
 def grid_for(case: Case) -> list[CandidateRegimen]:
     """The candidate grid of `cyclodose.clinical.candidates` (the case's capsule strengths)."""
-    strengths = case.settings.capsule_strengths_mg
+    return list(_grid(tuple(case.settings.capsule_strengths_mg)))
+
+
+@functools.lru_cache(maxsize=16)
+def _grid(strengths: tuple[float, ...]) -> tuple[CandidateRegimen, ...]:
+    # cached: the grid depends on the strengths alone and costs milliseconds per consult
     out = []
     for c in candidate_grid(strengths):
         counts = []
@@ -243,4 +249,4 @@ def grid_for(case: Case) -> list[CandidateRegimen]:
             label=c.label, period_h=c.pattern.period_h, offsets_h=tuple(c.pattern.offsets_h),
             amounts_mg=tuple(c.pattern.amounts_mg), daily_dose_mg=c.daily_dose_mg,
             capsules_per_administration=tuple(counts), capsules=c.capsules))
-    return out
+    return tuple(out)

@@ -29,6 +29,7 @@ from scipy import special
 from cyclodose.pk.params import Params
 
 _CHUNK = 2_000_000  # elements per (individual x dose x time) block
+SEQUENTIAL_BLOCK = 16_384  # individuals x times per block of the final superposition
 SEQUENTIAL_ELEMENTS = 50_000  # individuals x doses x times above which `amounts_sequential` wins
 
 
@@ -268,14 +269,25 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
         if needed[k]:
             for c in range(ns):
                 states[c, :, k] = x[c]
-    tau = np.where(live, t - (td[k_idx] + par.tlag_h[:, None]), 0.0)
     out = np.zeros((n, len(comps), t.shape[1]))
-    for ci, c in enumerate(comps):
-        acc = np.zeros(t.shape)
-        for src, resp in enumerate(responses_to(r, c, tau)):
-            acc += resp * np.take_along_axis(states[src], k_idx, axis=1)
-        out[:, ci, :] = np.where(live, acc, 0.0)
+    # in blocks of rows that stay in the CPU cache (many times per row: a plotted band)
+    rows = max(1, SEQUENTIAL_BLOCK // max(1, t.shape[1]))
+    for i0 in range(0, n, rows):
+        sl = slice(i0, i0 + rows)
+        rb = Rates(ktr=_block(r.ktr, sl), ka=_block(r.ka, sl), k=_block(r.k, sl),
+                   n_stages=r.n_stages)
+        kb, lb = k_idx[sl], live[sl]
+        tau = np.where(lb, t[sl] - (td[kb] + par.tlag_h[sl, None]), 0.0)
+        for ci, c in enumerate(comps):
+            acc = np.zeros(tau.shape)
+            for src, resp in enumerate(responses_to(rb, c, tau)):
+                acc += resp * np.take_along_axis(states[src, sl], kb, axis=1)
+            out[sl, ci, :] = np.where(lb, acc, 0.0)
     return out
+
+
+def _block(x: np.ndarray, sl: slice) -> np.ndarray:
+    return x[sl] if x.shape[0] > 1 else x
 
 
 def amounts(segments: Sequence[Segment], dose_times_h: np.ndarray, dose_amounts_mg: np.ndarray,
