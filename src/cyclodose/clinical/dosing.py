@@ -1,7 +1,7 @@
 """Guideline regimens: adult titration, paediatric (AAP, BNFC), renal; hard limits.
 
 Every phase is built by `_phase`, the one place where the 1 g/day ceiling is
-enforced (case.MAX_DAILY_DOSE_MG). Weight-based doses are rounded to the
+enforced (limits.MAX_DAILY_DOSE_MG). Weight-based doses are rounded to the
 available capsule strengths and the rounding is shown.
 """
 
@@ -20,7 +20,8 @@ from cyclodose.limits import MAX_DAILY_DOSE_MG
 
 TITRATION_DOSE_MG = 250.0  # monograph / US label: 250 mg twice daily for the first 2 weeks
 TITRATION_DAYS = 14
-ADULT_MAINTENANCE_RANGE_MG_DAY = (500.0, 1000.0)  # monograph: 0.5–1 g daily in divided doses
+# monograph: 0.5–1 g daily in divided doses
+ADULT_MAINTENANCE_RANGE_MG_DAY = (500.0, MAX_DAILY_DOSE_MG)
 AAP_MG_KG_DOSE = (5.0, 10.0)  # AAP: 5–10 mg/kg twice daily, max 1 g/day
 BNFC_2_12_MG_KG_DOSE = 5.0  # BNFC 2–12 years: 5 mg/kg twice daily
 SCHEDULE_MAINTENANCE_DAYS = 14  # an open-ended phase is shown for this many days
@@ -204,7 +205,7 @@ def _titration(case: Case, guideline: str, no_escalation: bool) -> tuple[Phase, 
                       note="renal impairment: stay at 500 mg/day; increase only if weekly "
                            "plasma levels show a peak below target")
         return (start, keep)
-    upper = 1000.0
+    upper = MAX_DAILY_DOSE_MG
     keep = _phase(label="maintenance", dose_mg=TITRATION_DOSE_MG, doses_per_day=2,
                   duration_days=None, weight_kg=w, strengths=s,
                   daily_dose_range_mg=(ADULT_MAINTENANCE_RANGE_MG_DAY[0], upper),

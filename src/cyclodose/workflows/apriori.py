@@ -36,7 +36,7 @@ from cyclodose.workflows.adapters import covariates_from_case
 DEFAULT_DRAWS = 2000
 DEFAULT_SEED = 20190501
 DIVIDED_DOSES_SOURCE = "Monograph §Uses and Administration; US label"  # "in divided doses"
-USUAL_ADULT_DAILY_MG = (500.0, 1000.0)  # monograph: 0.5 to 1 g daily after titration
+USUAL_ADULT_DAILY_MG = (500.0, MAX_DAILY_DOSE_MG)  # monograph: 0.5 to 1 g daily after titration
 
 
 class Interval(BaseModel):
