@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cyclodose import CaseError, assess, parse_case
 from cyclodose.cli import app
-from cyclodose.workflows.apriori import apriori
+from cyclodose.workflows.model_informed import apriori
 
 
 def _doc(conditions: list[str], dialysis: str = "none") -> dict[str, Any]:

@@ -52,7 +52,7 @@ def _render(doc: dict[str, Any]) -> None:
     console.print(f"[{style}]TDM regimen — {rec['status']}:[/{style}] {rec['regimen']} "
                   f"({rec['daily_dose_mg']:g} mg/day; per administration "
                   f"{' / '.join(rec['capsules'])})", highlight=False)
-    from cyclodose.workflows.tdm_consult.result import schedule_text
+    from cyclodose.workflows.tdm.result import schedule_text
 
     console.print("  " + schedule_text(rec), highlight=False)
     console.print(rec["reason"], highlight=False)
@@ -107,7 +107,7 @@ def tdm(
     model: Annotated[str | None, typer.Option("--model", help="Population PK model name.")] = None,
 ) -> None:
     """Individual PK estimate from measured levels (MAP, Laplace, SIR) and the best regimen."""
-    from cyclodose.workflows.tdm_consult.consult import tdm_consult
+    from cyclodose.workflows.tdm.consult import tdm_consult
 
     if report is not None and report.suffix.lower() not in (".pdf", ".html", ".htm"):
         raise CaseError.single("--report", "the report file must end in .pdf or .html")
@@ -135,7 +135,7 @@ def tdm(
 
 def render_summary(doc: dict[str, Any]) -> None:
     """The concise TDM section of `cyclodose assess` (the full view is `cyclodose tdm`)."""
-    from cyclodose.workflows.tdm_consult.result import schedule_text
+    from cyclodose.workflows.tdm.result import schedule_text
 
     if "unavailable" in doc:
         console.print("[bold]Bayesian TDM[/bold]: not available — " + "; ".join(doc["unavailable"]),

@@ -24,8 +24,12 @@ from cyclodose.clinical.status import RegimenStatus
 from cyclodose.clinical.vocabulary import Recognised, Unrecognised, recognise
 from cyclodose.intake.case import Case
 from cyclodose.version import __version__
-from cyclodose.workflows.apriori import CandidatePrediction, PkPrediction, assessment_sections
-from cyclodose.workflows.tdm_consult import TdmSection, TdmUnavailable, tdm_section
+from cyclodose.workflows.model_informed import (
+    CandidatePrediction,
+    PkPrediction,
+    assessment_sections,
+)
+from cyclodose.workflows.tdm import TdmSection, TdmUnavailable, tdm_section
 
 
 class PatientSummary(BaseModel):
@@ -66,7 +70,7 @@ class Assessment(BaseModel):
     unrecognised: tuple[Unrecognised, ...]
     # Optional sections added by the PK and TDM work go here (each `... | None = None`).
     tdm: TdmSection | TdmUnavailable | None = None  # Bayesian estimate from levels
-    # Model-informed a-priori regimen and the ranked candidates (cyclodose.workflows.apriori),
+    # Model-informed a-priori regimen and the ranked candidates (workflows.model_informed),
     # beside the guideline recommendation, never instead of it.
     prediction: PkPrediction | None = None
     candidates: tuple[CandidatePrediction, ...] | None = None

@@ -19,7 +19,7 @@ from cyclodose.pk.metrics import window_metrics
 from cyclodose.pk.solution import concentration_mg_l
 from cyclodose.pk.spec import get_model
 from cyclodose.workflows.adapters import covariates_from_case, timeline_from_case
-from cyclodose.workflows.apriori import ModelRef, sample_eta
+from cyclodose.workflows.model_informed import ModelRef, sample_eta
 
 BAND_DRAWS = 500
 BAND_SEED = 20190502

@@ -55,8 +55,8 @@ from cyclodose.workflows.adapters import (
     observations,
     timeline_from_case,
 )
-from cyclodose.workflows.tdm_consult.check import check_case
-from cyclodose.workflows.tdm_consult.safety import (
+from cyclodose.workflows.tdm.check import check_case
+from cyclodose.workflows.tdm.safety import (
     contraindication_warnings,
     quoted_warnings,
     screening_findings,
