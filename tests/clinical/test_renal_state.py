@@ -4,6 +4,7 @@ divided doses). `patient.dialysis` alone decides; a contradicting condition is r
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 
 from cyclodose import CaseError, assess, parse_case
 from cyclodose.cli import app
-from cyclodose.workflows.apriori import apriori
+from cyclodose.workflows.model_informed import apriori
 
 
 def _doc(conditions: list[str], dialysis: str = "none") -> dict[str, Any]:
@@ -52,3 +53,17 @@ def test_with_the_field_every_section_sees_one_renal_state() -> None:
 def test_a_past_dialysis_is_not_a_contradiction() -> None:
     a = assess(parse_case(_doc(["history of dialysis"])))
     assert "contraindication.severe_renal_impairment" not in a.codes()
+
+
+def test_the_severe_renal_cut_point_is_the_limit_in_rules_and_code() -> None:
+    """One severe-renal definition: the screening rule cuts where `limits` does."""
+    import yaml
+
+    from cyclodose.limits import SEVERE_RENAL_CRCL_ML_MIN
+
+    rules = yaml.safe_load((Path(__file__).parents[2] / "src/cyclodose/knowledge/data/"
+                            "rules.yaml").read_text(encoding="utf-8"))
+    code = "contraindication.severe_renal_impairment"
+    rule = next(r for r in rules["rules"] if r["code"] == code)
+    assert {"crcl_below_ml_min": SEVERE_RENAL_CRCL_ML_MIN} in rule["when"]["any"]
+    assert "condition" not in str(rule["when"])  # patient.dialysis alone defines dialysis

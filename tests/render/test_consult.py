@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from cyclodose.intake.case import load_case, parse_case
 from cyclodose.render.consult import consult_html, write_report
 from cyclodose.version import __version__
-from cyclodose.workflows.tdm_consult.consult import TdmConsult, tdm_consult
+from cyclodose.workflows.tdm.consult import TdmConsult, tdm_consult
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "tdm_two_levels.yaml"
 

@@ -19,7 +19,7 @@ from cyclodose.validation import (
     simulation_estimation,
 )
 from cyclodose.workflows.adapters import covariates_from_case
-from cyclodose.workflows.tdm_consult import TdmSection, TdmUnavailable, estimate, to_dict
+from cyclodose.workflows.tdm import TdmSection, TdmUnavailable, estimate, to_dict
 
 from .conftest import make_case
 
@@ -163,7 +163,7 @@ def test_simulation_estimation_small():
 def test_scaled_metrics_equal_direct_simulation(two_levels):
     """Dose-proportional shortcut (linear PK) against simulating each regimen directly."""
     from cyclodose.clinical.tdm_regimen import grid_for
-    from cyclodose.workflows.tdm_consult.pipeline import _metrics_fn
+    from cyclodose.workflows.tdm.pipeline import _metrics_fn
 
     cov = covariates_from_case(two_levels, SPEC)
     draws = np.random.default_rng(3).multivariate_normal(np.zeros(4), SPEC.omega, size=50)

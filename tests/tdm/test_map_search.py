@@ -13,7 +13,7 @@ from cyclodose.tdm.optimise import fit_map
 from cyclodose.tdm.preprocess import Observations
 from cyclodose.validation import dose_history, independent_map, sample_times
 from cyclodose.workflows.adapters import covariates_from_case
-from cyclodose.workflows.tdm_consult import estimate
+from cyclodose.workflows.tdm import estimate
 
 from .conftest import make_case
 

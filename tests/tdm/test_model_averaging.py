@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from cyclodose import pk
 from cyclodose.cli import app
 from cyclodose.workflows.adapters import covariates_from_case
-from cyclodose.workflows.tdm_consult import estimate, to_dict
+from cyclodose.workflows.tdm import estimate, to_dict
 
 from .conftest import BASE, make_case
 

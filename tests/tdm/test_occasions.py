@@ -8,7 +8,7 @@ import pytest
 from cyclodose import pk
 from cyclodose.tdm.occasions import concentrations, occasion_model
 from cyclodose.workflows.adapters import covariates_from_case, dose_history, observations
-from cyclodose.workflows.tdm_consult import estimate, to_dict
+from cyclodose.workflows.tdm import estimate, to_dict
 
 from .conftest import make_case
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cyclodose.limits import MAX_DAILY_DOSE_MG
-from cyclodose.workflows.tdm_consult import estimate, to_dict
+from cyclodose.workflows.tdm import estimate, to_dict
 
 from .conftest import make_case
 

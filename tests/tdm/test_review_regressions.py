@@ -16,7 +16,7 @@ from cyclodose.cli import app
 from cyclodose.limits import MAX_DAILY_DOSE_MG
 from cyclodose.tdm.sampling import next_samples
 from cyclodose.workflows.assessment import assess
-from cyclodose.workflows.tdm_consult import estimate, to_dict
+from cyclodose.workflows.tdm import estimate, to_dict
 
 from .conftest import BASE, make_case
 
@@ -170,8 +170,8 @@ def test_levels_the_doses_cannot_explain_make_the_section_unavailable() -> None:
     from cyclodose import parse_case
     from cyclodose.errors import CaseError
     from cyclodose.workflows.assessment import assess
-    from cyclodose.workflows.tdm_consult import TdmUnavailable
-    from cyclodose.workflows.tdm_consult.consult import tdm_consult
+    from cyclodose.workflows.tdm import TdmUnavailable
+    from cyclodose.workflows.tdm.consult import tdm_consult
 
     example = Path(__file__).parents[2] / "examples" / "tdm_two_levels.yaml"
     doc = yaml.safe_load(example.read_text(encoding="utf-8"))

@@ -13,7 +13,7 @@ from cyclodose.intake.case import Level, parse_case
 from cyclodose.tdm.diagnostics import diagnose
 from cyclodose.tdm.sampling import half_life_h, next_samples, regimen_start_h
 from cyclodose.workflows.adapters import dose_history, observations
-from cyclodose.workflows.tdm_consult.check import check_case
+from cyclodose.workflows.tdm.check import check_case
 
 
 def _doc(levels):

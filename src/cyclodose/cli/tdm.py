@@ -64,7 +64,7 @@ def _render(doc: dict[str, Any]) -> None:
     console.print(f"[{style}]TDM regimen — {rec['status']}:[/{style}] {rec['regimen']} "
                   f"({rec['daily_dose_mg']:g} mg/day; per administration "
                   f"{' / '.join(rec['capsules'])})", highlight=False)
-    from cyclodose.workflows.tdm_consult.result import schedule_text
+    from cyclodose.workflows.tdm.result import schedule_text
 
     console.print("  " + schedule_text(rec), highlight=False)
     console.print(rec["reason"], highlight=False)
@@ -121,7 +121,7 @@ def tdm(
         "their fit to the levels.")] = None,
 ) -> None:
     """Individual PK estimate from measured levels (MAP, Laplace, SIR) and the best regimen."""
-    from cyclodose.workflows.tdm_consult.consult import tdm_consult
+    from cyclodose.workflows.tdm.consult import tdm_consult
 
     if report is not None and report.suffix.lower() not in (".pdf", ".html", ".htm"):
         raise CaseError.single("--report", "the report file must end in .pdf or .html")
@@ -149,7 +149,7 @@ def tdm(
 
 def render_summary(doc: dict[str, Any]) -> None:
     """The concise TDM section of `cyclodose assess` (the full view is `cyclodose tdm`)."""
-    from cyclodose.workflows.tdm_consult.result import schedule_text
+    from cyclodose.workflows.tdm.result import schedule_text
 
     if "unavailable" in doc:
         console.print("[bold]Bayesian TDM[/bold]: not available — " + "; ".join(doc["unavailable"]),

@@ -9,8 +9,10 @@ candidate exceeds 1 g/day (`case.MAX_DAILY_DOSE_MG`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from cyclodose.limits import MAX_DAILY_DOSE_MG
 from cyclodose.pk.regimen import DosePattern
@@ -39,6 +41,16 @@ def fewest_capsules(dose_mg: float, strengths_mg: Sequence[float]) -> dict[float
 
     search(0, float(dose_mg), {})
     return best
+
+
+@cache
+def whole_capsule_doses_mg(strengths_mg: tuple[float, ...]) -> tuple[float, ...]:
+    """Every dose that whole capsules can make, up to MAX_CAPSULES_PER_DOSE per dose."""
+    amounts = {0.0}
+    for n in range(1, MAX_CAPSULES_PER_DOSE + 1):
+        for combo in itertools.combinations_with_replacement(strengths_mg, n):
+            amounts.add(float(sum(combo)))
+    return tuple(sorted(amounts))
 
 
 def capsule_text(capsules: dict[float, int]) -> str:

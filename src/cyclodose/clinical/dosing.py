@@ -1,31 +1,30 @@
 """Guideline regimens: adult titration, paediatric (AAP, BNFC), renal; hard limits.
 
 Every phase is built by `_phase`, the one place where the 1 g/day ceiling is
-enforced (case.MAX_DAILY_DOSE_MG). Weight-based doses are rounded to the
+enforced (limits.MAX_DAILY_DOSE_MG). Weight-based doses are rounded to the
 available capsule strengths and the rounding is shown.
 """
 
 from __future__ import annotations
 
-import itertools
 from datetime import date, timedelta
-from functools import cache
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from cyclodose.clinical.candidates import capsule_text, fewest_capsules, whole_capsule_doses_mg
 from cyclodose.clinical.patient import RenalFunction, age_group
+from cyclodose.clinical.status import RegimenStatus
 from cyclodose.intake.case import Case, Dose
 from cyclodose.knowledge.citations import SourceRef, cite_all
 from cyclodose.limits import MAX_DAILY_DOSE_MG
 
 TITRATION_DOSE_MG = 250.0  # monograph / US label: 250 mg twice daily for the first 2 weeks
 TITRATION_DAYS = 14
-ADULT_MAINTENANCE_RANGE_MG_DAY = (500.0, 1000.0)  # monograph: 0.5–1 g daily in divided doses
+# monograph: 0.5–1 g daily in divided doses
+ADULT_MAINTENANCE_RANGE_MG_DAY = (500.0, MAX_DAILY_DOSE_MG)
 AAP_MG_KG_DOSE = (5.0, 10.0)  # AAP: 5–10 mg/kg twice daily, max 1 g/day
 BNFC_2_12_MG_KG_DOSE = 5.0  # BNFC 2–12 years: 5 mg/kg twice daily
 SCHEDULE_MAINTENANCE_DAYS = 14  # an open-ended phase is shown for this many days
-_MAX_CAPSULES_PER_DOSE = 8
 _CLOCK = {1: ("08:00",), 2: ("08:00", "20:00"), 3: ("06:00", "14:00", "22:00")}
 
 
@@ -96,7 +95,7 @@ class ScheduleDay(BaseModel):
     daily_dose_mg: float
 
 
-Status = Literal["recommended", "contraindicated", "no_dose"]
+Status = RegimenStatus  # recommended | contraindicated | no_dose
 
 
 class Recommendation(BaseModel):
@@ -116,24 +115,13 @@ class Recommendation(BaseModel):
 # ---- capsules and the cap -------------------------------------------------------
 
 
-@cache
-def _achievable(strengths: tuple[float, ...]) -> tuple[float, ...]:
-    """Every dose that whole capsules can make, up to 8 capsules per dose."""
-    amounts = {0.0}
-    for n in range(1, _MAX_CAPSULES_PER_DOSE + 1):
-        for combo in itertools.combinations_with_replacement(strengths, n):
-            amounts.add(float(sum(combo)))
-    return tuple(sorted(amounts))
-
-
 def capsule_breakdown(dose_mg: float, strengths: tuple[float, ...]) -> str:
-    """Fewest capsules that make the dose, largest strengths first: '2 × 250 mg + 1 × 125 mg'."""
-    for n in range(1, _MAX_CAPSULES_PER_DOSE + 1):
-        for combo in itertools.combinations_with_replacement(sorted(strengths, reverse=True), n):
-            if abs(sum(combo) - dose_mg) < 1e-6:
-                counts = {s: combo.count(s) for s in dict.fromkeys(combo)}
-                return " + ".join(f"{c} × {_fmt(s)} mg" for s, c in counts.items())
-    return "not a whole number of capsules: needs an oral liquid"
+    """Fewest capsules that make the dose, largest strengths first: '2 × 250 mg + 1 × 125 mg'
+    (the one capsule solver: `candidates.fewest_capsules`)."""
+    capsules = fewest_capsules(dose_mg, strengths)
+    if capsules is None:
+        return "not a whole number of capsules: needs an oral liquid"
+    return capsule_text(capsules)
 
 
 def round_to_capsules(dose_mg: float, strengths: tuple[float, ...],
@@ -142,7 +130,8 @@ def round_to_capsules(dose_mg: float, strengths: tuple[float, ...],
 
     Returns 0 when the nearest is no capsule at all (the dose is too small).
     """
-    options = [a for a in _achievable(strengths) if ceiling_mg is None or a <= ceiling_mg + 1e-9]
+    options = [a for a in whole_capsule_doses_mg(strengths)
+               if ceiling_mg is None or a <= ceiling_mg + 1e-9]
     return min(options, key=lambda a: (abs(a - dose_mg), a))
 
 
@@ -216,7 +205,7 @@ def _titration(case: Case, guideline: str, no_escalation: bool) -> tuple[Phase, 
                       note="renal impairment: stay at 500 mg/day; increase only if weekly "
                            "plasma levels show a peak below target")
         return (start, keep)
-    upper = 1000.0
+    upper = MAX_DAILY_DOSE_MG
     keep = _phase(label="maintenance", dose_mg=TITRATION_DOSE_MG, doses_per_day=2,
                   duration_days=None, weight_kg=w, strengths=s,
                   daily_dose_range_mg=(ADULT_MAINTENANCE_RANGE_MG_DAY[0], upper),
@@ -331,7 +320,7 @@ def recommend(case: Case, renal: RenalFunction, severe_renal: bool | None = None
             rationale.append("No documented paediatric regimen exists for severe renal "
                              "impairment: seek specialist advice.")
         return Recommendation(
-            status="contraindicated", guideline="none (contraindicated)", phases=(),
+            status=RegimenStatus.CONTRAINDICATED, guideline="none (contraindicated)", phases=(),
             rationale=tuple(rationale), alternatives=options,
             sources=cite_all(["precaution.contraindications", "ext.ats_2003",
                               "ext.ats_renal_2018"]),
@@ -352,7 +341,7 @@ def recommend(case: Case, renal: RenalFunction, severe_renal: bool | None = None
 
     if group == "adult":
         rec = Recommendation(
-            status="recommended", guideline="adult titration (monograph; US label)",
+            status=RegimenStatus.RECOMMENDED, guideline="adult titration (monograph; US label)",
             phases=_titration(case, "monograph", impaired),
             rationale=(
                 "Usual adult dose in tuberculosis: 250 mg twice daily for 2 weeks, then "
@@ -368,7 +357,7 @@ def recommend(case: Case, renal: RenalFunction, severe_renal: bool | None = None
         aap, bnfc = _aap(case, impaired), _bnfc(case, impaired)
         default = case.settings.paediatric_guideline
         chosen, other = (aap, bnfc) if default == "AAP" else (bnfc, aap)
-        status: Status = "recommended" if chosen.phases else "no_dose"
+        status = RegimenStatus.RECOMMENDED if chosen.phases else RegimenStatus.NO_DOSE
         rec = Recommendation(
             status=status, guideline=chosen.label, phases=chosen.phases,
             rationale=(

@@ -9,6 +9,7 @@ from cyclodose.clinical.patient import RenalFunction
 from cyclodose.clinical.vocabulary import Vocabulary
 from cyclodose.intake.case import Case
 from cyclodose.knowledge.citations import SourceRef, cite_all
+from cyclodose.limits import MAX_DAILY_DOSE_MG
 
 WEEKLY_LEVELS_ABOVE_MG_DAY = 500.0  # monograph / US label: weekly levels above 500 mg daily
 
@@ -91,7 +92,7 @@ def plan(case: Case, renal: RenalFunction, vocabulary: Vocabulary) -> tuple[Moni
             sources=cite_all(["adverse.hypersensitivity", "precaution.stop_or_reduce"]),
         ),
     ]
-    if max_24h_dose_mg(case.doses) >= 1000.0:
+    if max_24h_dose_mg(case.doses) >= MAX_DAILY_DOSE_MG:  # the high dose of the precaution
         items.append(MonitoringItem(
             what="signs of heart failure (breathlessness, oedema, weight gain)",
             when="at every visit while the daily dose is 1 g",

@@ -6,7 +6,7 @@ objective is P(steady-state peak inside the target window); with an MIC it is
 P(%T>MIC ≥ goal and peak ≤ the 30 mg/L ceiling), so efficacy is never bought
 with toxicity. Ties (to 0.5 percentage points, below Monte Carlo noise) go to
 the lower P(peak > 30 mg/L), then fewer capsules, then the lower daily dose.
-`prefer_divided` then puts the best regimen in divided doses first, as the
+`regimen_policy.divided_first` then puts the best regimen in divided doses first, as the
 monograph and the US label prescribe, except in severe renal impairment.
 """
 
@@ -19,13 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from cyclodose.clinical.candidates import candidate_grid, fewest_capsules
+from cyclodose.clinical.regimen_policy import TIE_PROBABILITY, rank_key
 from cyclodose.intake.case import Case, Target
 from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
 from cyclodose.pk.regimen import DosePattern
 from cyclodose.tdm.forecast import CREDIBLE_LEVEL
 from cyclodose.tdm.preprocess import FloatArray
-
-TIE_PROBABILITY = 0.005
 
 
 @dataclass(frozen=True)
@@ -115,9 +114,8 @@ def score(cand: CandidateRegimen, metrics: dict[str, FloatArray], target: Target
 
 
 def _key(s: ScoredRegimen) -> tuple[float, float, float, float]:
-    tick = TIE_PROBABILITY
-    return (-round(s.objective / tick), round(s.p_above_ceiling / tick),
-            s.regimen.capsules_per_day, s.regimen.daily_dose_mg)
+    return rank_key(s.objective, s.p_above_ceiling, s.regimen.capsules_per_day,
+                    s.regimen.daily_dose_mg)
 
 
 def rank(candidates: Sequence[CandidateRegimen], metrics: MetricsFn,
@@ -130,15 +128,6 @@ def rank(candidates: Sequence[CandidateRegimen], metrics: MetricsFn,
 
 def is_divided(s: ScoredRegimen) -> bool:
     return s.regimen.period_h / len(s.regimen.offsets_h) < 24.0
-
-
-def prefer_divided(ranked: list[ScoredRegimen]) -> list[ScoredRegimen]:
-    """The best regimen in divided doses first (monograph §Uses and Administration, US
-    label: "in divided doses"); the others keep their order."""
-    first = next((s for s in ranked if is_divided(s)), None)
-    if first is None or first is ranked[0]:
-        return ranked
-    return [first, *(s for s in ranked if s is not first)]
 
 
 def current_regimen(dose_times_h: Sequence[float], amounts_mg: Sequence[float],

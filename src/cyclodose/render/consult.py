@@ -26,9 +26,9 @@ from cyclodose.limits import MAX_DAILY_DOSE_MG
 from cyclodose.render import plots
 from cyclodose.version import __version__
 from cyclodose.workflows.assessment import Assessment
-from cyclodose.workflows.tdm_consult import Estimate
-from cyclodose.workflows.tdm_consult.consult import TdmConsult
-from cyclodose.workflows.tdm_consult.result import schedule_text
+from cyclodose.workflows.tdm import Estimate
+from cyclodose.workflows.tdm.consult import TdmConsult
+from cyclodose.workflows.tdm.result import schedule_text
 
 DISCLAIMER = (
     "Decision support only. This consult is computed from a published population "

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 _PUBLIC = {
     "Assessment": "cyclodose.workflows.assessment",
     "assess": "cyclodose.workflows.assessment",
-    "TdmConsult": "cyclodose.workflows.tdm_consult.consult",
-    "tdm_consult": "cyclodose.workflows.tdm_consult.consult",
-    "AprioriResult": "cyclodose.workflows.apriori",
-    "apriori": "cyclodose.workflows.apriori",
+    "TdmConsult": "cyclodose.workflows.tdm.consult",
+    "tdm_consult": "cyclodose.workflows.tdm.consult",
+    "AprioriResult": "cyclodose.workflows.model_informed",
+    "apriori": "cyclodose.workflows.model_informed",
     "Simulation": "cyclodose.workflows.simulation",
     "simulate": "cyclodose.workflows.simulation",
     "PtaResult": "cyclodose.workflows.population",
@@ -32,11 +32,11 @@ _PUBLIC = {
 }
 
 if TYPE_CHECKING:
-    from cyclodose.workflows.apriori import AprioriResult, apriori
     from cyclodose.workflows.assessment import Assessment, assess
+    from cyclodose.workflows.model_informed import AprioriResult, apriori
     from cyclodose.workflows.population import PtaResult, pta
     from cyclodose.workflows.simulation import Simulation, simulate
-    from cyclodose.workflows.tdm_consult.consult import TdmConsult, tdm_consult
+    from cyclodose.workflows.tdm.consult import TdmConsult, tdm_consult
 
 
 def __getattr__(name: str) -> Any:

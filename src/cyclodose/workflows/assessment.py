@@ -17,13 +17,19 @@ from cyclodose.clinical.breastfeeding import estimate as breastfeeding_estimate
 from cyclodose.clinical.dosing import Recommendation, max_24h_dose_mg, recommend
 from cyclodose.clinical.monitoring import MonitoringItem, plan
 from cyclodose.clinical.patient import AgeGroup, RenalFunction, age_group, bmi_kg_m2, renal_function
+from cyclodose.clinical.regimen_policy import not_recommended
 from cyclodose.clinical.renal_state import check_renal_state
 from cyclodose.clinical.screening import Finding, screen
+from cyclodose.clinical.status import RegimenStatus
 from cyclodose.clinical.vocabulary import Recognised, Unrecognised, recognise
 from cyclodose.intake.case import Case
 from cyclodose.version import __version__
-from cyclodose.workflows.apriori import CandidatePrediction, PkPrediction, assessment_sections
-from cyclodose.workflows.tdm_consult import TdmSection, TdmUnavailable, tdm_section
+from cyclodose.workflows.model_informed import (
+    CandidatePrediction,
+    PkPrediction,
+    assessment_sections,
+)
+from cyclodose.workflows.tdm import TdmSection, TdmUnavailable, tdm_section
 
 
 class PatientSummary(BaseModel):
@@ -64,7 +70,7 @@ class Assessment(BaseModel):
     unrecognised: tuple[Unrecognised, ...]
     # Optional sections added by the PK and TDM work go here (each `... | None = None`).
     tdm: TdmSection | TdmUnavailable | None = None  # Bayesian estimate from levels
-    # Model-informed a-priori regimen and the ranked candidates (cyclodose.workflows.apriori),
+    # Model-informed a-priori regimen and the ranked candidates (workflows.model_informed),
     # beside the guideline recommendation, never instead of it.
     prediction: PkPrediction | None = None
     candidates: tuple[CandidatePrediction, ...] | None = None
@@ -105,13 +111,12 @@ def _breastfeeding(case: Case, rec: Recommendation) -> BreastfeedingEstimate | N
 def _flag_contraindications(rec: Recommendation, findings: tuple[Finding, ...]) -> Recommendation:
     """A contraindication or 'avoid' finding marks the regimen; it is kept for the prescriber."""
     # Severe renal impairment is handled by the guideline itself (no regimen, the ATS option).
-    codes = [f.code for f in blocking(findings)
-             if f.code != "contraindication.severe_renal_impairment"]
-    if not codes or not rec.phases:
+    blocks = [f for f in blocking(findings)
+              if f.code != "contraindication.severe_renal_impairment"]
+    if not blocks or not rec.phases:
         return rec
-    why = (f"Not recommended: {', '.join(codes)}. The regimen below applies only if the "
-           "prescriber judges that benefit outweighs risk, with close monitoring.")
-    return rec.model_copy(update={"status": "contraindicated",
+    why = not_recommended(blocks, "guideline")
+    return rec.model_copy(update={"status": RegimenStatus.CONTRAINDICATED,
                                   "rationale": (why, *rec.rationale)})
 
 
@@ -123,15 +128,13 @@ def _pk_sections(case: Case, rec: Recommendation, findings: tuple[Finding, ...]
     # The model-informed regimen is a pharmacokinetic answer only: a contraindication (severe
     # renal impairment and dialysis included) marks it, as it marks the guideline regimen.
     blocks = blocking(findings)
-    if prediction.status == "predicted" and blocks:
-        why = (f"Not recommended: {', '.join(f.code for f in blocks)}. These predictions "
-               "apply only if the prescriber judges that benefit outweighs risk, with levels.")
-        notes = [why]
+    if prediction.status == RegimenStatus.PREDICTED and blocks:
+        notes = [not_recommended(blocks, "model_informed")]
         if case.patient.dialysis != "none":
             notes.append("Dialysis is not in the model: clearance by dialysis and between "
                          "sessions is not predicted; dose by the ATS option and measured levels.")
         prediction = prediction.model_copy(update={
-            "status": "contraindicated", "rationale": [*notes, *prediction.rationale]})
+            "status": RegimenStatus.CONTRAINDICATED, "rationale": [*notes, *prediction.rationale]})
     return {"prediction": prediction, "candidates": candidates}
 
 

@@ -18,8 +18,8 @@ from cyclodose.pk.covariates import LOCF_RULE, validity_reasons
 from cyclodose.pk.metrics import window_metrics
 from cyclodose.pk.solution import concentration_mg_l
 from cyclodose.workflows.adapters import covariates_from_case, timeline_from_case
-from cyclodose.workflows.apriori import ModelRef, sample_eta
-from cyclodose.workflows.tdm_consult.averaging import single_model
+from cyclodose.workflows.model_informed import ModelRef, sample_eta
+from cyclodose.workflows.tdm.averaging import single_model
 
 BAND_DRAWS = 500
 BAND_SEED = 20190502

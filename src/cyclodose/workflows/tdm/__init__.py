@@ -11,9 +11,9 @@ from __future__ import annotations
 from cyclodose.clinical.screening import Finding
 from cyclodose.errors import CaseError
 from cyclodose.intake.case import Case
-from cyclodose.workflows.tdm_consult.pipeline import Estimate, estimate
-from cyclodose.workflows.tdm_consult.result import to_dict
-from cyclodose.workflows.tdm_consult.section import TdmSection, TdmUnavailable
+from cyclodose.workflows.tdm.pipeline import Estimate, estimate
+from cyclodose.workflows.tdm.result import to_dict
+from cyclodose.workflows.tdm.section import TdmSection, TdmUnavailable
 
 __all__ = ["Estimate", "TdmSection", "TdmUnavailable", "estimate", "tdm_section",
            "to_dict", "to_section"]

@@ -12,14 +12,16 @@ import numpy as np
 from cyclodose import pk
 from cyclodose.clinical.blocking import blocking
 from cyclodose.clinical.patient import renal_function
+from cyclodose.clinical.regimen_policy import divided_first, not_recommended
 from cyclodose.clinical.screening import Finding
+from cyclodose.clinical.status import RegimenStatus
 from cyclodose.clinical.tdm_regimen import (
     CEILING_MG_L,
     CandidateRegimen,
     ScoredRegimen,
     current_regimen,
     grid_for,
-    prefer_divided,
+    is_divided,
     rank,
     reason,
     score,
@@ -53,9 +55,9 @@ from cyclodose.workflows.adapters import (
     observations,
     timeline_from_case,
 )
-from cyclodose.workflows.tdm_consult.averaging import Averaging, average, is_auto
-from cyclodose.workflows.tdm_consult.check import check_case
-from cyclodose.workflows.tdm_consult.safety import (
+from cyclodose.workflows.tdm.averaging import Averaging, average, is_auto
+from cyclodose.workflows.tdm.check import check_case
+from cyclodose.workflows.tdm.safety import (
     contraindication_warnings,
     quoted_warnings,
     screening_findings,
@@ -95,7 +97,7 @@ class Estimate:
     start_h: float
     # "recommended", "verify before use" (the levels are not explained by the model, or the
     # posterior is unreliable) or "contraindicated" (the screening found a contraindication)
-    status: str = "recommended"
+    status: RegimenStatus = RegimenStatus.RECOMMENDED
     contraindications: tuple[Finding, ...] = ()
     averaging: Averaging | None = None  # settings.model "auto": the weights and why
 
@@ -344,8 +346,7 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     # Divided doses unless renal function is severely reduced (ATS documents once daily there)
     # or the patient's own once-daily regimen already ranks first (no change to make).
     on_top_already = current is not None and top.regimen.label == current.regimen.label
-    if not severe_renal and not on_top_already:
-        ranked = prefer_divided(ranked)
+    ranked = divided_first(ranked, is_divided, keep_order=severe_renal or on_top_already)
     model_label = (f"{spec.name} v{spec.version}" if averaging is None
                    else averaging.label)
     why = reason(ranked[0], case.target, model_label, sum(n for _, n in parts),
@@ -365,13 +366,11 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     found = screening_findings(case) if findings is None else findings
     blocks = blocking(found)
     warnings = contraindication_warnings(blocks) + quoted_warnings(found) + warnings
-    status = ("contraindicated" if blocks
-              else "verify before use" if unreliable(diag, fit.at_bound, sample.ess)
-              else "recommended")
+    status = (RegimenStatus.CONTRAINDICATED if blocks
+              else RegimenStatus.VERIFY if unreliable(diag, fit.at_bound, sample.ess)
+              else RegimenStatus.RECOMMENDED)
     if blocks:
-        why = (f"Not recommended: the screening found {', '.join(f.code for f in blocks)} "
-               "(see the warnings); the regimen is the pharmacokinetic answer for a prescriber "
-               "who judges that benefit outweighs risk. " + why)
+        why = not_recommended(blocks, "tdm") + " " + why
     if warnings:
         why += (f" Caution: {len(warnings)} warning(s) apply to this recommendation "
                 "(listed with it).")

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from cyclodose.errors import CaseError
 from cyclodose.intake.case import Case
 from cyclodose.workflows.assessment import Assessment, assess
-from cyclodose.workflows.tdm_consult import Estimate, TdmSection, estimate, to_section
+from cyclodose.workflows.tdm import Estimate, TdmSection, estimate, to_section
 
 
 class TdmConsult(BaseModel):

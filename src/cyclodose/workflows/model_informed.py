@@ -21,7 +21,9 @@ from pydantic import BaseModel
 
 from cyclodose.clinical.candidates import Candidate, candidate_grid
 from cyclodose.clinical.patient import renal_function
+from cyclodose.clinical.regimen_policy import divided_first, rank_key
 from cyclodose.clinical.renal_state import check_renal_state
+from cyclodose.clinical.status import RegimenStatus
 from cyclodose.clinical.vocabulary import recognise
 from cyclodose.intake.case import Case
 from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
@@ -30,12 +32,12 @@ from cyclodose.pk.params import individual_parameters
 from cyclodose.pk.spec import ModelSpec
 from cyclodose.pk.steady_state import metrics
 from cyclodose.workflows.adapters import covariates_from_case
-from cyclodose.workflows.tdm_consult.averaging import single_model
+from cyclodose.workflows.tdm.averaging import single_model
 
 DEFAULT_DRAWS = 2000
 DEFAULT_SEED = 20190501
 DIVIDED_DOSES_SOURCE = "Monograph §Uses and Administration; US label"  # "in divided doses"
-USUAL_ADULT_DAILY_MG = (500.0, 1000.0)  # monograph: 0.5 to 1 g daily after titration
+USUAL_ADULT_DAILY_MG = (500.0, MAX_DAILY_DOSE_MG)  # monograph: 0.5 to 1 g daily after titration
 
 
 class Interval(BaseModel):
@@ -107,9 +109,7 @@ def evaluate(spec: ModelSpec, cov: Covariates, candidates: Sequence[Candidate],
         p_in = float(np.mean((peak >= low) & (peak <= high)))
         p_over = float(np.mean(peak > CEILING_MG_L))
         rows.append((cand, m, p_in, p_over))
-    # ties: Monte Carlo noise below one percentage point is not a difference
-    rows.sort(key=lambda r: (-round(r[2], 2), round(r[3], 2), r[0].capsules_per_day,
-                             r[0].daily_dose_mg))
+    rows.sort(key=lambda r: rank_key(r[2], r[3], r[0].capsules_per_day, r[0].daily_dose_mg))
     out = []
     for rank, (cand, m, p_in, p_over) in enumerate(rows, start=1):
         pat = cand.pattern
@@ -135,7 +135,7 @@ def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAW
     # Divided doses (monograph, US label) unless renal function is severely reduced, where the
     # documented option is once daily or three times weekly (ATS 2003; J Thorac Dis 2018).
     severe_renal = renal_function(case.patient).severe  # the screening's definition
-    best = ranked[0] if severe_renal else next((c for c in ranked if c.divided), ranked[0])
+    best = divided_first(ranked, lambda c: c.divided, keep_order=severe_renal)[0]
     assert best.daily_dose_mg <= MAX_DAILY_DOSE_MG
     reasons = validity_reasons(spec, cov)
     used = {name: round(float(cov.value(name)[0]), 2) for name in spec.covariates}
@@ -190,7 +190,7 @@ class GuidelinePrediction(BaseModel):
 
 
 class PkPrediction(BaseModel):
-    status: str  # "predicted" | "contraindicated" (numbers kept, marked) | "unavailable"
+    status: RegimenStatus  # predicted | contraindicated (numbers kept, marked) | unavailable
     reason: str | None = None
     model: ModelRef | None = None
     covariates: dict[str, float] = {}
@@ -246,7 +246,7 @@ def assessment_sections(case: Case, guideline_dose_mg: float | None = None,
         cov = covariates_from_case(case, spec)
         res = apriori(case, n_draws=n_draws)
     except CaseError as exc:
-        return PkPrediction(status="unavailable",
+        return PkPrediction(status=RegimenStatus.NOT_MODELLED,
                             reason="; ".join(str(p) for p in exc.problems)), None
     best = res.recommended
     crcl = float(cov.crcl_ml_min[0])
@@ -271,7 +271,8 @@ def assessment_sections(case: Case, guideline_dose_mg: float | None = None,
                 f"{100 * guide.p_peak_in_window:.0f} % in the target window and "
                 f"{100 * guide.p_peak_above_ceiling:.0f} % above {CEILING_MG_L:g} mg/L.")
     pred = PkPrediction(
-        status="predicted", model=res.model, covariates=res.covariates, regimen=best.regimen,
+        status=RegimenStatus.PREDICTED, model=res.model, covariates=res.covariates,
+        regimen=best.regimen,
         amounts_mg=best.amounts_mg, interval_h=best.interval_h, doses_per_day=best.doses_per_day,
         daily_dose_mg=best.daily_dose_mg, capsules=best.capsules, peak_mg_l=best.peak_mg_l,
         trough_mg_l=best.trough_mg_l, auc24_mg_h_l=best.auc24_mg_h_l,

@@ -9,7 +9,7 @@ import pytest
 
 from cyclodose.intake.case import parse_case
 from cyclodose.limits import MAX_DAILY_DOSE_MG
-from cyclodose.workflows.apriori import apriori
+from cyclodose.workflows.model_informed import apriori
 
 
 def _case(**patient: Any) -> Any:

@@ -10,7 +10,7 @@ from cyclodose import pk
 from cyclodose.clinical.tdm_regimen import CEILING_MG_L, ScoredRegimen
 
 if TYPE_CHECKING:
-    from cyclodose.workflows.tdm_consult.pipeline import Estimate
+    from cyclodose.workflows.tdm.pipeline import Estimate
 
 RANKED_SHOWN = 10
 
