@@ -194,6 +194,20 @@ class PopulationSpec(_Strict):
             raise ValueError("covariates: give covariates, resample, or both")
         return self
 
+    def weight_range_kg(self) -> tuple[float, float]:
+        """The weights the population can hold (from the distribution or the CSV)."""
+        if self.resampled is not None and "weight_kg" in self.resampled.columns:
+            col = np.asarray(self.resampled.columns["weight_kg"])
+            return float(col.min()), float(col.max())
+        dist = self.covariates.get("weight_kg")
+        if dist is None:
+            return 0.0, math.inf
+        if dist.dist == "constant":
+            assert dist.value is not None
+            return dist.value, dist.value
+        return (dist.min if dist.min is not None else 0.0,
+                dist.max if dist.max is not None else math.inf)
+
     @property
     def covariate_names(self) -> list[str]:
         extra = list(self.resampled.columns) if self.resampled is not None else []
