@@ -24,7 +24,7 @@ def test_json_output_one_object_per_regimen() -> None:
                         "--regimen", "250/500mg q12h", "--mic", "4,8,16,32,48,64",
                         "--target", "30,64", "--n", "400", "--json")
     assert code == 0
-    data = json.loads(out)
+    data = json.loads(out)["regimens"]
     assert [d["regimen"] for d in data] == ["250mg q12h", "250/500mg q12h"]
     first = data[0]
     for key in ("n", "cmax_mean", "cmax_median", "auc24_mean", "p_cmax_above_30",
@@ -53,9 +53,10 @@ def test_table_marks_regimens_above_one_gram(tmp_path: Path) -> None:
 
 def test_grid_and_mic_distribution_options() -> None:
     code, out, _ = _run("--population", str(EXAMPLE), "--regimen", "250mg q12h", "--mic", "16",
-                        "--grid", "0.2", "--mic-dist", "8:1,16:2,32:1", "--n", "200", "--json")
+                        "--grid", "0.2", "--mic-dist", "8:0.25,16:0.5,32:0.25", "--n", "200",
+                        "--json")
     assert code == 0
-    (row,) = json.loads(out)
+    (row,) = json.loads(out)["regimens"]
     assert row["tmic_method"] == "grid 0.2 h"
     assert set(row["pta"]) == {"8", "16", "32"} and set(row["cfr"]) == {"30", "64"}
 
