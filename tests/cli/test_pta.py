@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -94,3 +95,119 @@ def test_dask_backend_on_a_local_cluster_matches_numpy() -> None:
     code_dk, out_dk, err = _run(*args, "--backend", "dask")
     assert code_np == 0 and code_dk == 0, err
     assert json.loads(out_np) == json.loads(out_dk)
+
+
+# ---- issue 15 -------------------------------------------------------------------------
+
+REGIMENS_YAML = """\
+regimens:
+  - name: WHO-style weight bands
+    bands:
+      - {weight_kg: [null, 46], regimen: "250mg q12h"}
+      - {weight_kg: [46, null], regimen: "250/500mg q12h"}
+  - name: 15 mg/kg/day in two doses
+    mg_per_kg_day: 15
+    doses_per_day: 2
+    round_to_mg: 125
+  - regimen: 250mg q12h
+"""
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    ("/nonexistent/dir/p{suffix}", "does not exist"),
+    ("p.txt", "suffix"),
+])
+def test_plot_and_export_paths_checked_before_computing(tmp_path: Path, path: str,
+                                                         reason: str) -> None:
+    for option, suffix in (("--plot", ".png"), ("--export", ".csv")):
+        name = path.format(suffix=suffix)
+        target = name if name.startswith("/") else str(tmp_path / name)
+        # n = 10 million would take minutes: an immediate exit shows nothing was computed
+        code, _, err = _run("--population", str(EXAMPLE), "--regimen", "250mg q12h",
+                            "--n", "10000000", option, target)
+        assert code == 2, err
+        assert f"error: {option[2:]}:" in err and reason in err
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["--regimen", "250mg q12h", "--workers", "0"], "workers"),
+    (["--regimen", "250mg q12h", "--mic", "8,16,8"], "mic"),
+    (["--regimen", "250mg q12h", "--target", "30,30"], "target"),
+    (["--regimen", "250mg q12h", "--mic-dist", "8:0.5,8:0.5"], "mic-dist"),
+    (["--regimen", "250mg q12h", "--mic-dist", "8:0.2,16:0.5"], "mic_distribution"),
+    (["--regimen", "250/500mg q24h"], "regimen"),
+    ([], "regimen"),
+])
+def test_issue15_bad_flags_exit_2(args: list[str], field: str) -> None:
+    code, _, err = _run("--population", str(EXAMPLE), "--n", "50", *args)
+    assert code == 2
+    assert f"error: {field}:" in err
+
+
+def test_version() -> None:
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.stdout.startswith("cyclodose 0.")
+
+
+def test_regimens_file_provenance_groups_and_export(tmp_path: Path) -> None:
+    regs = tmp_path / "regimens.yaml"
+    regs.write_text(REGIMENS_YAML)
+    dist = tmp_path / "mic.yaml"
+    dist.write_text("source: a made-up test distribution\ncounts: {8: 20, 16: 50, 32: 30}\n")
+    export = tmp_path / "patients.csv"
+    code, out, err = _run("--population", str(EXAMPLE), "--regimens", str(regs), "--n", "300",
+                          "--mic", "8,16", "--mic-dist-file", str(dist), "--export",
+                          str(export), "--auc-target", "30", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    prov = data["provenance"]
+    assert prov["seed"] == 1 and prov["n"] == 300 and prov["cyclodose_version"]
+    assert prov["model"]["name"] == "alghamdi2019" and prov["model"]["version"]
+    assert prov["population_spec"]["covariates"]["weight_kg"]["sd"] == 12.2
+    assert len(prov["population_file"]["sha256"]) == 64
+    assert prov["between_subject_variability"]["used"] is True
+    assert prov["between_occasion_variability"]["used"] is False
+    assert prov["mic_distribution"]["source"] == "a made-up test distribution"
+    assert prov["mic_distribution"]["frequencies"] == {"8": 0.2, "16": 0.5, "32": 0.3}
+    assert "steady state" in prov["tmic_definition"]
+    assert prov["regimens"][0]["bands"][1]["regimen"] == "250/500mg q12h"
+    assert prov["targets"]["auc24_mic"] == [30.0]
+    bands, per_kg, plain = data["regimens"]
+    assert [g["group"] for g in bands["groups"]] == ["weight < 46 kg: 250mg q12h",
+                                                     "weight >= 46 kg: 250/500mg q12h"]
+    assert sum(g["n"] for g in bands["groups"]) == 300
+    assert per_kg["kind"] == "mg_per_kg" and per_kg["daily_dose"]["mg_per_kg"]["median"] > 10
+    assert plain["pta_ci95"]["16"]["30"][0] <= plain["pta"]["16"]["30"]
+    assert "cfr_ci95" in plain and plain["cfr"] is not None
+    with export.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 900 and rows[0]["patient"] == "1"
+
+
+def test_text_output_shows_cfr_intervals_and_validity_warnings() -> None:
+    code, out, err = _run("--population", str(EXAMPLE), "--regimen", "250mg q12h",
+                          "--mic", "8,16,32", "--mic-dist", "8:0.2,16:0.5,32:0.3", "--n", "2000")
+    assert code == 0, err
+    assert "CFR" in out and "(95 % CI)" in out
+    assert "warning: " in out and "CrCl below 30 mL/min" in out
+    assert "cyclodose 0." in out and "seed 1" in out
+
+
+def test_plot_caption_carries_the_validity_warnings(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import cyclodose.population.plots as plots
+
+    seen: list[str] = []
+    original = plots.plot_pta
+
+    def spy(results: object, path: Path, caption: list[str] | None = None) -> Path:
+        seen.extend(caption or [])
+        return original(results, path, caption=caption)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plots, "plot_pta", spy)
+    plot = tmp_path / "p.svg"
+    code, _, err = _run("--population", str(EXAMPLE), "--regimen", "250mg q12h", "--mic", "16",
+                        "--n", "2000", "--plot", str(plot))
+    assert code == 0, err
+    assert any("CrCl below 30 mL/min" in w for w in seen)
+    assert "CrCl below 30 mL/min" in plot.read_text()

@@ -14,6 +14,7 @@ from cyclodose.cli.app import Table, app, console, err_console, print_json, user
 from cyclodose.errors import CaseError
 
 if TYPE_CHECKING:
+    from cyclodose.population import RegimenPlan
     from cyclodose.population.pta import Fractions, RegimenResult
 
 DEFAULT_MICS = "1,2,4,8,16,32,64"  # mg/L; Indian cohort MIC range 1–64 mg/L
@@ -286,7 +287,9 @@ def pta(
         raise CaseError.single("scheduler", "a scheduler needs --backend dask")
     if workers is not None and workers < 1:
         raise CaseError.single("workers", f"{workers} must be a whole number >= 1")
-    plans = [*(regimen or []), *(load_regimens(regimens) if regimens is not None else ())]
+    plans: list[str | RegimenPlan] = [*(regimen or [])]
+    if regimens is not None:
+        plans += load_regimens(regimens)
     mics = parse_numbers(mic, "mic")
     targets = parse_numbers(target, "target")
     dist = (MicDistribution(frequencies=parse_mic_distribution(mic_dist)) if mic_dist

@@ -156,7 +156,7 @@ def weight_bands(name: str, bands: Sequence[tuple[float | None, float | None, st
     """Bands (min_kg inclusive, max_kg exclusive, regimen text), in order, contiguous."""
     if not bands:
         raise CaseError.single(f"{field}.bands", "give at least one band")
-    out = []
+    out: list[WeightBand] = []
     for i, (lo, hi, text) in enumerate(bands):
         where = f"{field}.bands[{i}]"
         for bound in (lo, hi):

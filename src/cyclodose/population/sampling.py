@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-
 from scipy.special import ndtr, ndtri
 from scipy.stats import rankdata
 
@@ -89,7 +88,7 @@ class _Conditional:
         self.b = r_pd @ np.linalg.inv(r_dd)
         cond = r_pp_chol @ r_pp_chol.T - self.b @ r_pd.T
         try:
-            self.chol = np.linalg.cholesky(cond)
+            self.chol: FloatArray = np.linalg.cholesky(cond).astype(np.float64)
         except np.linalg.LinAlgError:
             raise CaseError.single("correlations", "the correlations with resampled columns "
                                    "are inconsistent with the CSV's own (matrix not positive "
@@ -113,7 +112,7 @@ class Sampler:
         self.conditional = None
         if any((c.a in data) != (c.b in data) for c in spec.correlations):
             self.conditional = _Conditional(spec, self.random_names)
-            self.chol = self.conditional.chol
+            self.chol: FloatArray = self.conditional.chol
         else:
             self.chol = correlation_cholesky(self.random_names, spec.correlations)
         # one occasion's between-occasion etas (SDs), drawn only when the spec asks for them
