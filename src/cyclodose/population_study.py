@@ -174,8 +174,9 @@ def load_mic_distribution(path: str | Path) -> MicDistribution:
 
 
 TMIC_DEFINITION = (
-    "%T>MIC: percentage of time with the free-and-bound plasma concentration above the MIC "
-    "(no protein binding applied), individual predictions without residual error, "
+    "%T>MIC: percentage of time with the total plasma concentration above the MIC (no "
+    "protein-binding correction: cycloserine is hardly bound), individual predictions "
+    "without residual error, "
     "{window}; target attained when %T>MIC >= target")
 STEADY_STATE_WINDOW = ("at steady state over each patient's dosing period (the 24 h cycle of "
                        "an alternating pattern such as 250/500 mg q12h; for a uniform pattern "
@@ -250,7 +251,7 @@ def provenance(spec: PopulationSpec, plans: Sequence[RegimenPlan], *, mics: Sequ
         cyclodose_version=__version__,
         model={"name": model.name, "version": model.version, "citation": model.citation},
         seed=spec.seed, n=spec.n,
-        population_spec=spec.model_dump(mode="json"),
+        population_spec=spec.model_dump(mode="json", exclude_none=True),
         population_file=None if spec_file is None else {
             "path": str(spec_file), "sha256": hashlib.sha256(spec_file.read_bytes()).hexdigest()},
         resample=None if data is None else {
