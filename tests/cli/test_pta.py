@@ -182,6 +182,22 @@ def test_regimens_file_provenance_groups_and_export(tmp_path: Path) -> None:
     with export.open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 900 and rows[0]["patient"] == "1"
+    sidecar = json.loads((tmp_path / "patients.provenance.json").read_text())
+    assert sidecar == prov
+
+
+def test_iov_and_day_options_reach_the_provenance() -> None:
+    code, out, err = _run("--population", str(EXAMPLE), "--regimen", "250mg q12h", "--mic",
+                          "16", "--n", "100", "--iov", "--day", "7", "--json")
+    assert code == 0, err
+    prov = json.loads(out)["provenance"]
+    assert prov["between_occasion_variability"]["used"] is True
+    assert prov["between_occasion_variability"]["sd_log_scale"] == {"cl": 0.19}
+    assert prov["exposure"] == "day 7 of treatment" and "144 h to 168 h" in prov[
+        "tmic_definition"]
+    code, out, _ = _run("--population", str(EXAMPLE), "--regimen", "250mg q12h", "--mic", "16",
+                        "--n", "100", "--day", "7")
+    assert code == 0 and "Day 7 of treatment" in out and "between-occasion on" not in out
 
 
 def test_text_output_shows_cfr_intervals_and_validity_warnings() -> None:
@@ -200,9 +216,11 @@ def test_plot_caption_carries_the_validity_warnings(tmp_path: Path,
     seen: list[str] = []
     original = plots.plot_pta
 
-    def spy(results: object, path: Path, caption: list[str] | None = None) -> Path:
+    def spy(results: object, path: Path, caption: list[str] | None = None,
+            source: str = "") -> Path:
         seen.extend(caption or [])
-        return original(results, path, caption=caption)  # type: ignore[arg-type]
+        seen.append(source)
+        return original(results, path, caption=caption, source=source)  # type: ignore[arg-type]
 
     monkeypatch.setattr(plots, "plot_pta", spy)
     plot = tmp_path / "p.svg"
@@ -210,4 +228,5 @@ def test_plot_caption_carries_the_validity_warnings(tmp_path: Path,
                         "--n", "2000", "--plot", str(plot))
     assert code == 0, err
     assert any("CrCl below 30 mL/min" in w for w in seen)
-    assert "CrCl below 30 mL/min" in plot.read_text()
+    assert "seed 1" in seen[-1] and "cyclodose 0." in seen[-1]
+    assert "CrCl below 30 mL/min" in plot.read_text() and "seed 1" in plot.read_text()

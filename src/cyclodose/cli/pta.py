@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -73,6 +74,11 @@ def check_output(path: Path, option: str) -> None:
         raise CaseError.single(option, f"{path} is a folder")
     if not os.access(folder, os.W_OK):
         raise CaseError.single(option, f"folder {folder} is not writable")
+
+
+def sidecar_path(export: Path) -> Path:
+    """Where an export's provenance is written: patients.csv -> patients.provenance.json."""
+    return export.with_suffix(".provenance.json")
 
 
 def _pct(p: float) -> str:
@@ -312,12 +318,19 @@ def pta(
     if plot is not None:
         from cyclodose.population.plots import plot_pta
 
-        plot_pta(results, plot, caption=study.warnings)
+        prov = study.provenance
+        plot_pta(results, plot, caption=study.warnings,
+                 source=f"cyclodose {prov.cyclodose_version}, model {prov.model['name']} "
+                        f"v{prov.model['version']}, seed {prov.seed}")
     if export is not None:
         from cyclodose.population.export import write_csv
 
         with export.open("w", encoding="utf-8", newline="") as fh:
             write_csv(study.run, sorted(results[0].pta), fh)
+        # the CSV has no room for it: its provenance goes beside it
+        sidecar_path(export).write_text(json.dumps(
+            study.provenance.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8")
     if json_out:
         print_json(study.to_json())
         return
@@ -345,4 +358,5 @@ def pta(
     if plot is not None:
         console.print(f"plot written to {plot}", highlight=False)
     if export is not None:
-        console.print(f"per-patient export written to {export}", highlight=False)
+        console.print(f"per-patient export written to {export}, its provenance to "
+                      f"{sidecar_path(export)}", highlight=False)
