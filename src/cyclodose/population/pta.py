@@ -165,24 +165,43 @@ def index_counts(values: FloatArray, mics: list[float], targets: list[float]
     return {m: {t: int(np.count_nonzero(values >= t * m)) for t in targets} for m in mics}
 
 
-def dose_distribution(daily_mg: FloatArray, weight_kg: FloatArray) -> dict[str, Any]:
+_QUANTILES = (0.0, 0.05, 0.5, 0.95, 1.0)
+_QUANTILE_KEYS = ("min", "p05", "median", "p95", "max")
+
+
+def _quantiles(a: FloatArray) -> dict[str, float]:
+    q = np.quantile(a, _QUANTILES)
+    return dict(zip(_QUANTILE_KEYS, map(float, q), strict=True))
+
+
+def dose_distribution(daily_mg: FloatArray | float, weight_kg: FloatArray,
+                      weight_quantiles: dict[str, float] | None = None) -> dict[str, Any]:
     """Daily dose in mg and mg/kg over the individuals: quantiles, the share of each
-    daily dose, and the shares above 1 g/day and above MAX_DAILY_DOSE_MG_PER_KG."""
-    per_kg = daily_mg / weight_kg
-    levels, counts = np.unique(daily_mg, return_counts=True)
-    n = daily_mg.size
+    daily dose, and the shares above 1 g/day and above MAX_DAILY_DOSE_MG_PER_KG.
 
-    def quantiles(a: FloatArray) -> dict[str, float]:
-        q = np.quantile(a, [0.0, 0.05, 0.5, 0.95, 1.0])
-        return dict(zip(("min", "p05", "median", "p95", "max"), map(float, q), strict=True))
-
-    above_mg = int(np.count_nonzero(daily_mg > MAX_DAILY_DOSE_MG))
-    above_kg = int(np.count_nonzero(per_kg > MAX_DAILY_DOSE_MG_PER_KG))
+    A fixed regimen (daily_mg a number) takes its mg/kg quantiles as the daily dose
+    over the weight quantiles (`weight_quantiles`, computed once for all regimens)."""
+    n = weight_kg.size
+    if isinstance(daily_mg, float | int):
+        wq = weight_quantiles or _quantiles(weight_kg)
+        daily = float(daily_mg)
+        mg = dict.fromkeys(_QUANTILE_KEYS, daily)
+        per_kg_q = {k: daily / wq[w] for k, w in zip(_QUANTILE_KEYS, reversed(_QUANTILE_KEYS),
+                                                    strict=True)}
+        shares = {_key(daily): 1.0}
+        above_mg = n if daily > MAX_DAILY_DOSE_MG else 0
+        above_kg = int(np.count_nonzero(daily / weight_kg > MAX_DAILY_DOSE_MG_PER_KG))
+    else:
+        per_kg = daily_mg / weight_kg
+        levels, counts = np.unique(daily_mg, return_counts=True)
+        mg, per_kg_q = _quantiles(daily_mg), _quantiles(per_kg)
+        shares = {_key(float(d)): int(c) / n for d, c in zip(levels, counts, strict=True)}
+        above_mg = int(np.count_nonzero(daily_mg > MAX_DAILY_DOSE_MG))
+        above_kg = int(np.count_nonzero(per_kg > MAX_DAILY_DOSE_MG_PER_KG))
     return {
-        "mg": quantiles(daily_mg),
-        "mg_per_kg": quantiles(per_kg),
-        "share_by_daily_dose_mg": {_key(float(d)): int(c) / n
-                                   for d, c in zip(levels, counts, strict=True)},
+        "mg": mg,
+        "mg_per_kg": per_kg_q,
+        "share_by_daily_dose_mg": shares,
         "p_above_1g_per_day": above_mg / n,
         "p_above_1g_per_day_ci95": list(wilson(above_mg, n)),
         "p_above_max_mg_per_kg_day": above_kg / n,
@@ -275,10 +294,13 @@ class RegimenResult:
     def dose_distribution(self) -> dict[str, Any]:
         if self._dose is None:
             assert self.weight_kg is not None
-            self._dose = dose_distribution(self.daily_doses_mg(), self.weight_kg)
+            daily = (self.daily_dose_mg if self.daily_dose_per_patient_mg is None
+                     else self.daily_dose_per_patient_mg)
+            self._dose = dose_distribution(daily, self.weight_kg, self.weight_quantiles)
         return self._dose
 
     _dose: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    weight_quantiles: dict[str, float] | None = field(default=None, repr=False, compare=False)
 
     @property
     def p_cmax_above_30(self) -> float:
@@ -441,6 +463,7 @@ class Combiner:
         if expected != self.n:
             raise ValueError(f"chunks do not tile the population (gap at {expected})")
         n, attained = self.n, self.attained
+        weight_q = None if self.weight_kg is None else _quantiles(self.weight_kg)
         results = []
         for r, label in enumerate(regimens):
             pta = {m: {t: float(attained[r, i, j]) / n for j, t in enumerate(targets_pct)}
@@ -457,7 +480,7 @@ class Combiner:
                 cmax_mg_l=self.cmax[r], cmin_mg_l=self.cmin[r], auc24_mg_h_l=self.auc24[r],
                 pta=pta, breakpoint=bp, cfr=cfr, model=model, tmic_method=tmic_method,
                 kind="fixed" if plan is None else plan.kind, mic_frequencies=mic_frequencies,
-                weight_kg=self.weight_kg,
+                weight_kg=self.weight_kg, weight_quantiles=weight_q,
                 tmic_pct=None if self.tmic is None else self.tmic[r],
             )
             extra_targets = [("auc24_mic", self.auc24[r], auc_targets),
