@@ -306,6 +306,133 @@ def provenance(spec: PopulationSpec, plans: Sequence[RegimenPlan], *, mics: Sequ
     )
 
 
+# ---- typed results ------------------------------------------------------------------
+
+Interval = tuple[float, float]
+
+
+class PtaAtMic(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    mic: float
+    pta: float
+    ci95: Interval
+
+
+class BreakpointCertainty(BaseModel):
+    """The PTA interval at the breakpoint MIC and at the next MIC tested."""
+
+    model_config = ConfigDict(frozen=True)
+
+    breakpoint: float | None
+    at_breakpoint: PtaAtMic | None = None
+    next_mic: PtaAtMic | None = None
+    stable: bool = Field(description="the first interval wholly >= 90 %, the second < 90 %")
+
+
+class IndexPta(BaseModel):
+    """PTA of one exposure index (AUC24/MIC or Cmax/MIC) over MICs and targets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pta: dict[str, dict[str, float]] = Field(description="MIC (mg/L) → target → fraction")
+    pta_ci95: dict[str, dict[str, Interval]]
+    breakpoint: dict[str, float | None]
+    breakpoint_certainty: dict[str, BreakpointCertainty]
+    cfr: dict[str, float] | None
+    cfr_ci95: dict[str, Interval] | None
+
+
+class Quantiles(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    min: float
+    p05: float
+    median: float
+    p95: float
+    max: float
+
+
+class DoseDistribution(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    mg: Quantiles = Field(description="daily dose, mg")
+    mg_per_kg: Quantiles = Field(description="daily dose, mg/kg/day")
+    share_by_daily_dose_mg: dict[str, float]
+    p_above_1g_per_day: float
+    p_above_1g_per_day_ci95: Interval
+    p_above_max_mg_per_kg_day: float
+    p_above_max_mg_per_kg_day_ci95: Interval
+    max_mg_per_kg_day: float
+
+
+class GroupPta(IndexPta):
+    """A band of a weight-band regimen, or a dose level of a weight-based one."""
+
+    group: str
+    n: int
+    daily_dose_mg: float
+    weight_kg_range: Interval
+    cmax_median: float
+    auc24_median: float
+    p_cmax_above_30: float
+    p_cmax_above_30_ci95: Interval
+    p_cmax_above_35: float
+    p_cmax_above_35_ci95: Interval
+    auc24_mic: IndexPta | None = None
+    cmax_mic: IndexPta | None = None
+
+
+class RegimenPta(BaseModel):
+    """One regimen over the population (individual predictions, no residual error)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    regimen: str
+    daily_dose_mg: float = Field(description="mg/day; the median for banded or mg/kg regimens")
+    above_licensed_maximum: bool
+    n: int
+    model: str
+    tmic_method: str
+    cmax_mean: float
+    cmax_median: float
+    cmax_p05: float
+    cmax_p95: float
+    cmin_median: float
+    auc24_mean: float
+    auc24_median: float
+    p_cmax_above_30: float
+    p_cmax_above_35: float
+    pta: dict[str, dict[str, float]] = Field(description="MIC (mg/L) → %T>MIC target → "
+                                             "fraction of individuals attaining it")
+    breakpoint: dict[str, float | None] = Field(description="target → highest MIC with PTA "
+                                                "≥ 90 % (mg/L)")
+    cfr: dict[str, float] | None = Field(description="target → cumulative fraction of response")
+    units: dict[str, str]
+    kind: Literal["fixed", "weight_bands", "mg_per_kg"]
+    above_weight_based_maximum: bool
+    p_cmax_above_30_ci95: Interval
+    p_cmax_above_35_ci95: Interval
+    pta_ci95: dict[str, dict[str, Interval]]
+    breakpoint_certainty: dict[str, BreakpointCertainty]
+    cfr_ci95: dict[str, Interval] | None
+    daily_dose: DoseDistribution
+    auc24_mic: IndexPta | None = None
+    cmax_mic: IndexPta | None = None
+    groups: list[GroupPta] | None = None
+
+
+class PtaReport(BaseModel):
+    """What `cyclodose pta --json` prints."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provenance: Provenance
+    warnings: list[str]
+    notes: list[str]
+    regimens: list[RegimenPta]
+
+
 # ---- the use case ------------------------------------------------------------------
 
 
@@ -326,13 +453,14 @@ class Study(BaseModel):
                     out.append(_unstable(res.regimen, key, cert, res.n))
         return out
 
+    def report(self) -> PtaReport:
+        return PtaReport(provenance=self.provenance, warnings=self.warnings,
+                         notes=self.run.notes,
+                         regimens=[RegimenPta.model_validate({**r.to_json(), **r.details_json()})
+                                   for r in self.run.results])
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "provenance": self.provenance.model_dump(mode="json"),
-            "warnings": self.warnings,
-            "notes": self.run.notes,
-            "regimens": [{**r.to_json(), **r.details_json()} for r in self.run.results],
-        }
+        return self.report().model_dump(mode="json", exclude_none=False)
 
 
 def _unstable(regimen: str, target: str, cert: dict[str, Any], n: int) -> str:
