@@ -150,3 +150,13 @@ def test_duplicate_regimen_names_refused() -> None:
     with pytest.raises(CaseError) as exc:
         run_population(_spec(50), [fixed("250mg q12h"), "250mg q12h"], [16], [30])
     assert exc.value.problems[0].field == "regimen"
+
+
+def test_grouped_regimens_identical_whatever_the_split() -> None:
+    spec = _spec(2000, seed=2)
+    plans = [weight_bands("b", [(None, 46, "250mg q12h"), (46, None, "250/500mg q12h")]),
+             per_kg("k", 15, 2, 125)]
+    one = run_population(spec, plans, MICS, TARGETS, chunk_size=2000).results
+    many = run_population(spec, plans, MICS, TARGETS, chunk_size=333, workers=2).results
+    for a, b in zip(one, many, strict=True):
+        assert a.to_json() == b.to_json() and a.details_json() == b.details_json()
