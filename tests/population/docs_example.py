@@ -16,9 +16,9 @@ from cyclodose.cli import app
 
 ROOT = Path(__file__).parents[2]
 DOC = ROOT / "docs" / "population.md"
-ARGS = ["pta", "--population", "examples/population_methods.yaml",
-        "--regimens", "examples/pta_regimens.yaml", "--mic", "4,8,16,32,64",
-        "--target", "30,64", "--mic-dist-file", "examples/mic_distribution.yaml"]
+ARGS = ["pta", "--population", "examples/pta/population_methods.yaml",
+        "--regimens", "examples/pta/regimens.yaml", "--mic", "4,8,16,32,64",
+        "--target", "30,64", "--mic-dist-file", "examples/pta/mic_distribution.yaml"]
 WIDTH = "100"
 BEGIN, END = "<!-- worked-example:{} -->", "<!-- /worked-example:{} -->"
 
