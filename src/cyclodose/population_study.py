@@ -36,7 +36,7 @@ from cyclodose.population import (
 )
 from cyclodose.population import regimens as regimens_mod
 from cyclodose.population.backends import Backend, Progress
-from cyclodose.population.spec import _problems
+from cyclodose.population.spec import problems_from
 
 
 class _Strict(BaseModel):
@@ -104,7 +104,7 @@ def parse_regimens(data: Any) -> tuple[RegimenPlan, ...]:
     except ValidationError as exc:
         raise CaseError([Problem(p.field if p.field.startswith("regimens") else
                                  f"regimens.{p.field}", p.reason)
-                         for p in _problems(exc)]) from None
+                         for p in problems_from(exc)]) from None
     return tuple(_plan(e, f"regimens[{i}]") for i, e in enumerate(doc.regimens))
 
 
@@ -157,7 +157,7 @@ def load_mic_distribution(path: str | Path) -> MicDistribution:
         doc = MicDistributionFile.model_validate(data)
     except ValidationError as exc:
         raise CaseError([Problem(f"mic_dist_file.{p_.field}".replace(".population", ""),
-                                 p_.reason) for p_ in _problems(exc)]) from None
+                                 p_.reason) for p_ in problems_from(exc)]) from None
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     if doc.counts is not None:
         total = math.fsum(doc.counts.values())

@@ -230,3 +230,34 @@ def test_plot_caption_carries_the_validity_warnings(tmp_path: Path,
     assert any("CrCl below 30 mL/min" in w for w in seen)
     assert "seed 1" in seen[-1] and "cyclodose 0." in seen[-1]
     assert "CrCl below 30 mL/min" in plot.read_text() and "seed 1" in plot.read_text()
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("source: x\ncounts: {8: 1}\nfrequencies: {8: 1}\n", "mic_dist_file"),
+    ("source: x\nfrequencies: {8: 0.5, 16: 0.2}\n", "mic_dist_file.frequencies"),
+    ("counts: {8: 1}\n", "mic_dist_file.source"),
+    ("source: x\ncounts: {8: 1, 8: 2}\n", "mic_dist_file"),
+])
+def test_bad_mic_distribution_files(tmp_path: Path, text: str, field: str) -> None:
+    dist = tmp_path / "mic.yaml"
+    dist.write_text(text)
+    code, _, err = _run("--population", str(EXAMPLE), "--regimen", "250mg q12h", "--n", "20",
+                        "--mic-dist-file", str(dist))
+    assert code == 2
+    assert f"error: {field}:" in err
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("regimens: []\n", "regimens"),
+    ("regimens:\n  - {regimen: 250mg q12h, mg_per_kg_day: 15}\n", "regimens[0]"),
+    ("regimens:\n  - {mg_per_kg_day: 15, doses_per_day: 2}\n", "regimens[0]"),
+    ("regimens:\n  - bands: [{weight_kg: [null, 46], regimen: 250mg q12h}]\n",
+     "regimens[0].bands"),
+    ("regimens:\n  - {regimen: 250/500mg q24h}\n", "regimens[0].regimen"),
+])
+def test_bad_regimens_files(tmp_path: Path, text: str, field: str) -> None:
+    regs = tmp_path / "regs.yaml"
+    regs.write_text(text)
+    code, _, err = _run("--population", str(EXAMPLE), "--regimens", str(regs), "--n", "20")
+    assert code == 2
+    assert f"error: {field}:" in err

@@ -225,7 +225,7 @@ def _field(loc: tuple[Any, ...]) -> str:
     return out or "population"
 
 
-def _problems(exc: ValidationError) -> list[Problem]:
+def problems_from(exc: ValidationError) -> list[Problem]:
     probs = []
     for err in exc.errors():
         msg = str(err["msg"]).removeprefix("Value error, ")
@@ -348,7 +348,7 @@ def parse_population_spec(data: Any, base_dir: Path | None = None) -> Population
     try:
         return PopulationSpec.model_validate(data)
     except ValidationError as exc:
-        raise CaseError(_problems(exc)) from None
+        raise CaseError(problems_from(exc)) from None
 
 
 def load_population_spec(path: str | Path) -> PopulationSpec:
