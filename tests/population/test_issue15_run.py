@@ -1,10 +1,7 @@
 """Issue 15: options refused or warned, intervals, breakpoint certainty, AUC24/MIC and
-Cmax/MIC targets, exposures on a day of treatment, between-occasion variability, export."""
+Cmax/MIC targets, exposures on a day of treatment, between-occasion variability."""
 
 from __future__ import annotations
-
-import csv
-import io
 
 import numpy as np
 import pytest
@@ -12,7 +9,6 @@ import pytest
 from cyclodose import pk
 from cyclodose.errors import CaseError
 from cyclodose.population import Fractions, parse_population_spec, run_population
-from cyclodose.population.export import write_csv
 from cyclodose.population.intervals import wilson
 
 TYPICAL = {"weight_kg": {"dist": "constant", "value": 59.0},
@@ -142,21 +138,6 @@ def test_iov_of_the_transit_model_on_ka_mtt_and_f() -> None:
     run = run_population(spec, ["500mg q24h"], [16], [30], export=True)
     for name, sd in (("ka_per_h", 0.946), ("mtt_h", 0.835), ("f", 0.207)):
         assert np.std(np.log(run.columns[name])) == pytest.approx(sd, rel=0.12), name
-
-
-def test_export_has_one_row_per_patient_and_regimen() -> None:
-    run = run_population(_spec(30), ["250mg q12h", "250/500mg q12h"], [8, 16], [30],
-                         export=True)
-    buf = io.StringIO()
-    assert write_csv(run, [8.0, 16.0], buf) == 60
-    rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
-    assert len(rows) == 60 and rows[30]["regimen"] == "250/500mg q12h"
-    assert "mtt_h" not in rows[0]  # the first-order model has no transit time
-    res = run.results[1]
-    assert float(rows[31]["cmax_mg_l"]) == pytest.approx(res.cmax_mg_l[1], rel=1e-9)
-    assert float(rows[31]["weight_kg"]) == pytest.approx(run.columns["weight_kg"][1], rel=1e-9)
-    assert float(rows[31]["mg_per_kg_day"]) == pytest.approx(750 / run.columns["weight_kg"][1])
-    assert {"cl_l_h", "v_l", "ka_per_h", "tlag_h", "f", "tmic_pct_at_16_mg_l"} <= set(rows[0])
 
 
 def test_crcl_below_the_models_minimum_warns() -> None:

@@ -17,6 +17,7 @@ from cyclodose.errors import CaseError
 if TYPE_CHECKING:
     from cyclodose.population import RegimenPlan
     from cyclodose.population.pta import Fractions, RegimenResult
+    from cyclodose.workflows.population import PtaResult
 
 DEFAULT_MICS = "1,2,4,8,16,32,64"  # mg/L; Indian cohort MIC range 1–64 mg/L
 
@@ -113,7 +114,7 @@ def _tables(results: list[RegimenResult], targets: list[float],
     summary.title = f"{summary.title}; fractions in % (95 % CI)"
     for res in results:
         det = res.details_json()
-        flag = " (!)" if res.above_licensed_maximum or res.above_weight_based_maximum else ""
+        flag = " (!)" if det["flagged"] else ""
         row = [res.regimen + flag, _dose_text(res), f"{_median(res.cmax_mg_l):.1f}",
                _with_ci(res.p_cmax_above_30, det["p_cmax_above_30_ci95"]),
                _with_ci(res.p_cmax_above_35, det["p_cmax_above_35_ci95"])]
@@ -187,28 +188,11 @@ def _median(a: object) -> float:
     return float(np.median(np.asarray(a)))
 
 
-def _print_dose_lines(results: list[RegimenResult]) -> None:
-    for res in results:
-        dd = res.dose_distribution()
-        mg, kg = dd["mg"], dd["mg_per_kg"]
-        console.print(
-            f"{res.regimen}: daily dose median {mg['median']:g} mg (5-95 % {mg['p05']:g}-"
-            f"{mg['p95']:g} mg), {kg['median']:.1f} mg/kg/day (5-95 % {kg['p05']:.1f}-"
-            f"{kg['p95']:.1f}, max {kg['max']:.1f})", soft_wrap=True, highlight=False)
-        if res.above_licensed_maximum and res.kind == "fixed":
-            console.print(f"(!) {res.regimen}: {res.daily_dose_mg:g} mg/day is above the "
-                          "licensed maximum of 1 g/day (monograph; US label); shown for "
-                          "research only", soft_wrap=True, highlight=False)
-        elif res.above_licensed_maximum:
-            console.print(f"(!) {res.regimen}: {dd['p_above_1g_per_day']:.1%} of patients get "
-                          f"more than the licensed maximum of 1 g/day (up to {mg['max']:g} "
-                          "mg/day; monograph, US label); shown for research only",
-                          soft_wrap=True, highlight=False)
-        if res.above_weight_based_maximum:
-            console.print(f"(!) {res.regimen}: {dd['p_above_max_mg_per_kg_day']:.1%} of "
-                          f"patients get more than {dd['max_mg_per_kg_day']:g} mg/kg/day (up to "
-                          f"{kg['max']:.1f} mg/kg/day; WHO paediatric maximum); shown for "
-                          "research only", soft_wrap=True, highlight=False)
+def _print_dose_lines(study: PtaResult) -> None:
+    for reg in study.regimens:
+        console.print(reg.dose_summary, soft_wrap=True, highlight=False, markup=False)
+        for flag in reg.flags:
+            console.print(f"(!) {flag}", soft_wrap=True, highlight=False, markup=False)
 
 
 @app.command()
@@ -265,12 +249,12 @@ def pta(
     """
     from cyclodose.population import load_population_spec, parse_population_spec
     from cyclodose.population.backends import default_workers
-    from cyclodose.population_study import (
+    from cyclodose.workflows.population import (
         MicDistribution,
         load_mic_distribution,
         load_regimens,
-        pta_study,
     )
+    from cyclodose.workflows.population import pta as pta_study
 
     for path, option in ((plot, "plot"), (export, "export")):
         if path is not None:
@@ -314,7 +298,7 @@ def pta(
                               progress=lambda k: bar.advance(task, k), **kwargs)  # type: ignore[arg-type]
     else:
         study = pta_study(spec, plans, mics, targets, **kwargs)  # type: ignore[arg-type]
-    results = study.run.results
+    results = study.results
     if plot is not None:
         from cyclodose.population.plots import plot_pta
 
@@ -323,7 +307,7 @@ def pta(
                  source=f"cyclodose {prov.cyclodose_version}, model {prov.model['name']} "
                         f"v{prov.model['version']}, seed {prov.seed}")
     if export is not None:
-        from cyclodose.population.export import write_csv
+        from cyclodose.render.pta_export import write_csv
 
         with export.open("w", encoding="utf-8", newline="") as fh:
             write_csv(study.run, sorted(results[0].pta), fh)
@@ -332,12 +316,12 @@ def pta(
             study.provenance.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n",
             encoding="utf-8")
     if json_out:
-        print_json(study.to_json())
+        print_json(study.model_dump(mode="json"))
         return
     title = "Steady state" if day is None else f"Day {day} of treatment"
     for table in _tables(results, sorted(set(targets)), title):
         console.print(table)
-    _print_dose_lines(results)
+    _print_dose_lines(study)
     for text in study.warnings:
         console.print(f"warning: {text}", soft_wrap=True, highlight=False, markup=False)
     for text in study.run.notes:

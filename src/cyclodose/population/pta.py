@@ -20,16 +20,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cyclodose.case import CEILING_MG_L, MAX_DAILY_DOSE_MG
+from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG, MAX_DAILY_DOSE_MG_PER_KG
 from cyclodose.population.intervals import wilson
 
 FloatArray = NDArray[np.float64]
 PTA_BREAKPOINT_FRACTION = 0.90  # Alghamdi 2019: >= 90 % of simulated patients
 CNS_RISK_CMAX_MG_L = 35.0  # UK TB drug monographs: CNS risk rises above 35 mg/L
 DEFAULT_TARGETS_PCT = (30.0, 64.0)  # Deshpande 2018 via Alghamdi 2019
-# The highest weight-based daily dose of the guidelines cyclodose cites: WHO paediatric
-# dosing 15-20 mg/kg/day (adults, ATS/CDC/IDSA 2003: 10-15 mg/kg/day, at most 1 g/day)
-MAX_DAILY_DOSE_MG_PER_KG = 20.0
 GroupCounts = tuple[int, Any]  # (individuals, attainment counts (n_mics, n_targets))
 
 
@@ -347,6 +344,7 @@ class RegimenResult:
         out: dict[str, Any] = {
             "kind": self.kind,
             "above_weight_based_maximum": self.above_weight_based_maximum,
+            "flagged": self.above_licensed_maximum or self.above_weight_based_maximum,
             "p_cmax_above_30_ci95": list(wilson(k30, n)),
             "p_cmax_above_35_ci95": list(wilson(k35, n)),
             "pta_ci95": frac["pta_ci95"],
