@@ -7,17 +7,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cyclodose.cli.app import Table, app, console, err_console, print_json, user_errors
+from cyclodose.cli.app import app, console, err_console, print_json, user_errors
 from cyclodose.errors import CaseError
 
 if TYPE_CHECKING:
     from cyclodose.population import RegimenPlan
-    from cyclodose.population.pta import Fractions, RegimenResult
-    from cyclodose.workflows.population import PtaResult
 
 DEFAULT_MICS = "1,2,4,8,16,32,64"  # mg/L; Indian cohort MIC range 1–64 mg/L
 
@@ -80,119 +77,6 @@ def check_output(path: Path, option: str) -> None:
 def sidecar_path(export: Path) -> Path:
     """Where an export's provenance is written: patients.csv -> patients.provenance.json."""
     return export.with_suffix(".provenance.json")
-
-
-def _pct(p: float) -> str:
-    """A fraction in % with the digits it needs: 82, 99.7, 0.3, 100."""
-    x = 100.0 * p
-    return f"{x:.0f}" if p in (0.0, 1.0) or 1.0 <= x <= 99.0 else f"{x:.1f}"
-
-
-def _with_ci(p: float, ci: list[float] | tuple[float, float]) -> str:
-    return f"{_pct(p)} %\n({_pct(ci[0])}-{_pct(ci[1])})"
-
-
-def _dose_text(res: RegimenResult) -> str:
-    dd = res.dose_distribution()["mg"]
-    if dd["min"] == dd["max"]:
-        return f"{dd['min']:g}"
-    return f"{dd['min']:g}-{dd['max']:g}"
-
-
-def _tables(results: list[RegimenResult], targets: list[float],
-            when: str = "Steady state") -> list[Table]:
-    summary = Table(title=f"{when}, individual predictions (no residual error)")
-    cfr = results[0].cfr is not None
-    for col in ("regimen", "mg/day", "Cmax median mg/L", "P(Cmax > 30 mg/L)",
-                "P(Cmax > 35 mg/L)"):
-        summary.add_column(col, justify="left" if col == "regimen" else "right")
-    for t in targets:
-        summary.add_column(f"BP mg/L (T>MIC {t:g} %)", justify="right")  # BP: breakpoint
-    if cfr:
-        for t in targets:
-            summary.add_column(f"CFR (T>MIC {t:g} %)", justify="right")
-    summary.title = f"{summary.title}; fractions in % (95 % CI)"
-    for res in results:
-        det = res.details_json()
-        flag = " (!)" if det["flagged"] else ""
-        row = [res.regimen + flag, _dose_text(res), f"{_median(res.cmax_mg_l):.1f}",
-               _with_ci(res.p_cmax_above_30, det["p_cmax_above_30_ci95"]),
-               _with_ci(res.p_cmax_above_35, det["p_cmax_above_35_ci95"])]
-        for t in targets:
-            bp = res.breakpoint[t]
-            stable = det["breakpoint_certainty"][f"{t:g}"]["stable"]
-            row.append(("none" if bp is None else f"{bp:g}") + ("" if stable else " (?)"))
-        if cfr:
-            assert res.cfr is not None
-            for t in targets:
-                row.append(_with_ci(res.cfr[t], det["cfr_ci95"][f"{t:g}"]))
-        summary.add_row(*row)
-    tables = [summary, _pta_table(
-        results, "Probability of target attainment (%T>MIC >= target), % (95 % CI)",
-        [(r.regimen, r.fractions) for r in results], "%")]
-    for index, title, unit in (("auc24_mic", "AUC24/MIC >= target", ""),
-                               ("cmax_mic", "Cmax/MIC >= target", "")):
-        rows = [(r.regimen, f) for r in results for f in r.extra if f.index == index]
-        if rows:
-            tables.append(_pta_table(results, f"Probability of target attainment "
-                                     f"({title}), % (95 % CI)", rows, unit))
-    for res in results:
-        if res.groups:
-            tables.append(_group_table(res, targets))
-    return tables
-
-
-def _pta_table(results: list[RegimenResult], title: str, rows: list[tuple[str, Fractions]],
-               unit: str) -> Table:
-    mics = rows[0][1].mics
-    table = Table(title=title)
-    table.add_column("regimen")
-    table.add_column("target", justify="right")
-    for m in mics:
-        table.add_column(f"{m:g} mg/L", justify="right")
-    for name, frac in rows:
-        for t in frac.targets:
-            cells = []
-            for m in mics:
-                lo, hi = frac.ci(m, t)
-                cells.append(_with_ci(frac.pta(m, t), (lo, hi)))
-            table.add_row(name, f"{t:g}{unit}", *cells)
-    return table
-
-
-def _group_table(res: RegimenResult, targets: list[float]) -> Table:
-    table = Table(title=f"{res.regimen}: each group on its own")
-    for col in ("group", "n", "mg/day", "weight kg", "P(Cmax > 30 mg/L)"):
-        table.add_column(col, justify="left" if col == "group" else "right")
-    for t in targets:
-        table.add_column(f"BP mg/L (T>MIC {t:g} %)", justify="right")
-    if res.cfr is not None:
-        for t in targets:
-            table.add_column(f"CFR (T>MIC {t:g} %)", justify="right")
-    for g in res.groups:
-        row = [g.label, f"{g.n:,}", f"{g.daily_dose_mg:g}",
-               f"{g.weight_kg_range[0]:.1f}-{g.weight_kg_range[1]:.1f}",
-               f"{g.p_cmax_above_30:.1%}"]
-        for t in targets:
-            bp = g.tmic.breakpoint(t)
-            stable = g.tmic.breakpoint_certainty(t)["stable"]
-            row.append(("none" if bp is None else f"{bp:g}") + ("" if stable else " (?)"))
-        if res.cfr is not None:
-            for t in targets:
-                row.append(f"{g.tmic.cfr(t):.1%}")
-        table.add_row(*row)
-    return table
-
-
-def _median(a: object) -> float:
-    return float(np.median(np.asarray(a)))
-
-
-def _print_dose_lines(study: PtaResult) -> None:
-    for reg in study.regimens:
-        console.print(reg.dose_summary, soft_wrap=True, highlight=False, markup=False)
-        for flag in reg.flags:
-            console.print(f"(!) {flag}", soft_wrap=True, highlight=False, markup=False)
 
 
 @app.command()
@@ -318,14 +202,9 @@ def pta(
     if json_out:
         print_json(study.model_dump(mode="json"))
         return
-    title = "Steady state" if day is None else f"Day {day} of treatment"
-    for table in _tables(results, sorted(set(targets)), title):
-        console.print(table)
-    _print_dose_lines(study)
-    for text in study.warnings:
-        console.print(f"warning: {text}", soft_wrap=True, highlight=False, markup=False)
-    for text in study.run.notes:
-        console.print(f"note: {text}", soft_wrap=True, highlight=False, markup=False)
+    from cyclodose.cli.pta_view import render
+
+    render(study, "Steady state" if day is None else f"Day {day} of treatment")
     prov = study.provenance
     method = "exact threshold crossings" if grid is None else f"a {grid:g} h grid"
     when = "steady state" if day is None else f"day {day} of treatment"
