@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import distributed
 import numpy as np
 import pytest
 
@@ -10,7 +11,6 @@ from cyclodose.population import backends, parse_population_spec, per_kg, run_pt
 
 
 def test_dask_local_cluster_equals_numpy() -> None:
-    distributed = pytest.importorskip("distributed")
     spec = parse_population_spec({
         "n": 3000, "seed": 5,
         "covariates": {
