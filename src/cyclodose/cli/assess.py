@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from cyclodose.case import Case, load_case
+from cyclodose.case import Case
 from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.cli.prediction_view import render_prediction
 
@@ -31,18 +32,29 @@ def with_model(case: Case, model: str | None) -> Case:
 @app.command("assess")
 @user_errors
 def assess_command(
-    case_file: Annotated[Path, typer.Argument(metavar="CASE", help="Case file (YAML or JSON).")],
+    case_file: Annotated[Path, typer.Argument(
+        metavar="CASE", help="Case file (YAML or JSON), or a FHIR R4 Bundle (JSON).")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     model: Annotated[str | None, typer.Option("--model", help="PK model name "
                                               "(overrides settings.model).")] = None,
+    at: Annotated[datetime | None, typer.Option(
+        "--at", help="Assessment time for a FHIR Bundle (ages, staleness); default now, "
+        "UTC unless a zone is given.")] = None,
 ) -> None:
     """Screen a case, recommend a guideline regimen and a monitoring plan."""
     from cyclodose.assessment import assess
+    from cyclodose.cli.fhir_input import load_input, render_reading
 
-    result = assess(with_model(load_case(case_file), model))
+    case, reading = load_input(case_file, at)
+    result = assess(with_model(case, model))
     if as_json:
-        print_json(result.model_dump(mode="json"))
+        out = result.model_dump(mode="json")
+        if reading is not None:
+            out["fhir_input"] = reading.model_dump(mode="json", exclude={"document"})
+        print_json(out)
     else:
+        if reading is not None:
+            render_reading(reading)
         render(result)
 
 
