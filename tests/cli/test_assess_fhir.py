@@ -37,3 +37,13 @@ def test_a_bad_unit_in_a_bundle_exits_2_naming_resource_and_element(tmp_path: Pa
     res = runner.invoke(app, ["assess", str(path)])
     assert res.exit_code == 2
     assert "Observation/example.valueQuantity.code: 'cm' is not a mass unit" in res.output
+
+
+def test_fhir_output_is_a_bundle_for_the_bundle_patient() -> None:
+    res = runner.invoke(app, ["assess", str(HL7), "--fhir", "--at", "2016-04-10T09:00:00"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["resourceType"] == "Bundle"
+    mr = next(e["resource"] for e in out["entry"]
+              if e["resource"]["resourceType"] == "MedicationRequest")
+    assert mr["subject"] == {"reference": "Patient/example"} and mr["status"] == "draft"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -35,6 +35,8 @@ def assess_command(
     case_file: Annotated[Path, typer.Argument(
         metavar="CASE", help="Case file (YAML or JSON), or a FHIR R4 Bundle (JSON).")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_fhir: Annotated[bool, typer.Option("--fhir", help="A FHIR R4 Bundle: draft "
+                                          "MedicationRequest, DetectedIssues, CarePlan.")] = False,
     model: Annotated[str | None, typer.Option("--model", help="PK model name "
                                               "(overrides settings.model).")] = None,
     at: Annotated[datetime | None, typer.Option(
@@ -47,7 +49,12 @@ def assess_command(
 
     case, reading = load_input(case_file, at)
     result = assess(with_model(case, model))
-    if as_json:
+    if as_fhir:
+        from cyclodose.render.fhir_bundle import assessment_bundle
+
+        subject = f"Patient/{reading.patient_id}" if reading and reading.patient_id else None
+        print_json(assessment_bundle(result, now=datetime.now(UTC), subject=subject))
+    elif as_json:
         out = result.model_dump(mode="json")
         if reading is not None:
             out["fhir_input"] = reading.model_dump(mode="json", exclude={"document"})

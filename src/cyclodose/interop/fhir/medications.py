@@ -145,8 +145,10 @@ def _refuse(rep: Any, field: str) -> None:
 
 def expand_dosage(dosage: Any, field: str, concept: Any, *, start: datetime | None,
                   end: datetime | None, open_until: datetime, zone: ZoneInfo,
-                  source: str) -> tuple[list[DoseEvent], datetime, datetime]:
-    """The dose times of one Dosage, from its start to its end (or `open_until`)."""
+                  source: str) -> tuple[list[DoseEvent], datetime, datetime | None]:
+    """The dose times of one Dosage, from its start to its end (or `open_until`).
+
+    Returns the doses, the start and the end (None for an open-ended instruction)."""
     if dosage.asNeededBoolean or dosage.asNeededCodeableConcept is not None:
         raise CaseError.single(f"{field}.asNeeded[x]", "a dose taken as needed has no times")
     amount = _one_dose(dosage, field, concept)
@@ -163,12 +165,18 @@ def expand_dosage(dosage: Any, field: str, concept: Any, *, start: datetime | No
             end = when(rep.boundsPeriod.end, f"{tfield}.boundsPeriod.end")
     if start is None:
         raise CaseError.single(f"{tfield}.boundsPeriod.start", "the order has no start date")
+    exclusive = False
     if rep.boundsDuration is not None:
         d = rep.boundsDuration
         if d.code not in _PERIOD_H or d.value is None:
             raise CaseError.single(f"{tfield}.boundsDuration", "give a value in h, d or wk")
         end = start + timedelta(hours=float(d.value) * _PERIOD_H[d.code])
+        exclusive = True  # 14 days of doses end before the 15th day begins
     limit = end or open_until
+
+    def within(t: datetime) -> bool:
+        return start <= t < limit if exclusive else start <= t <= limit
+
     if rep.period is None or rep.periodUnit not in _PERIOD_H:
         raise CaseError.single(f"{tfield}.period", "period and periodUnit (h, d or wk) needed")
     period_h = float(rep.period) * _PERIOD_H[rep.periodUnit]
@@ -187,19 +195,19 @@ def expand_dosage(dosage: Any, field: str, concept: Any, *, start: datetime | No
             stamps = [datetime.combine(day, c, tzinfo=zone) for c in clocks]
             if stamps[0] > limit:
                 break
-            times += [s for s in stamps if start <= s <= limit]
+            times += [s for s in stamps if within(s)]
             day += timedelta(days=1)
     else:
         step = timedelta(hours=period_h / frequency)
         t = start
-        while t <= limit and len(times) <= MAX_EXPANDED_DOSES:
+        while within(t) and len(times) <= MAX_EXPANDED_DOSES:
             times.append(t)
             t += step
     if rep.count is not None:
         times = times[: int(rep.count)]
     if len(times) > MAX_EXPANDED_DOSES:
         raise CaseError.single(tfield, f"more than {MAX_EXPANDED_DOSES} doses: check the bounds")
-    return [DoseEvent(t, amount, source) for t in times], start, limit
+    return [DoseEvent(t, amount, source) for t in times], start, end
 
 
 def expand_order(res: Any, concept: Any, *, at: datetime, open_until: datetime,
@@ -221,16 +229,30 @@ def expand_order(res: Any, concept: Any, *, at: datetime, open_until: datetime,
     problems: list[Problem] = []
     doses: list[DoseEvent] = []
     starts, ends = [], []
-    for i, dosage in enumerate(dosages):
+    # Dosage.sequence orders phases: a later sequence starts when the earlier one ends;
+    # instructions that share a sequence (or have none) run at the same time.
+    order = sorted(range(len(dosages)), key=lambda i: dosages[i].sequence or 0)
+    phase_start, phase_seq, phase_end = start, None, None
+    for i in order:
+        dosage = dosages[i]
+        if dosage.sequence is not None and phase_seq is not None and dosage.sequence != phase_seq:
+            if phase_end is None:
+                problems.append(Problem(f"{name}.{element}[{i}].sequence", "follows an "
+                                        "instruction without an end"))
+                continue
+            phase_start = phase_end
+        phase_seq = dosage.sequence
         try:
-            got, s, e = expand_dosage(dosage, f"{name}.{element}[{i}]", concept, start=start,
-                                      end=end, open_until=open_until, zone=zone, source=name)
+            got, s, e = expand_dosage(dosage, f"{name}.{element}[{i}]", concept,
+                                      start=phase_start, end=end, open_until=open_until,
+                                      zone=zone, source=name)
         except CaseError as exc:
             problems += exc.problems
             continue
         doses += got
         starts.append(s)
-        ends.append(e)
+        ends.append(e or open_until)
+        phase_end = e
     if problems:
         raise CaseError(problems)
     if res.status in ("completed", "stopped") and not doses:
