@@ -317,7 +317,7 @@ def test_active_order_without_start_is_an_error_but_a_draft_starts_now() -> None
     reading = read_fhir(basic(request("mr1", [dosage(mg(250), start=None)], status="draft")),
                         at=AT, options=ReaderOptions(open_order_days=1))
     reg = reading.document.regimen
-    assert reg is not None and reg.doses[0].time == datetime(2026, 3, 3, 9, 0)
+    assert reg is not None and reg.doses[0].time == datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
     assert len(reg.doses) == 3  # every 12 h from now, over one day (inclusive)
     assert reading.draft_orders == ("MedicationRequest/mr1",)
 

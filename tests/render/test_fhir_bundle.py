@@ -88,7 +88,7 @@ def test_our_draft_reads_back_as_the_same_regimen() -> None:
     reg = back.document.regimen
     assert reg is not None
     titration, maintenance = a.recommendation.phases
-    first14 = [d for d in reg.doses if d.time < (NOW + timedelta(days=14)).replace(tzinfo=None)]
+    first14 = [d for d in reg.doses if d.time < NOW + timedelta(days=14)]
     assert len(first14) == 14 * titration.doses_per_day
     assert {d.amount_mg for d in first14} == {titration.dose_mg}
     assert len(reg.doses) == 21 * 2 + 1  # maintenance runs on to the 21-day horizon, inclusive

@@ -105,9 +105,22 @@ def _validated(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
-def assessment_bundle(a: Assessment, *, now: datetime, subject: str | None = None
-                      ) -> dict[str, Any]:
-    """A collection Bundle: the recommended regimen (if any), each finding, the monitoring."""
+INPUT_SYSTEM = "https://cyclodose.org/fhir/CodeSystem/input"
+
+
+def input_issue(code: str, message: str, subject: str | None, now: datetime) -> dict[str, Any]:
+    """A remark of the reader about its input (e.g. a stale creatinine) as a DetectedIssue."""
+    return {"resourceType": "DetectedIssue", "status": "preliminary",
+            "code": {"coding": [{"system": INPUT_SYSTEM, "code": code}], "text": code},
+            "severity": "low" if code == "not_read" else "moderate",
+            "patient": _reference(subject), "identifiedDateTime": now.isoformat(),
+            "detail": message}
+
+
+def assessment_bundle(a: Assessment, *, now: datetime, subject: str | None = None,
+                      input_flags: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """A collection Bundle: the recommended regimen (if any), each finding, the monitoring,
+    and the reader's remarks about the input (`input_flags`: code, message)."""
     entries: list[tuple[str, dict[str, Any]]] = []
     mr_url = None
     if a.recommendation.phases:
@@ -118,6 +131,8 @@ def assessment_bundle(a: Assessment, *, now: datetime, subject: str | None = Non
         url = _urn()
         issue_urls.append(url)
         entries.append((url, detected_issue(f, subject, mr_url, now)))
+    for code, message in input_flags or []:
+        entries.append((_urn(), input_issue(code, message, subject, now)))
     if a.monitoring:
         entries.append((_urn(), care_plan(a, subject, now, issue_urls)))
     bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": now.isoformat(),

@@ -74,6 +74,9 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(knowledge.router)
     app.include_router(patients.router)
     app.include_router(audit.router)
+    from cyclodose.service.routes import fhir
+
+    app.include_router(fhir.router)
     # ---------------------------------------------------------------------------------------
 
     _docs(app)

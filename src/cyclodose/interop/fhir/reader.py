@@ -280,12 +280,12 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
 
     document: dict[str, Any] = {"patient": patient, "comedications": comeds}
     if doses:
-        document["regimen"] = {"doses": [{"time": _naive(d.time), "amount_mg": d.amount_mg}
+        document["regimen"] = {"doses": [{"time": d.time, "amount_mg": d.amount_mg}
                                          for d in doses]}
         sources += [SourceOf(field="regimen", resource=", ".join(
             sorted({d.source for d in doses})), value=f"{len(doses)} doses")]
     levels = sorted(level_values, key=lambda lv: lv.time)
-    document["levels"] = [{"time": _naive(lv.time), "value": lv.value, "unit": lv.unit}
+    document["levels"] = [{"time": lv.time, "value": lv.value, "unit": lv.unit}
                           for lv in levels]
     sources += [SourceOf(field=f"levels[{i}]", resource=lv.source, value=f"{lv.value} mg/L",
                          time=lv.time) for i, lv in enumerate(levels)]
@@ -306,10 +306,6 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
         raise CaseError([_named(p, by_field) for p in _problems_from(exc)]) from None
     return FhirReading(document=doc, at=at, patient_id=pid, sources=tuple(sources),
                        listed=tuple(listed), flags=tuple(flags), draft_orders=tuple(drafts))
-
-
-def _naive(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(tzinfo=None)
 
 
 def _combine(admin: list[medications.DoseEvent], orders: list[medications.Expansion],

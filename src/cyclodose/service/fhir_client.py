@@ -1,0 +1,95 @@
+"""Fetch a patient's data from a FHIR R4 server (httpx), for import, CDS Hooks and SMART.
+
+Only servers on the `CYCLODOSE_FHIR_SERVERS` allow-list are contacted (no request to
+an address a caller makes up). Search results are followed page by page, within limits.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from fastapi import HTTPException
+
+from cyclodose.errors import CaseError
+from cyclodose.interop.fhir.codes import LOINC, loinc
+
+MAX_PAGES = 20
+FHIR_JSON = "application/fhir+json"
+
+
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id datatype
+
+
+def patient_queries(patient_id: str, level_code: str | None) -> dict[str, str]:
+    """The searches that give everything the reader reads, keyed like the CDS prefetch."""
+    if not FHIR_ID.match(patient_id):
+        raise CaseError.single("patientId", "not a FHIR id ([A-Za-z0-9-.], at most 64)")
+    def obs(codes: frozenset[str] | list[str]) -> str:
+        return (f"Observation?patient={patient_id}&code="
+                + ",".join(f"{LOINC}|{c}" for c in sorted(codes)) + "&_sort=-date")
+    level = (f"Observation?patient={patient_id}&code={level_code}&_sort=-date" if level_code
+             else f"Observation?patient={patient_id}&code:text=cycloserine&_sort=-date")
+    return {
+        "patient": f"Patient/{patient_id}",
+        "weight": obs(loinc("body_weight")),
+        "height": obs(loinc("body_height")),
+        "creatinine": obs(loinc("creatinine_mass") | loinc("creatinine_molar")),
+        "conditions": f"Condition?patient={patient_id}",
+        "medications": f"MedicationRequest?patient={patient_id}",
+        "administrations": f"MedicationAdministration?patient={patient_id}",
+        "statements": f"MedicationStatement?patient={patient_id}",
+        "levels": level,
+    }
+
+
+class FhirClient:
+    def __init__(self, base: str, token: str | None, timeout_s: float,
+                 transport: httpx.BaseTransport | None = None):
+        headers = {"Accept": FHIR_JSON}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.base = base.rstrip("/")
+        self.http = httpx.Client(base_url=self.base + "/", headers=headers, timeout=timeout_s,
+                                 follow_redirects=False, transport=transport)
+
+    def __enter__(self) -> FhirClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+    def _get(self, url: str) -> Any:
+        try:
+            r = self.http.get(url)
+        except httpx.HTTPError as exc:
+            raise HTTPException(502, f"FHIR server unreachable: {type(exc).__name__}") from None
+        if r.status_code in (401, 403):
+            raise HTTPException(502, f"FHIR server refused access ({r.status_code}) to {url}")
+        if r.status_code == 404:
+            raise HTTPException(404, f"FHIR server: {url} not found")
+        if r.status_code != 200:
+            raise HTTPException(502, f"FHIR server answered {r.status_code} for {url}")
+        try:
+            return r.json()
+        except ValueError:
+            raise HTTPException(502, f"FHIR server sent no JSON for {url}") from None
+
+    def search(self, query: str) -> list[Any]:
+        """A read (one resource) or a search with all its pages (each page a Bundle)."""
+        pages = [self._get(query)]
+        while len(pages) < MAX_PAGES:
+            nxt = next((link.get("url") for link in pages[-1].get("link", []) or []
+                        if isinstance(link, dict) and link.get("relation") == "next"), None)
+            if not nxt:
+                break
+            if not str(nxt).startswith(self.base + "/"):
+                raise HTTPException(502, "FHIR server's next page points to another server")
+            pages.append(self._get(str(nxt)[len(self.base) + 1:]))
+        return pages
+
+    def patient_data(self, patient_id: str, level_code: str | None,
+                     keys: list[str] | None = None) -> dict[str, list[Any]]:
+        queries = patient_queries(patient_id, level_code)
+        return {k: self.search(q) for k, q in queries.items() if keys is None or k in keys}
