@@ -400,3 +400,17 @@ def test_no_patient_is_an_error() -> None:
     with pytest.raises(CaseError) as exc:
         read_fhir(bundle(weight()), at=AT)
     assert "Patient" in fields(exc)
+
+
+def test_levels_missing_or_due_are_flagged_for_a_patient_taking_cycloserine() -> None:
+    taking = request("mr1", [dosage(mg(250), start="2026-02-20T08:00:00Z")])
+    flags = {f.code for f in read_fhir(basic(taking), at=AT).flags}
+    assert "levels.missing" in flags
+    old = obs("lv1", None, 22, "mg/L", "2026-02-22T10:00:00Z", text="cycloserine")
+    flags = {f.code for f in read_fhir(basic(taking, old), at=AT).flags}
+    assert "levels.due" in flags and "levels.missing" not in flags
+    relaxed = read_fhir(basic(taking, old), at=AT, options=ReaderOptions(level_max_age_days=14))
+    assert "levels.due" not in {f.code for f in relaxed.flags}
+    plan = request("mr2", [dosage(mg(250), start=None)], status="draft")
+    assert not {"levels.missing", "levels.due"} & {f.code for f in
+                                                   read_fhir(basic(plan), at=AT).flags}

@@ -74,9 +74,10 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(knowledge.router)
     app.include_router(patients.router)
     app.include_router(audit.router)
-    from cyclodose.service.routes import fhir
+    from cyclodose.service.routes import cds_hooks, fhir
 
     app.include_router(fhir.router)
+    app.include_router(cds_hooks.router)
     # ---------------------------------------------------------------------------------------
 
     _docs(app)

@@ -20,6 +20,9 @@ from cyclodose.interop.fhir import conditions, medications, observations
 from cyclodose.interop.fhir.resources import load, of_type, ref
 
 CREATININE_MAX_AGE_DAYS = 30.0  # site policy (issue #12), configurable per deployment
+# Site policy, configurable: the monograph asks for levels at least weekly when clearance is
+# reduced or doses exceed 500 mg/day (Precautions); the screening decides who needs them.
+LEVEL_MAX_AGE_DAYS = 7.0
 
 
 class ReaderOptions(BaseModel):
@@ -34,6 +37,9 @@ class ReaderOptions(BaseModel):
         default=7.0, gt=0, le=60,
         description="an order without an end is read over this many days from now")
     timezone: str = Field(default="UTC", description="IANA zone of timing.repeat.timeOfDay")
+    level_max_age_days: float = Field(
+        default=LEVEL_MAX_AGE_DAYS, gt=0,
+        description="a patient on cycloserine whose latest level is older is flagged as due")
 
 
 class SourceOf(BaseModel):
@@ -55,7 +61,8 @@ class Listed(BaseModel):
 class Flag(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    code: Literal["creatinine.stale", "creatinine.missing", "not_read"]
+    code: Literal["creatinine.stale", "creatinine.missing", "levels.missing", "levels.due",
+                  "not_read"]
     message: str
     resource: str | None = None
 
@@ -285,6 +292,15 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
         sources += [SourceOf(field="regimen", resource=", ".join(
             sorted({d.source for d in doses})), value=f"{len(doses)} doses")]
     levels = sorted(level_values, key=lambda lv: lv.time)
+    if any(d.time < at for d in doses):  # doses already given, not a plan starting now
+        if not levels:
+            flags.append(Flag(code="levels.missing", message="No cycloserine level was found "
+                              "for a patient taking cycloserine."))
+        elif (at - levels[-1].time).total_seconds() / 86400 > opts.level_max_age_days:
+            flags.append(Flag(code="levels.due", resource=levels[-1].source,
+                              message=f"The latest cycloserine level ({levels[-1].source}, "
+                              f"{levels[-1].time.date()}) is more than "
+                              f"{opts.level_max_age_days:g} days old."))
     document["levels"] = [{"time": lv.time, "value": lv.value, "unit": lv.unit}
                           for lv in levels]
     sources += [SourceOf(field=f"levels[{i}]", resource=lv.source, value=f"{lv.value} mg/L",
