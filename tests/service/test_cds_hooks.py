@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from cds_helpers import check_card, draft_order, epilepsy, hook_request, prefetch, searchset
+
 from cyclodose.service.ehr_settings import EhrSettings
 from fhir_mock import MockFhir, start, stop
 from interop.fhir_builders import condition, creatinine, mg, obs, patient, request, weight
