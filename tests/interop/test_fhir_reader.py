@@ -414,3 +414,9 @@ def test_levels_missing_or_due_are_flagged_for_a_patient_taking_cycloserine() ->
     plan = request("mr2", [dosage(mg(250), start=None)], status="draft")
     assert not {"levels.missing", "levels.due"} & {f.code for f in
                                                    read_fhir(basic(plan), at=AT).flags}
+
+
+def test_an_implausible_value_names_the_resource_that_gave_it() -> None:
+    with pytest.raises(CaseError) as exc:
+        read_fhir(bundle(patient(), weight(900, oid="wt3"), creatinine()), at=AT)
+    assert any(f.startswith("Observation/wt3 (patient.weight_kg") for f in fields(exc))

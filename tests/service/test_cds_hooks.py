@@ -229,3 +229,10 @@ def test_insecure_mode_warns_at_start_and_on_every_call(make_service: Any,
         svc.client.post("/cds-services/cyclodose-patient-view", json=hook_request("patient-view"))
         svc.client.post("/cds-services/cyclodose-patient-view", json=hook_request("patient-view"))
     assert len([r for r in caplog.records if "NOT authenticated" in r.message]) == 3
+
+
+def test_patient_view_stays_silent_about_bad_data_of_a_patient_not_on_cycloserine(
+        cds: Any) -> None:
+    body = hook_request("patient-view", prefetch=prefetch(
+        weight=searchset(weight(60, "cm", oid="wt1"))))
+    assert _call(cds, "cyclodose-patient-view", body) == []

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
-from cyclodose.case import Case, parse_case
+from cyclodose import Case, parse_case
 from cyclodose.cli.app import Table, console
 from cyclodose.documents import read_document
 

@@ -107,6 +107,30 @@ def cycloserine_drafts(req: HookRequest, hook: Hook) -> list[dict[str, Any]]:
     return out
 
 
+def mentions_cycloserine(documents: list[Any]) -> bool:
+    """Whether any medication resource in the documents is cycloserine (before reading them),
+    so that patient-view stays silent for patients who are not on it."""
+    from cyclodose.interop.fhir.resources import model_class
+
+    def walk(doc: Any) -> bool:
+        if isinstance(doc, list):
+            return any(walk(d) for d in doc)
+        if not isinstance(doc, dict):
+            return False
+        if doc.get("resourceType") == "Bundle":
+            return any(walk(e.get("resource")) for e in doc.get("entry") or []
+                       if isinstance(e, dict))
+        concept = (doc.get("medicationCodeableConcept")
+                   if str(doc.get("resourceType", "")).startswith("Medication") else None)
+        if not isinstance(concept, dict):
+            return False
+        try:
+            return is_cycloserine(model_class("CodeableConcept").model_validate(concept))
+        except ValueError:
+            return True  # unreadable: let the reader name the problem
+    return walk(documents)
+
+
 def read_hook(req: HookRequest, fetched: dict[str, Any], *, at: datetime,
               options: ReaderOptions) -> FhirReading:
     """Prefetch (and what was fetched for missing keys) plus the draft orders, read as one."""

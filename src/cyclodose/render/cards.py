@@ -17,7 +17,7 @@ from cyclodose.render.fhir_bundle import dosage_instruction
 from cyclodose.render.severity import INDICATOR
 
 if TYPE_CHECKING:
-    from cyclodose.assessment import Assessment
+    from cyclodose import Assessment
     from cyclodose.interop.fhir import FhirReading
 
 SUMMARY_MAX = 139  # CDS Hooks: "<140 characters"

@@ -16,7 +16,7 @@ from cyclodose.interop.fhir.resources import model_class
 from cyclodose.render.severity import DETECTED_ISSUE
 
 if TYPE_CHECKING:
-    from cyclodose.assessment import Assessment
+    from cyclodose import Assessment
     from cyclodose.dosing import Phase
 
 FINDING_SYSTEM = "https://cyclodose.org/fhir/CodeSystem/finding"

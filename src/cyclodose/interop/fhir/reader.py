@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cyclodose.case import Case, CaseDocument, parse_case
+from cyclodose import Case, CaseDocument, parse_case
 from cyclodose.errors import CaseError, Problem
 from cyclodose.interop.fhir import conditions, medications, observations
 from cyclodose.interop.fhir.resources import load, of_type, ref
@@ -311,15 +311,13 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
                       "the assessment takes them as not present; check them with the patient."))
     try:
         doc = CaseDocument.model_validate(document)
-    except Exception as exc:  # a value out of range: name the resource that gave it
-        from pydantic import ValidationError
-
-        if not isinstance(exc, ValidationError):
-            raise
-        from cyclodose.case import _problems_from
-
+    except ValidationError:  # a value out of range: the core names the field, we the resource
         by_field = {s.field: s.resource for s in sources}
-        raise CaseError([_named(p, by_field) for p in _problems_from(exc)]) from None
+        try:
+            parse_case(document)
+        except CaseError as exc:
+            raise CaseError([_named(p, by_field) for p in exc.problems]) from None
+        raise
     return FhirReading(document=doc, at=at, patient_id=pid, sources=tuple(sources),
                        listed=tuple(listed), flags=tuple(flags), draft_orders=tuple(drafts))
 

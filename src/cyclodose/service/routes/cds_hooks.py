@@ -207,6 +207,9 @@ def call_service(service_id: str, req: cds.HookRequest, request: Request, caller
     if hook != "patient-view" and not drafts:
         return _answer(audit, service_id, req, [])
     fetched = _fetch_missing(req, ehr)
+    if hook == "patient-view" and not cds.mentions_cycloserine(
+            [(req.prefetch or {}).get("medications"), fetched.get("medications")]):
+        return _answer(audit, service_id, req, [])  # not on cycloserine: nothing to say
     source_url = f"{_base(request, ehr)}/cds-services"
     try:
         reading = cds.read_hook(req, fetched, at=clock(),

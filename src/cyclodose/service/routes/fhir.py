@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from cyclodose.assessment import Assessment
+from cyclodose import Assessment
 from cyclodose.interop.fhir import FhirReading, read_fhir
 from cyclodose.render.fhir_bundle import assessment_bundle
 from cyclodose.service import fhir_import
