@@ -420,3 +420,12 @@ def test_an_implausible_value_names_the_resource_that_gave_it() -> None:
     with pytest.raises(CaseError) as exc:
         read_fhir(bundle(patient(), weight(900, oid="wt3"), creatinine()), at=AT)
     assert any(f.startswith("Observation/wt3 (patient.weight_kg") for f in fields(exc))
+
+
+def test_a_later_phase_after_an_open_ended_one_is_refused() -> None:
+    first, second = dosage(mg(250), start=None), dosage(mg(500), start=None)
+    first["sequence"], second["sequence"] = 1, 2
+    with pytest.raises(CaseError) as exc:
+        read_fhir(basic(request("mr1", [first, second], status="draft")), at=AT)
+    assert "follows an instruction without an end" in fields(exc)[
+        "MedicationRequest/mr1.dosageInstruction[1].sequence"]

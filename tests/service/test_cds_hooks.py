@@ -236,3 +236,9 @@ def test_patient_view_stays_silent_about_bad_data_of_a_patient_not_on_cycloserin
     body = hook_request("patient-view", prefetch=prefetch(
         weight=searchset(weight(60, "cm", oid="wt1"))))
     assert _call(cds, "cyclodose-patient-view", body) == []
+
+
+def test_order_select_assesses_only_the_selected_orders(cds: Any) -> None:
+    body = hook_request("order-select", draft_order())
+    body["context"]["selections"] = ["MedicationRequest/something-else"]
+    assert _call(cds, "cyclodose-order-select", body) == []
