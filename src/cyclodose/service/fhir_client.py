@@ -13,7 +13,7 @@ import httpx
 from fastapi import HTTPException
 
 from cyclodose.errors import CaseError
-from cyclodose.interop.fhir.codes import LOINC, loinc
+from cyclodose.interop.cds import PATIENT, fill, prefetch_templates
 
 MAX_PAGES = 20
 FHIR_JSON = "application/fhir+json"
@@ -23,25 +23,13 @@ FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id datatype
 
 
 def patient_queries(patient_id: str, level_code: str | None) -> dict[str, str]:
-    """The searches that give everything the reader reads, keyed like the CDS prefetch."""
+    """The CDS Hooks prefetch queries (one definition), plus administrations and statements."""
     if not FHIR_ID.match(patient_id):
         raise CaseError.single("patientId", "not a FHIR id ([A-Za-z0-9-.], at most 64)")
-    def obs(codes: frozenset[str] | list[str]) -> str:
-        return (f"Observation?patient={patient_id}&code="
-                + ",".join(f"{LOINC}|{c}" for c in sorted(codes)) + "&_sort=-date")
-    level = (f"Observation?patient={patient_id}&code={level_code}&_sort=-date" if level_code
-             else f"Observation?patient={patient_id}&code:text=cycloserine&_sort=-date")
-    return {
-        "patient": f"Patient/{patient_id}",
-        "weight": obs(loinc("body_weight")),
-        "height": obs(loinc("body_height")),
-        "creatinine": obs(loinc("creatinine_mass") | loinc("creatinine_molar")),
-        "conditions": f"Condition?patient={patient_id}",
-        "medications": f"MedicationRequest?patient={patient_id}",
-        "administrations": f"MedicationAdministration?patient={patient_id}",
-        "statements": f"MedicationStatement?patient={patient_id}",
-        "levels": level,
-    }
+    templates = prefetch_templates(level_code) | {
+        "administrations": f"MedicationAdministration?patient={PATIENT}",
+        "statements": f"MedicationStatement?patient={PATIENT}"}
+    return {k: fill(t, patient_id) for k, t in templates.items()}
 
 
 class FhirClient:

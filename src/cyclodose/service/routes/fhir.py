@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cyclodose import Assessment
 from cyclodose.interop.fhir import FhirReading, read_fhir
+from cyclodose.interop.fhir.reader import Flag, Listed, SourceOf
 from cyclodose.render.fhir_bundle import assessment_bundle
 from cyclodose.service import fhir_import
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, Reader, Writer
@@ -31,15 +32,13 @@ class FhirInput(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     patient_id: str | None
-    sources: list[dict[str, Any]]
-    listed: list[dict[str, Any]]
-    flags: list[dict[str, Any]]
+    sources: tuple[SourceOf, ...]
+    listed: tuple[Listed, ...]
+    flags: tuple[Flag, ...]
 
     @classmethod
     def of(cls, r: FhirReading) -> FhirInput:
-        d = r.model_dump(mode="json")
-        return cls(patient_id=r.patient_id, sources=d["sources"], listed=d["listed"],
-                   flags=d["flags"])
+        return cls(patient_id=r.patient_id, sources=r.sources, listed=r.listed, flags=r.flags)
 
 
 class FhirAssessment(BaseModel):
