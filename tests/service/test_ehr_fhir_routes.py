@@ -175,3 +175,15 @@ def test_import_refuses_a_patient_id_that_is_not_a_fhir_id(service: Any,
         json={"fhirServer": fhir_server.base, "patientId": "p1&_include=*"},
         headers=service.token("rx", "prescriber"))
     assert r.status_code == 422
+
+
+def test_paging_is_bounded_and_never_cut_silently(service: Any, fhir_server: MockFhir,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from cyclodose.service import fhir_client
+
+    monkeypatch.setattr(fhir_client, "MAX_PAGES", 1)  # five weights: three pages of two
+    fhir_server.resources += [weight(60 + i, oid=f"w{i}", when=f"2026-10-0{i + 1}")
+                              for i in range(3)]
+    _allow(service, fhir_server)
+    r = _import(service, fhir_server, service.token("rx", "prescriber"))
+    assert r.status_code == 502 and "more than 1 pages" in r.json()["detail"]

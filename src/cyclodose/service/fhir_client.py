@@ -67,11 +67,10 @@ class FhirClient:
     def search(self, query: str) -> list[Any]:
         """A read (one resource) or a search with all its pages (each page a Bundle)."""
         pages = [self._get(query)]
-        while len(pages) < MAX_PAGES:
-            nxt = next((link.get("url") for link in pages[-1].get("link", []) or []
-                        if isinstance(link, dict) and link.get("relation") == "next"), None)
-            if not nxt:
-                break
+        while nxt := next((link.get("url") for link in pages[-1].get("link", []) or []
+                           if isinstance(link, dict) and link.get("relation") == "next"), None):
+            if len(pages) >= MAX_PAGES:  # stopping here would drop data silently
+                raise HTTPException(502, f"FHIR server: more than {MAX_PAGES} pages for {query}")
             if not str(nxt).startswith(self.base + "/"):
                 raise HTTPException(502, "FHIR server's next page points to another server")
             pages.append(self._get(str(nxt)[len(self.base) + 1:]))
