@@ -73,8 +73,9 @@ def _walk(raw: Any, where: str, out: Loaded, problems: list[Problem]) -> None:
             return
         for i, entry in enumerate(entries):
             mode = (entry.get("search") or {}).get("mode") if isinstance(entry, dict) else None
-            if mode == "outcome":
-                continue  # a server's remark about the search, not patient data
+            if mode == "outcome":  # a server's remark about the search, not patient data
+                out.skipped.append((f"Bundle{where}.entry[{i}]", "search outcome (not read)"))
+                continue
             res = entry.get("resource") if isinstance(entry, dict) else None
             if res is None:
                 problems.append(Problem(f"Bundle{where}.entry[{i}].resource", "missing"))
