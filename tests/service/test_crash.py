@@ -14,12 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from service_cases import ADULT
 from sqlalchemy import func, select
 
 from cyclodose.service import auth
 from cyclodose.service.audit import verify
 from cyclodose.service.storage import AuditEntry, Database, EntryRow, PatientRow
-from service_cases import ADULT
 from service_fixtures import free_port
 
 CLIENTS = 4
