@@ -21,7 +21,7 @@ from cyclodose.assessment import Assessment
 from cyclodose.case import CaseDocument, LevelIn
 from cyclodose.service import records
 from cyclodose.service.audit import AuditWriter, digest
-from cyclodose.service.clock_zone import to_utc, to_zone
+from cyclodose.service.clock_zone import from_wall, to_utc
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, Reader, Writer
 from cyclodose.service.pagination import Page, Paging
 from cyclodose.service.problems import ERROR_RESPONSES
@@ -147,10 +147,12 @@ def search_patients(principal: Reader, s: DbSession, audit: Audit, page: Paging,
     """Search by MRN or name; an empty query lists every record (paginated)."""
     stmt = select(PatientRow)
     if q.strip():
-        term = q.strip().casefold()
-        like = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(or_(PatientRow.mrn.like(f"{q.strip()}%", escape="\\"),
-                              PatientRow.name_folded.like(f"%{like}%", escape="\\")))
+        def literal(text: str) -> str:  # the user's % and _ are characters, not wildcards
+            return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+        stmt = stmt.where(or_(
+            PatientRow.mrn.like(f"{literal(q.strip())}%", escape="\\"),
+            PatientRow.name_folded.like(f"%{literal(q.strip().casefold())}%", escape="\\")))
     total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = list(s.scalars(stmt.order_by(PatientRow.name_folded, PatientRow.id)
                           .limit(page.limit).offset(page.offset)))
@@ -290,8 +292,8 @@ def _stored(row: AssessmentRow, settings: Settings) -> StoredAssessment:
     return StoredAssessment(
         id=row.id, patient_id=row.patient_id, patient_version=row.patient_version,
         created_at=row.created_at.astimezone(settings.zone), created_by=row.created_by,
-        versions=row.versions, input=to_zone(CaseDocument.model_validate(row.input),
-                                             settings.zone),
+        versions=row.versions, input=from_wall(CaseDocument.model_validate(row.input),
+                                               settings.zone),
         assessment=Assessment.model_validate(row.output))
 
 
@@ -301,16 +303,18 @@ def assess_patient(patient_id: PatientId, principal: Reader, s: DbSession, audit
     """Assess the stored record now; the result is stored with its input and versions."""
     p = _patient(s, patient_id)
     doc = _case(p, _entries(s, p.id), settings)
+    version = p.version
+    s.commit()  # the input is read: compute without holding the database's write lock
     result = cyclodose.assess(cyclodose.parse_case(doc))
     doc_json, out_json = doc.model_dump(mode="json"), result.model_dump(mode="json")
     row = AssessmentRow(patient_id=p.id, created_at=clock(), created_by=principal.name,
-                        patient_version=p.version, input=doc_json, output=out_json,
+                        patient_version=version, input=doc_json, output=out_json,
                         input_hash=digest(doc_json), output_hash=digest(out_json),
                         versions=versions())
     s.add(row)
     s.flush()
     audit.record("assessment.create", patient_id=p.id,
-                 detail={"assessment_id": row.id, "patient_version": p.version,
+                 detail={"assessment_id": row.id, "patient_version": version,
                          "stored_in": "assessments"}, input=doc_json, output=out_json)
     return _stored(row, settings)
 
