@@ -163,7 +163,7 @@ def test_no_public_url_refuses_rather_than_guessing_the_audience(svc: Any,
                                                                  keys: dict[str, Any]) -> None:
     svc.app.state.ehr_settings = svc.app.state.ehr_settings.model_copy(
         update={"public_url": None})
-    assert _call(svc, token(svc, keys)).status_code == 503
+    assert _call(svc, token(svc, keys)).status_code == 401
 
 
 def test_clients_file_rejects_http_jwks_urls(tmp_path: Path) -> None:

@@ -14,8 +14,15 @@ from fastapi import HTTPException
 
 from cyclodose.errors import CaseError
 from cyclodose.interop.cds import PATIENT, fill, prefetch_templates
+from cyclodose.service.problems import ERROR_RESPONSES, ProblemDetails
 
 MAX_PAGES = 20
+# Routes that reach an EHR also answer 400 (a launch out of order) and 502 (the EHR failed).
+EHR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    400: {"model": ProblemDetails, "description": "Bad request"},
+    502: {"model": ProblemDetails, "description": "The EHR or FHIR server failed"},
+}
 FHIR_JSON = "application/fhir+json"
 
 

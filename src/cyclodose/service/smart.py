@@ -27,9 +27,9 @@ from fastapi.responses import RedirectResponse
 from cyclodose.service import fhir_import
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, Writer
 from cyclodose.service.ehr_settings import Ehr, EhrSettings
-from cyclodose.service.problems import ERROR_RESPONSES
+from cyclodose.service.fhir_client import EHR_RESPONSES
 
-router = APIRouter(prefix="/smart", tags=["SMART on FHIR"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/smart", tags=["SMART on FHIR"], responses=EHR_RESPONSES)
 
 COOKIE = "cyclodose_smart"
 COOKIE_MINUTES = 10

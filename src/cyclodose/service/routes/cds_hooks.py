@@ -26,7 +26,7 @@ from cyclodose.service import cds_auth
 from cyclodose.service.audit import AuditWriter
 from cyclodose.service.deps import AppSettings, Clock, DbSession
 from cyclodose.service.ehr_settings import Ehr, EhrSettings
-from cyclodose.service.fhir_client import FhirClient
+from cyclodose.service.fhir_client import EHR_RESPONSES, FhirClient
 from cyclodose.service.storage import PatientRow
 
 log = logging.getLogger("cyclodose.service.cds")
@@ -92,11 +92,13 @@ async def _warn_if_insecure(app: FastAPI) -> AsyncIterator[None]:
     app.state.ehr_settings = settings
     if settings.cds_insecure:
         log.warning(cds_auth.INSECURE_WARNING)
+    elif not settings.public_url:
+        log.warning("CYCLODOSE_PUBLIC_URL is not set: every CDS Hooks call will be refused")
     yield
 
 
 router = APIRouter(prefix="/cds-services", tags=["CDS Hooks"], route_class=CorsRoute,
-                   lifespan=_warn_if_insecure)
+                   lifespan=_warn_if_insecure, responses=EHR_RESPONSES)
 
 
 def services(ehr: EhrSettings) -> list[Service]:
@@ -138,8 +140,10 @@ def authenticated(request: Request, ehr: Ehr, s: DbSession, clock: Clock) -> Cal
     if ehr.cds_insecure:
         log.warning(cds_auth.INSECURE_WARNING)
         return Caller(iss=None)
-    if not ehr.public_url:
-        raise HTTPException(503, "CYCLODOSE_PUBLIC_URL is not set: the JWT audience is unknown")
+    if not ehr.public_url:  # the audience cannot be checked: no caller can be trusted
+        raise HTTPException(401, "CDS client authentication failed: CYCLODOSE_PUBLIC_URL "
+                            "is not set, so the JWT audience cannot be checked",
+                            headers={"WWW-Authenticate": 'Bearer realm="cds-services"'})
     service_id = _service_id(request.path_params["service_id"])
     service_url = f"{ehr.public_url.rstrip('/')}/cds-services/{service_id}"
     audiences = {service_url}

@@ -18,10 +18,10 @@ from cyclodose.render.fhir_bundle import assessment_bundle
 from cyclodose.service import fhir_import
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, Reader, Writer
 from cyclodose.service.ehr_settings import Ehr
-from cyclodose.service.problems import ERROR_RESPONSES
+from cyclodose.service.fhir_client import EHR_RESPONSES
 from cyclodose.service.records import PatientRecord
 
-router = APIRouter(prefix="/api/v1", tags=["FHIR"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", tags=["FHIR"], responses=EHR_RESPONSES)
 
 FhirBundle = Annotated[dict[str, Any], Body(description="a FHIR R4 Bundle (JSON)")]
 
