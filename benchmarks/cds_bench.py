@@ -65,7 +65,7 @@ def _bodies() -> dict[str, dict[str, Any]]:
 
 
 def in_process(service_id: str, body: dict[str, Any]) -> float:
-    import cyclodose
+    from cyclodose import workflows
     from cyclodose.interop import cds
     from cyclodose.interop.fhir import ReaderOptions
     from cyclodose.render.cards import CardLinks, DraftOrder, cards
@@ -75,7 +75,7 @@ def in_process(service_id: str, body: dict[str, Any]) -> float:
     hook = req.hook
     drafts = cds.cycloserine_drafts(req, hook) if hook != "patient-view" else []  # type: ignore
     reading = cds.read_hook(req, {}, at=datetime.now(UTC), options=ReaderOptions())
-    result = cyclodose.assess(reading.parse())
+    result = workflows.assess(reading.parse())
     cards(result, reading, links=CardLinks(patient_page="http://x/p", smart_launch="http://x/s"),
           source_url="http://x", draft=DraftOrder(resource=drafts[0]) if drafts else None)
     return time.perf_counter() - t0

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 import cyclodose
+from cyclodose.clinical.vocabulary import recognise_condition
 from cyclodose.errors import CaseError
 from cyclodose.interop.fhir import ReaderOptions, read_fhir
 from cyclodose.interop.fhir import codes as fhir_codes
-from cyclodose.vocabulary import recognise_condition
 from interop.fhir_builders import (
     administration,
     basic,

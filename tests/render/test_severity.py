@@ -2,8 +2,8 @@
 
 from typing import get_args
 
+from cyclodose.clinical.screening import Severity
 from cyclodose.render.severity import DETECTED_ISSUE, INDICATOR
-from cyclodose.screening import Severity
 
 
 def test_every_severity_has_a_detected_issue_severity_and_an_indicator() -> None:

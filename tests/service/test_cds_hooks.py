@@ -242,3 +242,13 @@ def test_order_select_assesses_only_the_selected_orders(cds: Any) -> None:
     body = hook_request("order-select", draft_order())
     body["context"]["selections"] = ["MedicationRequest/something-else"]
     assert _call(cds, "cyclodose-order-select", body) == []
+
+
+def test_dialysis_recorded_only_as_a_condition_is_a_card_naming_the_condition(cds: Any) -> None:
+    """CKD stage 5 on dialysis (SNOMED CT 714152005) says dialysis but not which kind: the
+    core refuses to guess, and the card names the EHR resource."""
+    body = hook_request("order-select", draft_order(), prefetch=prefetch(
+        conditions=searchset(condition("ckd5d", snomed="714152005"))))
+    (card,) = _call(cds, "cyclodose-order-select", body)
+    assert card["indicator"] == "warning"
+    assert "`Condition/ckd5d (patient.conditions[0])`" in card["detail"]

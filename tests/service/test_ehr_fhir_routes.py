@@ -187,3 +187,12 @@ def test_paging_is_bounded_and_never_cut_silently(service: Any, fhir_server: Moc
     _allow(service, fhir_server)
     r = _import(service, fhir_server, service.token("rx", "prescriber"))
     assert r.status_code == 502 and "more than 1 pages" in r.json()["detail"]
+
+
+def test_fhir_assess_names_the_condition_the_core_refuses(service: Any) -> None:
+    b = _hl7()
+    b["entry"].append({"resource": condition("ckd5d", snomed="714152005")})
+    r = service.client.post("/api/v1/fhir/assess", json=b, headers=service.token("v", "viewer"))
+    assert r.status_code == 422
+    assert any(p["field"] == "Condition/ckd5d (patient.conditions[0])"
+               for p in r.json()["problems"])

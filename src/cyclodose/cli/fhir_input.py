@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from cyclodose import Case, parse_case
 from cyclodose.cli.app import Table, console
-from cyclodose.documents import read_document
+from cyclodose.intake.documents import read_document
 
 if TYPE_CHECKING:
     from cyclodose.interop.fhir import FhirReading

@@ -17,7 +17,7 @@ from cyclodose.render.severity import DETECTED_ISSUE
 
 if TYPE_CHECKING:
     from cyclodose import Assessment
-    from cyclodose.dosing import Phase
+    from cyclodose.clinical.dosing import Phase
 
 FINDING_SYSTEM = "https://cyclodose.org/fhir/CodeSystem/finding"
 CAPSULE_250_RXNORM = ("197551", "cycloserine 250 MG Oral Capsule")  # RxNorm (NLM) SCD

@@ -7,7 +7,7 @@ from typing import Literal
 DetectedIssueSeverity = Literal["high", "moderate", "low"]
 Indicator = Literal["critical", "warning", "info"]
 
-# Contraindicated and "avoid" findings block a regimen (cyclodose.blocking): they are the
+# Contraindicated and "avoid" findings block a regimen (cyclodose.clinical.blocking): they are the
 # critical ones; warnings and cautions ask for attention; info is information.
 DETECTED_ISSUE: dict[str, DetectedIssueSeverity] = {
     "contraindicated": "high", "avoid": "high", "warning": "moderate", "caution": "low",

@@ -13,7 +13,15 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, TypeAdapter
 
 import cyclodose
-from cyclodose.case import CaseDocument, DoseIn, LevelIn, PatientIn, RegimenIn, SettingsIn, TargetIn
+from cyclodose.intake.case import (
+    CaseDocument,
+    DoseIn,
+    LevelIn,
+    PatientIn,
+    RegimenIn,
+    SettingsIn,
+    TargetIn,
+)
 from cyclodose.service.clock_zone import to_wall, to_zone
 from cyclodose.service.storage import EntryRow, PatientRevision, PatientRow
 

@@ -1,4 +1,4 @@
-"""FHIR Quantities with UCUM codes into canonical numbers (conversion by cyclodose.units/pint).
+"""FHIR Quantities with UCUM codes into canonical numbers (converted by pint via intake.units).
 
 Only UCUM codes (system http://unitsofmeasure.org) are read; the display `unit`
 is never interpreted. Each kind accepts the UCUM codes listed below, so that a
@@ -11,8 +11,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from cyclodose import units
 from cyclodose.errors import CaseError
+from cyclodose.intake import units
 from cyclodose.interop.fhir.codes import UCUM
 
 KINDS: dict[str, tuple[str, ...]] = {

@@ -83,8 +83,13 @@ class FhirReading(BaseModel):
         try:
             return parse_case(self.document)
         except CaseError as exc:
-            by_field = {s.field: s.resource for s in self.sources}
-            raise CaseError([_named(p, by_field) for p in exc.problems]) from None
+            raise self.named(exc) from None
+
+    def named(self, exc: CaseError) -> CaseError:
+        """The same problems, each naming the resource its field was read from (for errors
+        raised later, e.g. by a use case that refuses the case)."""
+        by_field = {s.field: s.resource for s in self.sources}
+        return CaseError([_named(p, by_field) for p in exc.problems])
 
 
 def _named(p: Problem, by_field: dict[str, str]) -> Problem:

@@ -12,15 +12,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 import cyclodose
-from cyclodose.assessment import Assessment
-from cyclodose.case import CaseDocument
 from cyclodose.errors import CaseError
-from cyclodose.pk.simulation import Simulation
+from cyclodose.intake.case import CaseDocument
 from cyclodose.service import jobs
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, Reader, get_database
 from cyclodose.service.problems import ERROR_RESPONSES
 from cyclodose.service.routes.jobs import Job, job_view
 from cyclodose.service.storage import Database
+from cyclodose.workflows.assessment import Assessment
+from cyclodose.workflows.simulation import Simulation
 
 router = APIRouter(prefix="/api/v1", tags=["use cases"], responses=ERROR_RESPONSES)
 
@@ -70,7 +70,7 @@ def assess(doc: CaseDocument, principal: Reader, audit: Audit) -> Assessment:
 @router.post("/simulate")
 def simulate(body: SimulateRequest, principal: Reader, audit: Audit) -> Simulation:
     """Predicted concentrations of the case's dose history (typical patient, 90 % band)."""
-    from cyclodose.pk.simulation import simulate as run
+    from cyclodose.workflows.simulation import simulate as run
 
     result = run(cyclodose.parse_case(body.case), model=body.model, days=body.days)
     audit.record("simulate", input=body.model_dump(mode="json"),
@@ -81,7 +81,8 @@ def simulate(body: SimulateRequest, principal: Reader, audit: Audit) -> Simulati
 @router.post("/tdm")
 def tdm(doc: CaseDocument, principal: Reader, audit: Audit) -> TdmConsult:
     """Bayesian estimate from the measured levels and the best regimen."""
-    from cyclodose.tdm import estimate, to_dict
+    from cyclodose.workflows.tdm.pipeline import estimate
+    from cyclodose.workflows.tdm.result import to_dict
 
     case = cyclodose.parse_case(doc)
     if not case.levels:

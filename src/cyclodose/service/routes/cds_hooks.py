@@ -215,18 +215,20 @@ def call_service(service_id: str, req: cds.HookRequest, request: Request, caller
             [(req.prefetch or {}).get("medications"), fetched.get("medications")]):
         return _answer(audit, service_id, req, [])  # not on cycloserine: nothing to say
     source_url = f"{_base(request, ehr)}/cds-services"
+    from cyclodose import workflows
+
+    reading = None
     try:
         reading = cds.read_hook(req, fetched, at=clock(),
                                 options=ehr.reader_options(settings.timezone))
         case = reading.parse()
+        if hook == "patient-view" and not case.doses:
+            return _answer(audit, service_id, req, [])  # not on cycloserine: nothing to say
+        result = workflows.assess(case)
     except CaseError as exc:
+        problems = (reading.named(exc) if reading else exc).problems
         links = _links(request, ehr, s, req, None)
-        return _answer(audit, service_id, req, [problem_card(exc.problems, links, source_url)])
-    if hook == "patient-view" and not case.doses:
-        return _answer(audit, service_id, req, [])  # not on cycloserine: nothing to say
-    import cyclodose
-
-    result = cyclodose.assess(case)
+        return _answer(audit, service_id, req, [problem_card(problems, links, source_url)])
     draft = DraftOrder(resource=drafts[0]) if len(drafts) == 1 else None
     out = cards(result, reading, links=_links(request, ehr, s, req, reading),
                 source_url=source_url, draft=draft)

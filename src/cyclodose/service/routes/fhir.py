@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Header, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from cyclodose import Assessment
+from cyclodose.errors import CaseError
 from cyclodose.interop.fhir import FhirReading, read_fhir
 from cyclodose.interop.fhir.reader import Flag, Listed, SourceOf
 from cyclodose.render.fhir_bundle import assessment_bundle
@@ -52,14 +53,21 @@ def _read(bundle: dict[str, Any], clock: Any, ehr: Any, settings: Any) -> FhirRe
     return read_fhir(bundle, at=clock(), options=ehr.reader_options(settings.timezone))
 
 
+def _assess(reading: FhirReading) -> Assessment:
+    from cyclodose import workflows
+
+    try:
+        return workflows.assess(reading.parse())
+    except CaseError as exc:
+        raise reading.named(exc) from None
+
+
 @router.post("/fhir/assess")
 def fhir_assess(bundle: FhirBundle, principal: Reader, audit: Audit, clock: Clock, ehr: Ehr,
                 settings: AppSettings) -> FhirAssessment:
     """Assess the patient in a FHIR R4 Bundle (Patient, Observations, Conditions, medications)."""
-    import cyclodose
-
     reading = _read(bundle, clock, ehr, settings)
-    result = cyclodose.assess(reading.parse())
+    result = _assess(reading)
     audit.record("fhir.assess", detail={"fhir_patient": reading.patient_id}, input=bundle,
                  output=result.model_dump(mode="json"))
     return FhirAssessment(assessment=result, fhir_input=FhirInput.of(reading))
@@ -72,10 +80,8 @@ def fhir_recommendation(bundle: FhirBundle, principal: Reader, audit: Audit, clo
     """The assessment as a FHIR Bundle: draft MedicationRequest, DetectedIssues, CarePlan."""
     import json
 
-    import cyclodose
-
     reading = _read(bundle, clock, ehr, settings)
-    result = cyclodose.assess(reading.parse())
+    result = _assess(reading)
     subject = f"Patient/{reading.patient_id}" if reading.patient_id else None
     out = assessment_bundle(result, now=clock(), subject=subject,
                             input_flags=[(f.code, f.message) for f in reading.flags])

@@ -17,8 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import cyclodose
-from cyclodose.assessment import Assessment
-from cyclodose.case import CaseDocument, LevelIn
+from cyclodose.intake.case import CaseDocument, LevelIn
 from cyclodose.service import records
 from cyclodose.service.audit import AuditWriter, digest
 from cyclodose.service.clock_zone import from_wall, to_utc
@@ -39,6 +38,7 @@ from cyclodose.service.records import (
 from cyclodose.service.settings import Settings
 from cyclodose.service.storage import AssessmentRow, EntryRow, PatientRevision, PatientRow
 from cyclodose.service.versions import versions
+from cyclodose.workflows.assessment import Assessment
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"], responses=ERROR_RESPONSES)
 

@@ -1,1 +1,0 @@
-"""Rendering for people: concentration plots (`plots`) and the consult report (`consult`)."""
