@@ -232,3 +232,35 @@ def test_a_crash_is_a_500_problem_without_traceback(service, monkeypatch):
     r = client.post("/api/v1/assess", json=ADULT, headers=headers)
     assert r.status_code == 500
     assert "internal detail" not in r.text and "Traceback" not in r.text
+
+
+def _wait(svc, location, headers):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = svc.client.get(location, headers=headers).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job still {job['status']}")
+
+
+def test_pta_jobs_run_on_the_dask_cluster_when_one_is_set(make_service):
+    import distributed
+
+    from cyclodose.population import parse_population_spec, run_pta
+
+    body = {"population": {**POPULATION, "n": 400}, "regimens": ["250mg q12h"],
+            "mics_mg_l": [8, 16], "targets_pct": [30]}
+    expected = [r.to_json() for r in run_pta(parse_population_spec(body["population"]),
+                                             body["regimens"], [8, 16], [30])]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        svc = make_service(job_threshold=100, dask_scheduler=cluster.scheduler_address)
+        headers = svc.token("pharm", "pharmacist")
+        r = svc.client.post("/api/v1/pta", headers=headers, json=body)
+        assert r.status_code == 202
+        job = _wait(svc, r.headers["location"], headers)
+        transitions = cluster.scheduler.transition_counter  # the cluster did the work
+    assert job["status"] == "done", job
+    assert job["result"]["results"] == json.loads(json.dumps(expected))
+    assert transitions > 0

@@ -108,14 +108,15 @@ def _pta_inputs(body: PtaRequest) -> tuple[Any, dict[float, float] | None]:
     return spec, freqs
 
 
-def _run_pta(body: PtaRequest, settings: Any, progress: Any = None) -> PtaResult:
+def _run_pta(body: PtaRequest, scheduler: str | None = None, progress: Any = None
+             ) -> PtaResult:
+    """On this machine, or on the Dask cluster at `scheduler`."""
     from cyclodose.population import run_pta
 
     spec, freqs = _pta_inputs(body)
-    dask = settings.dask_scheduler is not None
     results = run_pta(spec, body.regimens, body.mics_mg_l, body.targets_pct,
-                      mic_frequencies=freqs, backend="dask" if dask else "numpy",
-                      scheduler=settings.dask_scheduler, progress=progress)
+                      mic_frequencies=freqs, backend="dask" if scheduler else "numpy",
+                      scheduler=scheduler, progress=progress)
     return PtaResult(results=[r.to_json() for r in results])
 
 
@@ -129,19 +130,17 @@ def pta(body: PtaRequest, background: BackgroundTasks, principal: Reader, s: DbS
     spec, _ = _pta_inputs(body)  # bad input is a 422 now, not a failed job later
     payload = body.model_dump(mode="json")
     if spec.n <= settings.job_threshold:
-        result = _run_pta(body, settings)
+        result = _run_pta(body)
         audit.record("pta", input=payload, output=result.model_dump(mode="json"))
         return result
-    total = spec.n * len(body.regimens)
-
     def work(report: Any) -> dict[str, Any]:
         done = {"n": 0}
 
-        def progress(k: int) -> None:
+        def progress(k: int) -> None:  # k more virtual patients evaluated (all regimens)
             done["n"] += k
-            report(done["n"] / total)
+            report(done["n"] / spec.n)
 
-        return _run_pta(body, settings, progress).model_dump(mode="json")
+        return _run_pta(body, settings.dask_scheduler, progress).model_dump(mode="json")
 
     row = jobs.create(s, clock, "pta", principal.name, payload)
     audit.record("pta.job", input=payload, detail={"job_id": row.id})
