@@ -1,18 +1,19 @@
-"""`cyclodose info` (what the knowledge base says) and `cyclodose schema` (Case JSON Schema)."""
+"""`cyclodose info` (what the knowledge base says) and `cyclodose schema [case|assessment]`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.panel import Panel
 from rich.text import Text
 
 from cyclodose import knowledge
-from cyclodose.case import case_json_schema
 from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.errors import CaseError
+from cyclodose.intake.case import case_json_schema
 from cyclodose.knowledge import Fact, Match
+from cyclodose.render.info import identity, info_document
 
 _METHOD_NOTE = {
     "exact": "exact name",
@@ -54,53 +55,24 @@ def info(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of the Case document."""
-    print_json(case_json_schema())
+@user_errors
+def schema(
+    what: Annotated[str, typer.Argument(help="case (the input document) or assessment (the "
+                                        "result of `cyclodose assess --json`)")] = "case",
+) -> None:
+    """Print a JSON Schema: the Case document (default) or the Assessment."""
+    if what == "case":
+        print_json(case_json_schema())
+    elif what == "assessment":
+        from cyclodose.workflows.assessment import Assessment
 
-
-def _identity() -> dict[str, Any]:
-    chem = knowledge.fact("identity.chemistry").data
-    codes = knowledge.fact("identity.codes").data
-    return {
-        "inn": knowledge.fact("identity.names").data["inn"],
-        "iupac_name": chem["iupac_name"],
-        "formula": chem["formula"],
-        "molecular_weight_g_mol": chem["molecular_weight_g_mol"],
-        "cas": codes["cas"],
-        "atc": codes["atc"],
-        "atcvet": codes["atcvet"],
-    }
-
-
-def _fact_json(f: Fact) -> dict[str, Any]:
-    doc = f.model_dump(mode="json", exclude_none=True)
-    doc["sources"] = [s.model_dump(exclude_none=True) for s in f.sources]
-    doc["source_ref"] = knowledge.source_ref(f.id)
-    return doc
-
-
-def info_document(found: Match, section_names: list[str], shown: list[Fact]) -> dict[str, Any]:
-    """The stable JSON document of `info --json`."""
-    return {
-        "query": found.query,
-        "match": {
-            "drug": found.drug,
-            "name": found.name,
-            "kinds": list(found.kinds),
-            "method": found.method,
-            "distance": found.distance,
-            "countries": list(found.countries),
-        },
-        "identity": _identity(),
-        "brands": knowledge.brands(),
-        "sections": section_names,
-        "facts": [_fact_json(f) for f in shown],
-    }
+        print_json(Assessment.model_json_schema())
+    else:
+        raise CaseError.single("schema", f"unknown schema {what!r}; valid: case, assessment")
 
 
 def _render(found: Match, section_names: list[str], shown: list[Fact]) -> None:
-    ident = _identity()
+    ident = identity()
     head = Table.grid(padding=(0, 2))
     head.add_row("IUPAC name", ident["iupac_name"])
     mw = f"molecular weight {ident['molecular_weight_g_mol']} g/mol"
