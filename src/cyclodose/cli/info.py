@@ -13,8 +13,7 @@ from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.errors import CaseError
 from cyclodose.intake.case import case_json_schema
 from cyclodose.knowledge import Fact, Match
-from cyclodose.render.info import identity as _identity
-from cyclodose.render.info import info_document
+from cyclodose.render.info import identity, info_document
 
 _METHOD_NOTE = {
     "exact": "exact name",
@@ -73,7 +72,7 @@ def schema(
 
 
 def _render(found: Match, section_names: list[str], shown: list[Fact]) -> None:
-    ident = _identity()
+    ident = identity()
     head = Table.grid(padding=(0, 2))
     head.add_row("IUPAC name", ident["iupac_name"])
     mw = f"molecular weight {ident['molecular_weight_g_mol']} g/mol"

@@ -1,4 +1,5 @@
-"""The JSON document of `cyclodose info --json` and of the service's drug route (one shape)."""
+"""The JSON document of what the knowledge base says about the drug (`cyclodose info --json`,
+GET /api/v1/drug): one writer for both interfaces."""
 
 from __future__ import annotations
 
