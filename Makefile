@@ -4,7 +4,8 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-DEB_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+DEB_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils \
+            postgresql postgresql-client
 
 .PHONY: run test lint validate bench deb clean
 
@@ -14,7 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian libraries WeasyPrint needs and pdftoppm for the report tests.
+# Debian libraries WeasyPrint needs, pdftoppm for the report tests, PostgreSQL for the
+# service storage tests (a throw-away cluster per test session).
 deb:
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -23,8 +25,9 @@ deb:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The main job: the web service on http://127.0.0.1:8000 (SQLite in ./var/cyclodose.db).
 run: $(STAMP) deb
-	$(BIN)/cyclodose assess examples/adult_start.yaml
+	$(BIN)/cyclodose serve
 
 test: $(STAMP) deb
 	$(BIN)/ruff check src tests benchmarks
