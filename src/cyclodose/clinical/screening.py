@@ -97,8 +97,9 @@ def _p_antituberculous(ctx: Context, expected: bool) -> Evidence | None:
     return {"matched": ", ".join(hits)} if bool(hits) == expected else None
 
 
-def _p_symptom_category(ctx: Context, category: str) -> Evidence | None:
-    hits = [r.text for r in ctx.vocabulary.of("symptom") if r.category == category]
+def _p_symptom_category(ctx: Context, category: str | list[str]) -> Evidence | None:
+    wanted = [category] if isinstance(category, str) else category
+    hits = [r.text for r in ctx.vocabulary.of("symptom") if r.category in wanted]
     return {"matched": ", ".join(hits)} if hits else None
 
 
@@ -129,7 +130,8 @@ def _p_crcl_below(ctx: Context, limit_ml_min: float) -> Evidence | None:
 def _p_crcl_between(ctx: Context, bounds: list[float]) -> Evidence | None:
     lo, hi = bounds
     v = ctx.renal.crcl_ml_min
-    if ctx.renal.dialysis != "none" or v is None or not lo <= v < hi:
+    # A recorded kidney failure (ESRD, CKD 5) is severe whatever the creatinine estimate says.
+    if ctx.renal.severe or v is None or not lo <= v < hi:
         return None
     return {"matched": _renal_text(ctx), "renal": _renal_text(ctx)}
 
@@ -138,6 +140,12 @@ def _p_renal_impaired(ctx: Context, expected: bool) -> Evidence | None:
     if ctx.renal.impaired != expected:
         return None
     return {"matched": f"renal function {_renal_text(ctx)}", "renal": _renal_text(ctx)}
+
+
+def _p_on_treatment(ctx: Context, expected: bool) -> Evidence | None:
+    on = bool(ctx.case.doses)
+    return {"matched": f"on treatment, up to {ctx.max_24h_mg:.0f} mg in 24 h"} if on == expected \
+        else None
 
 
 def _p_renal_unknown(ctx: Context, expected: bool) -> Evidence | None:
@@ -178,6 +186,7 @@ PREDICATES: dict[str, Predicate] = {
     "crcl_between_ml_min": _p_crcl_between,
     "renal_impaired": _p_renal_impaired,
     "renal_unknown": _p_renal_unknown,
+    "on_treatment": _p_on_treatment,
     "regimen_max_24h_mg_at_least": _p_max_24h_at_least,
     "regimen_max_24h_mg_above": _p_max_24h_above,
     "level_above_mg_l": _p_level_above,
