@@ -39,7 +39,8 @@ EXTRA_CODES = {"caution.anxiety", "caution.heart_failure", "caution.neuropsychia
                "caution.febrile_convulsions_history", "caution.psychiatric_history",
                "info.renal_mildly_reduced", "caution.acute_kidney_injury",
                "contraindication.severe_neurotoxicity", "caution.heart_failure_symptoms",
-               "caution.liver_symptoms", "interaction.prothionamide", "caution.efavirenz"}
+               "caution.liver_symptoms", "interaction.prothionamide", "caution.efavirenz",
+               "caution.possible_cns_effect"}
 
 BASE: dict[str, Any] = {
     "patient": {"age_years": 40, "sex": "female", "weight_kg": 70, "height_cm": 170,
@@ -183,7 +184,9 @@ CASES: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
                               (_p(conditions=["congestive heart failure"]), _q12(500))],
     "precaution.neurotoxicity": [(_p(symptoms=["tremor"]), _p(symptoms=["rash"])),
                                  (_p(symptoms=["Confusion"]), {}),
-                                 (_p(symptoms=["insomnia"]), _p(symptoms=["seizure"]))],
+                                 (_p(symptoms=["paranoid thoughts"]), _p(symptoms=["insomnia"]))],
+    "caution.possible_cns_effect": [(_p(symptoms=["insomnia"]), _p(symptoms=["tremor"])),
+                                    (_p(symptoms=["memory loss"]), {})],
     "contraindication.severe_neurotoxicity": [
         (_p(symptoms=["seizure"]), _p(symptoms=["tremor"])),
         (_p(symptoms=["fits"]), {}), (_p(symptoms=["feeling suicidal"]), {}),

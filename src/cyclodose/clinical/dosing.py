@@ -186,8 +186,9 @@ def _phase(*, label: str, dose_mg: float, doses_per_day: int, duration_days: int
                      f"never more than {_fmt(MAX_DAILY_DOSE_MG)} mg/day")
         dose_mg = capped
     if daily_dose_range_mg is not None:
+        top = min(MAX_DAILY_DOSE_MG, child_max * weight_kg) if child else MAX_DAILY_DOSE_MG
         lo, hi = daily_dose_range_mg
-        daily_dose_range_mg = (min(lo, MAX_DAILY_DOSE_MG), min(hi, MAX_DAILY_DOSE_MG))
+        daily_dose_range_mg = (min(lo, top), min(hi, top))
     interval_h = 24.0 / doses_per_day if days_per_week == 7 else None
     daily = dose_mg * doses_per_day
     if daily >= MAX_DAILY_DOSE_MG - 1e-9:
