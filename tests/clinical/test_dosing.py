@@ -54,7 +54,8 @@ def test_adult_titration() -> None:
 # Issue #9 Misleading 1: 60-89 mL/min (KDIGO G2) is information only, no held dose.
 @pytest.mark.parametrize(("crcl", "renal"), [(89, False), (60, False), (59, True), (45, True),
                                              (30, True), (90, False)])
-def test_moderate_renal_impairment_keeps_500_mg_without_escalation(crcl: float, renal: bool) -> None:
+def test_moderate_renal_impairment_keeps_500_mg_without_escalation(crcl: float,
+                                                                   renal: bool) -> None:
     rec = _rec(crcl_ml_min=crcl)
     assert rec.status == "recommended"
     assert all(p.daily_dose_mg == 500 for p in rec.phases)
