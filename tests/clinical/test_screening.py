@@ -40,7 +40,7 @@ EXTRA_CODES = {"caution.anxiety", "caution.heart_failure", "caution.neuropsychia
                "info.renal_mildly_reduced", "caution.acute_kidney_injury",
                "contraindication.severe_neurotoxicity", "caution.heart_failure_symptoms",
                "caution.liver_symptoms", "interaction.prothionamide", "caution.efavirenz",
-               "caution.possible_cns_effect"}
+               "caution.possible_cns_effect", "level.below_target"}
 
 BASE: dict[str, Any] = {
     "patient": {"age_years": 40, "sex": "female", "weight_kg": 70, "height_cm": 170,
@@ -235,6 +235,16 @@ CASES: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
                                 {"time": "2026-03-02T08:00:00", "amount_mg": 500}]}}),
     ],
     "level.above_ceiling": [(_level(32.0), _level(30.0)), (_level(45.5), _level(12.0))],
+    # issue #9 Misleading 3: a low peak-time level (or BLQ) is a finding of its own
+    "level.below_target": [(_level(8.0), _level(24.0)),
+                           ({**_q12(250), "levels": [{"time": "2026-03-03T10:00:00",
+                                                      "value": None, "unit": "mg/L",
+                                                      "blq": True, "lloq": 2.0}]}, {}),
+                           # 11 h after the dose: a trough-time value, not a low peak
+                           ({**_q12(250), "levels": [{"time": "2026-03-03T12:00:00",
+                                                      "value": 8.0, "unit": "mg/L"}]},
+                            {**_q12(250), "levels": [{"time": "2026-03-03T07:00:00",
+                                                      "value": 8.0, "unit": "mg/L"}]})],
     "info.renal_function_unknown": [(_p(serum_creatinine=None), {}),
                                     (_p(age_years=8, weight_kg=25, height_cm=None), {})],
 }

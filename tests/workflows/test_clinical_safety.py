@@ -352,3 +352,18 @@ def test_every_vocabulary_source_is_a_known_reference() -> None:
         for entry in raw.get("conditions", raw.get("drugs", [])):
             for sid in entry.get("sources", []):
                 assert cite(sid).reference and fact(sid)
+
+
+# ---- Misleading 3: a low level is a finding, with the questions before an increase ------
+
+@pytest.mark.parametrize("level", [{"value": 8.0}, {"value": None, "blq": True, "lloq": 2.0}])
+def test_a_low_level_asks_about_adherence_and_timing_before_an_increase(
+        level: dict[str, Any]) -> None:
+    doc = _doc(regimen=ON_500, levels=[{"time": "2026-03-10T10:00:00", "unit": "mg/L", **level}])
+    a = assess(parse_case(doc))
+    f = next(f for f in a.findings if f.code == "level.below_target")
+    for asked in ("adherence", "sample and dose times", "food", "6 h level",
+                  "cannot tell fast elimination from delayed absorption"):
+        assert asked in f.message
+    res = tdm_consult(parse_case(doc))
+    assert any("level.below_target" in w for w in res.tdm.recommendation.warnings)

@@ -16,7 +16,7 @@ from cyclodose.intake.case import Case
 
 # Findings about the measured levels and the current dose: quoted with the TDM regimen
 # (a 60 mg/L level must not sit in the levels table without a word).
-QUOTED_CODES = ("level.above_ceiling", "dose.above_maximum")
+QUOTED_CODES = ("level.above_ceiling", "level.below_target", "dose.above_maximum")
 
 
 def screening_findings(case: Case) -> tuple[Finding, ...]:
