@@ -9,6 +9,8 @@ from importlib import resources
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from cyclodose.limits import MAX_DAILY_DOSE_MG_PER_KG
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -20,10 +22,14 @@ class CapsuleRounding(_Frozen):
 
 
 class Paediatric(_Frozen):
-    max_mg_kg_day: float
     max_sources: tuple[str, ...]
     who_mg_kg_day: tuple[float, float]
     who_sources: tuple[str, ...]
+
+    @property
+    def max_mg_kg_day(self) -> float:
+        """The one paediatric mg/kg maximum (limits), AAP 10 mg/kg twice daily / WHO 20."""
+        return MAX_DAILY_DOSE_MG_PER_KG
 
 
 class DosePolicy(_Frozen):
