@@ -20,7 +20,8 @@ from cyclodose.errors import CaseError
 from cyclodose.intake.case import parse_case
 from cyclodose.workflows.assessment import Assessment, assess
 
-HEADING = "## 4. Clinical scenarios (issue #9)"
+SECTION = 5
+HEADING = f"## {SECTION}. Clinical scenarios (issue #9)"
 _ADULT: dict[str, Any] = {"age_years": 40, "sex": "male", "weight_kg": 65, "height_cm": 172,
                           "serum_creatinine": {"value": 80, "unit": "umol/L"}}
 _COMEDS = ["bedaquiline", "linezolid", "levofloxacin", "clofazimine"]
@@ -123,7 +124,8 @@ def _quoted(a: Assessment, codes: tuple[str, ...]) -> tuple[list[str], list[str]
 def scenario_block(n: int, s: Scenario, run: Callable[[dict[str, Any]], Assessment]) -> list[str]:
     doc = _doc(s)
     change = {k: v for k, v in {"patient": s.patient, **s.extra}.items() if v}
-    lines = [f"### 4.{n}. {s.title}", "", "Input: the base case (below) with", "", "```yaml",
+    lines = [f"### {SECTION}.{n}. {s.title}", "", "Input: the base case (below) with", "",
+             "```yaml",
              yaml.safe_dump(change, sort_keys=False, allow_unicode=True).rstrip()
              if change else "# no change", "```", "", "What the tool says:", ""]
     try:
