@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cyclodose.cli import app
+from cyclodose.clinical.dose_policy import dose_policy
 from cyclodose.clinical.dosing import max_24h_dose_mg
 from cyclodose.intake.case import Dose, parse_case
 from cyclodose.limits import MAX_DAILY_DOSE_MG
@@ -53,6 +54,25 @@ def test_valid_patients_never_get_more_than_1_g_per_day(patient: dict[str, Any],
         if ph.daily_dose_range_mg is not None:
             assert ph.daily_dose_range_mg[1] <= MAX_DAILY_DOSE_MG
     assert all(d.daily_dose_mg <= MAX_DAILY_DOSE_MG for d in rec.schedule)
+
+
+@settings(max_examples=50, deadline=None)
+@given(patient=valid_patient, case_settings=valid_settings)
+def test_children_never_get_more_than_the_paediatric_maximum_in_mg_per_kg(
+        patient: dict[str, Any], case_settings: dict[str, Any]) -> None:
+    """Issue #9: no paediatric regimen above AAP 10 mg/kg twice daily / WHO 20 mg/kg/day,
+    and no model-informed regimen offered to a child as one to give."""
+    patient = {**patient, "age_years": patient["age_years"] % 18}
+    a = assess(parse_case({"patient": patient, "settings": case_settings}))
+    rec = a.recommendation
+    w = patient["weight_kg"]
+    limit = dose_policy().paediatric.max_mg_kg_day * w + 1e-6
+    for ph in list(rec.phases) + [p for o in rec.alternatives for p in o.phases]:
+        assert ph.dose_mg * ph.doses_per_day <= limit
+        if ph.daily_dose_range_mg is not None:
+            assert ph.daily_dose_range_mg[1] <= limit
+    assert a.prediction is None or a.prediction.status in (
+        "extrapolation, for information only", "unavailable", "contraindicated")
 
 
 # Each invalid mutation and the field its error must name.

@@ -13,3 +13,12 @@ CEILING_MG_L = 30.0
 # Severe renal impairment: creatinine clearance below 30 mL/min (monograph, contraindication
 # in severe renal impairment; ATS/CDC/IDSA 2003 renal dosing below 30 mL/min).
 SEVERE_RENAL_CRCL_ML_MIN = 30.0
+# Renal impairment with the monograph's precaution (lower doses, weekly levels): CrCl below
+# 60 mL/min. 60–89 mL/min is mildly decreased function (KDIGO 2012 G2; FDA 2020 renal PK
+# guidance "mild"), an information note only: ATS/CDC/IDSA 2003 and J Thorac Dis 2018 Table 4
+# change nothing at CrCl 30 mL/min or more.
+RENAL_IMPAIRMENT_CRCL_ML_MIN = 60.0
+# No section presents as recommended a regimen whose predicted probability of a peak above
+# CEILING_MG_L exceeds this: more likely toxic than not (a policy of this tool, from the
+# monograph's 30 µg/mL ceiling and the US label; not a published threshold).
+MAX_P_PEAK_ABOVE_CEILING = 0.5

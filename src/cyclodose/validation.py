@@ -753,8 +753,10 @@ def main(argv: list[str] | None = None) -> int:
     mono, notes = monograph_checks()
     text = render(study, independent_agreement(), ode_agreement(), typical_value_checks(), mono,
                   notes, averaging)
+    from cyclodose.validation_scenarios import splice
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    out.write_text(splice(text), encoding="utf-8")
     print(f"wrote {out} ({n} virtual patients, {study.seconds:.0f} s)")
     return 0
 

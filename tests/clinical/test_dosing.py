@@ -51,8 +51,11 @@ def test_adult_titration() -> None:
     assert {s.id for s in rec.sources} >= {"dose.adult", "ext.us_label"}
 
 
-@pytest.mark.parametrize(("crcl", "renal"), [(89, True), (45, True), (30, True), (90, False)])
-def test_mild_moderate_renal_keeps_500_mg_without_escalation(crcl: float, renal: bool) -> None:
+# Issue #9 Misleading 1: 60-89 mL/min (KDIGO G2) is information only, no held dose.
+@pytest.mark.parametrize(("crcl", "renal"), [(89, False), (60, False), (59, True), (45, True),
+                                             (30, True), (90, False)])
+def test_moderate_renal_impairment_keeps_500_mg_without_escalation(crcl: float,
+                                                                   renal: bool) -> None:
     rec = _rec(crcl_ml_min=crcl)
     assert rec.status == "recommended"
     assert all(p.daily_dose_mg == 500 for p in rec.phases)
@@ -99,24 +102,29 @@ def test_severe_renal_in_a_child_gives_no_adult_ats_dose() -> None:
 
 
 def test_child_bnfc_default_with_aap_alternative_and_rounding() -> None:
-    # BNFC 2–12 y: 5 mg/kg twice daily; 30 kg -> 150 mg -> nearest capsules 125 mg (tie rule: none)
-    rec = _rec(age_years=8, weight_kg=30, height_cm=130)
+    # BNFC 2–12 y: 5 mg/kg twice daily; 25 kg -> 125 mg exactly; 30 kg -> 150 mg, and the
+    # nearest capsule dose (125 mg, -17 %) is outside the ±10 % bound -> oral liquid (#9).
+    rec = _rec(age_years=8, weight_kg=26, height_cm=130)
     assert rec.guideline.startswith("BNFC 2–12")
     ph = rec.phases[0]
-    assert ph.calculated_dose_mg == pytest.approx(150)
+    assert ph.calculated_dose_mg == pytest.approx(130)
     assert _tuple(ph) == (125, 2, 250, None)
-    assert ph.rounding is not None and "150 mg → 125 mg" in ph.rounding
-    assert rec.alternatives[0].guideline == "AAP"
+    assert ph.rounding is not None and "130 mg → 125 mg" in ph.rounding
+    liquid = _rec(age_years=8, weight_kg=30, height_cm=130).phases[0]
+    assert liquid.dose_mg == pytest.approx(150) and "oral liquid" in (liquid.rounding or "")
+    assert [a.guideline for a in rec.alternatives] == ["AAP", "WHO"]
     assert any("Default paediatric guideline: BNFC" in r for r in rec.rationale)
 
 
 def test_child_aap_when_configured() -> None:
-    # AAP: 5–10 mg/kg twice daily; 24 kg: 120 mg -> 125 mg; upper end 240 -> 250 mg
+    # AAP: 5–10 mg/kg twice daily; 24 kg: 120 mg -> 125 mg; upper end 240 mg is a maximum,
+    # never rounded up: 2 x 125 = 250 would exceed it -> 1 capsule fewer is outside ±10 %,
+    # so the maximum stays 240 mg (issue #9 Unsafe 3).
     rec = _rec({"paediatric_guideline": "AAP"}, age_years=8, weight_kg=24, height_cm=126)
     assert rec.guideline.startswith("AAP")
     ph = rec.phases[0]
     assert _tuple(ph) == (125, 2, 250, None)
-    assert ph.daily_dose_range_mg == (250, 500)
+    assert ph.daily_dose_range_mg == (250, 480)
     assert rec.alternatives[0].guideline == "BNFC"
 
 
@@ -137,9 +145,12 @@ def test_under_two_bnfc_gives_no_dose() -> None:
 
 
 def test_capsule_strengths_are_configurable() -> None:
+    rec = _rec({"capsule_strengths_mg": [250]}, age_years=8, weight_kg=48, height_cm=150)
+    # 240 mg with only 250 mg capsules: 250 (+4 %) is within the ±10 % bound
+    assert rec.phases[0].dose_mg == 250 and "+4 %" in (rec.phases[0].rounding or "")
+    # 150 mg with only 250 mg capsules: +67 % is outside the bound -> liquid (issue #9)
     rec = _rec({"capsule_strengths_mg": [250]}, age_years=8, weight_kg=30, height_cm=130)
-    # 150 mg with only 250 mg capsules: 250 is nearer than 0 -> 250 mg (+67 %)
-    assert rec.phases[0].dose_mg == 250 and "+67 %" in (rec.phases[0].rounding or "")
+    assert rec.phases[0].dose_mg == 150 and "+67 %" in (rec.phases[0].rounding or "")
 
 
 def test_heavy_child_aap_is_capped_at_1_g_per_day() -> None:

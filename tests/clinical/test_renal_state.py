@@ -66,4 +66,7 @@ def test_the_severe_renal_cut_point_is_the_limit_in_rules_and_code() -> None:
     code = "contraindication.severe_renal_impairment"
     rule = next(r for r in rules["rules"] if r["code"] == code)
     assert {"crcl_below_ml_min": SEVERE_RENAL_CRCL_ML_MIN} in rule["when"]["any"]
-    assert "condition" not in str(rule["when"])  # patient.dialysis alone defines dialysis
+    # patient.dialysis alone defines dialysis; a recorded kidney failure (ESRD, CKD 4-5) is the
+    # only condition that makes renal impairment severe (issue #9 Unsafe 5)
+    assert {"condition": ["severe_renal_impairment"]} in rule["when"]["any"]
+    assert "dialysis" not in str([w for w in rule["when"]["any"] if "condition" in w])

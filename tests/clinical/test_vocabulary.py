@@ -71,7 +71,8 @@ def test_comedications(text: str, concept: str, by: str, tb: bool) -> None:
 
 
 @pytest.mark.parametrize(("text", "category"), [
-    ("tremor", "cns"), ("Seizure", "cns"), ("dizziness", "cns"), ("suicidal ideation", "cns"),
+    ("tremor", "cns"), ("Seizure", "cns_severe"), ("dizziness", "cns"),
+    ("suicidal ideation", "cns_severe"),
     ("rash", "skin"), ("photosensitivity", "skin"), ("severe headache", "cns"),
 ])
 def test_symptoms(text: str, category: str) -> None:
@@ -80,7 +81,7 @@ def test_symptoms(text: str, category: str) -> None:
 
 
 def test_recognise_splits_and_names_fields() -> None:
-    v = recognise(["epilepsy", "xyz"], ["isoniazid", "abc"], ["insomnia"])
+    v = recognise(["epilepsy", "xyz"], ["isoniazid", "abc"], ["qwerty"])
     assert [r.concept for r in v.recognised] == ["epilepsy", "isoniazid"]
     assert [(u.kind, u.field) for u in v.unrecognised] == [
         ("condition", "patient.conditions[1]"), ("comedication", "comedications[1]"),
@@ -134,6 +135,7 @@ def test_a_comedication_written_with_its_strength_is_recognised(text: str, conce
     assert isinstance(r, Recognised) and r.concept == concept and r.text == text
 
 
-@pytest.mark.parametrize("text", ["isoniazid 300", "high-dose isoniazid", "alcohol 3 units"])
+@pytest.mark.parametrize("text", ["isoniazid 300", "isoniazid high-dose 10",
+                                  "alcohol 3 units"])
 def test_only_a_strength_in_mass_units_is_stripped(text: str) -> None:
     assert isinstance(recognise_comedication(text, "m"), Unrecognised)

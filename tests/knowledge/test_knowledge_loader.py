@@ -31,7 +31,8 @@ ext.who_critical_conc_2024 ext.yu_2018_ecoff ext.atc_ddd ext.rxnorm ext.pubchem
 FIXED_IDS = _FIXED_IDS_TEXT.split()
 
 # Files in knowledge/data owned by screening; the loader must leave them alone.
-OTHER_OWNERS = {"rules.yaml", "regimen_policy.yaml"}  # screening, clinical.regimen_policy
+# screening, clinical.regimen_policy, clinical.dose_policy
+OTHER_OWNERS = {"rules.yaml", "regimen_policy.yaml", "dose_policy.yaml"}
 
 
 def _data_dir():

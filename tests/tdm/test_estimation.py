@@ -262,4 +262,8 @@ def test_toxic_levels_warn_to_withhold_and_never_exceed_1_g():
 
 
 def test_no_warnings_for_an_ordinary_case(two_levels):
-    assert to_dict(estimate(two_levels, n_draws=FAST_DRAWS))["recommendation"]["warnings"] == []
+    # 16.2 and 14.1 mg/L at 2 and 6 h are below the 20-30 mg/L window: since issue #9 that is a
+    # finding of its own (questions before an increase), quoted with the TDM regimen; nothing else
+    warnings = to_dict(estimate(two_levels, n_draws=FAST_DRAWS))["recommendation"]["warnings"]
+    assert [w for w in warnings if "(level.below_target)" not in w] == []
+    assert len(warnings) == 1 and "adherence" in warnings[0]

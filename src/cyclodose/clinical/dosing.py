@@ -1,8 +1,9 @@
 """Guideline regimens: adult titration, paediatric (AAP, BNFC), renal; hard limits.
 
-Every phase is built by `_phase`, the one place where the 1 g/day ceiling is
-enforced (limits.MAX_DAILY_DOSE_MG). Weight-based doses are rounded to the
-available capsule strengths and the rounding is shown.
+Every phase is built by `_phase`, the one place where the 1 g/day ceiling and the
+paediatric mg/kg maximum are enforced (limits.MAX_DAILY_DOSE_MG, dose_policy). Weight-based
+doses are rounded to whole capsules only within the dose policy's bound and never above a
+maximum; beyond it the exact dose is an oral liquid or capsule-content preparation.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from datetime import date, timedelta
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from cyclodose.clinical.candidates import capsule_text, fewest_capsules, whole_capsule_doses_mg
-from cyclodose.clinical.patient import RenalFunction, age_group
+from cyclodose.clinical.dose_policy import dose_policy
+from cyclodose.clinical.patient import ADULT_AGE_YEARS, RenalFunction, age_group
 from cyclodose.clinical.status import RegimenStatus
 from cyclodose.intake.case import Case, Dose
 from cyclodose.knowledge.citations import SourceRef, cite_all
@@ -25,6 +27,9 @@ ADULT_MAINTENANCE_RANGE_MG_DAY = (500.0, MAX_DAILY_DOSE_MG)
 AAP_MG_KG_DOSE = (5.0, 10.0)  # AAP: 5–10 mg/kg twice daily, max 1 g/day
 BNFC_2_12_MG_KG_DOSE = 5.0  # BNFC 2–12 years: 5 mg/kg twice daily
 SCHEDULE_MAINTENANCE_DAYS = 14  # an open-ended phase is shown for this many days
+ON_TREATMENT_NOTE = ("Already on cycloserine (the case has a dose history): no start-of-treatment "
+                     "titration or schedule is recommended; the maintenance dose is adjusted to "
+                     "plasma levels and the current regimen's predicted exposure is shown.")
 _CLOCK = {1: ("08:00",), 2: ("08:00", "20:00"), 3: ("06:00", "14:00", "22:00")}
 
 
@@ -124,6 +129,24 @@ def capsule_breakdown(dose_mg: float, strengths: tuple[float, ...]) -> str:
     return capsule_text(capsules)
 
 
+def _bound() -> float:
+    return dose_policy().capsule_rounding.max_deviation_pct / 100.0
+
+
+LIQUID = "a pharmacy-prepared oral liquid or capsule-content preparation"
+
+
+def capsule_dose_within_bound(dose_mg: float, strengths: tuple[float, ...],
+                              ceiling_mg: float | None = None) -> float | None:
+    """The nearest whole-capsule dose within the rounding bound of `dose_mg` (ties go down),
+    never above `ceiling_mg`; None when there is none (give the exact dose as a liquid)."""
+    top = dose_mg * (1.0 + _bound()) if ceiling_mg is None else min(ceiling_mg,
+                                                                   dose_mg * (1.0 + _bound()))
+    options = [a for a in whole_capsule_doses_mg(strengths)
+               if a > 0 and dose_mg * (1.0 - _bound()) - 1e-9 <= a <= top + 1e-9]
+    return min(options, key=lambda a: (abs(a - dose_mg), a)) if options else None
+
+
 def round_to_capsules(dose_mg: float, strengths: tuple[float, ...],
                       ceiling_mg: float | None = None) -> float:
     """Nearest dose whole capsules can make (ties go down); never above `ceiling_mg`.
@@ -143,9 +166,18 @@ def _phase(*, label: str, dose_mg: float, doses_per_day: int, duration_days: int
            weight_kg: float, strengths: tuple[float, ...], days_per_week: int = 7,
            frequency: str | None = None, calculated_dose_mg: float | None = None,
            rounding: str | None = None, daily_dose_range_mg: tuple[float, float] | None = None,
-           note: str | None = None) -> Phase:
-    """Build a phase; the one place the 1 g/day ceiling is applied."""
+           note: str | None = None, child: bool = False) -> Phase:
+    """Build a phase; the one place the 1 g/day ceiling and the paediatric mg/kg maximum
+    are applied."""
     notes = [note] if note else []
+    child_max = dose_policy().paediatric.max_mg_kg_day
+    if child and dose_mg * doses_per_day > child_max * weight_kg + 1e-9:
+        limit = child_max * weight_kg / doses_per_day
+        capped = capsule_dose_within_bound(limit, strengths, ceiling_mg=limit) or limit
+        notes.append(f"reduced from {_fmt(dose_mg)} mg to {_fmt(capped)} mg per dose: never "
+                     f"above {_fmt(child_max)} mg/kg/day in a child (AAP 10 mg/kg twice daily; "
+                     "WHO 15–20 mg/kg/day)")
+        dose_mg = capped
     per_dose_cap = MAX_DAILY_DOSE_MG / doses_per_day
     if dose_mg > per_dose_cap + 1e-9:
         # Largest capsule dose within the cap; if no capsule fits, the exact cap (liquid).
@@ -154,8 +186,9 @@ def _phase(*, label: str, dose_mg: float, doses_per_day: int, duration_days: int
                      f"never more than {_fmt(MAX_DAILY_DOSE_MG)} mg/day")
         dose_mg = capped
     if daily_dose_range_mg is not None:
+        top = min(MAX_DAILY_DOSE_MG, child_max * weight_kg) if child else MAX_DAILY_DOSE_MG
         lo, hi = daily_dose_range_mg
-        daily_dose_range_mg = (min(lo, MAX_DAILY_DOSE_MG), min(hi, MAX_DAILY_DOSE_MG))
+        daily_dose_range_mg = (min(lo, top), min(hi, top))
     interval_h = 24.0 / doses_per_day if days_per_week == 7 else None
     daily = dose_mg * doses_per_day
     if daily >= MAX_DAILY_DOSE_MG - 1e-9:
@@ -173,19 +206,26 @@ def _phase(*, label: str, dose_mg: float, doses_per_day: int, duration_days: int
     )
 
 
-def _weight_based(mg_per_kg: float, weight_kg: float, strengths: tuple[float, ...],
-                  ) -> tuple[float, float, str]:
-    """(rounded dose, calculated dose, rounding text) for a twice-daily weight-based dose."""
+def _weight_based(mg_per_kg: float, weight_kg: float, strengths: tuple[float, ...], *,
+                  maximum: bool = False) -> tuple[float, float, str]:
+    """(dose, calculated dose, rounding text) for a twice-daily weight-based dose.
+
+    Whole capsules only within the rounding bound (dose_policy); `maximum`: the dose is a
+    guideline maximum, never rounded up. Otherwise the exact dose as a liquid."""
     calc = mg_per_kg * weight_kg
-    rounded = round_to_capsules(calc, strengths)  # the 1 g/day cap is applied in _phase
-    if rounded == 0:
-        text = (f"{_fmt(mg_per_kg)} mg/kg × {_fmt(weight_kg)} kg = {_fmt(calc)} mg is below the "
-                f"smallest capsule ({_fmt(min(strengths))} mg): give {_fmt(calc)} mg as a "
-                "pharmacy-prepared oral liquid")
-        return calc, calc, text
+    head = f"{_fmt(mg_per_kg)} mg/kg × {_fmt(weight_kg)} kg = {_fmt(calc)} mg"
+    bound = f"±{_fmt(100 * _bound())} %"
+    rounded = capsule_dose_within_bound(calc, strengths, ceiling_mg=calc if maximum else None)
+    if rounded is None:
+        nearest = round_to_capsules(calc, strengths, ceiling_mg=calc if maximum else None)
+        why = (f"the nearest whole-capsule dose ({_fmt(nearest)} mg, "
+               f"{(nearest - calc) / calc * 100.0:+.0f} %) is outside the {bound} rounding bound"
+               if nearest > 0 else f"below the smallest capsule ({_fmt(min(strengths))} mg)")
+        return calc, calc, f"{head}: {why}; give {_fmt(calc)} mg as {LIQUID}"
     diff_pct = (rounded - calc) / calc * 100.0
-    text = (f"{_fmt(mg_per_kg)} mg/kg × {_fmt(weight_kg)} kg = {_fmt(calc)} mg "
-            f"→ {_fmt(rounded)} mg ({capsule_breakdown(rounded, strengths)}; {diff_pct:+.0f} %)")
+    text = (f"{head} → {_fmt(rounded)} mg ({capsule_breakdown(rounded, strengths)}; "
+            f"{diff_pct:+.0f} %, within the {bound} rounding bound"
+            f"{', never above the maximum' if maximum else ''})")
     return rounded, calc, text
 
 
@@ -195,37 +235,43 @@ def _weight_based(mg_per_kg: float, weight_kg: float, strengths: tuple[float, ..
 def _titration(case: Case, guideline: str, no_escalation: bool) -> tuple[Phase, ...]:
     w = case.patient.weight_kg
     s = case.settings.capsule_strengths_mg
+    child = case.patient.age_years < ADULT_AGE_YEARS
     start = _phase(label="titration", dose_mg=TITRATION_DOSE_MG, doses_per_day=2,
-                   duration_days=TITRATION_DAYS, weight_kg=w, strengths=s,
+                   duration_days=TITRATION_DAYS, weight_kg=w, strengths=s, child=child,
                    note="start low: 250 mg twice daily for 2 weeks")
+    # Already on cycloserine: the start-of-treatment titration is not a recommendation.
+    first: tuple[Phase, ...] = () if case.doses else (start,)
     if no_escalation:
         keep = _phase(label="maintenance (renal)", dose_mg=TITRATION_DOSE_MG, doses_per_day=2,
-                      duration_days=None, weight_kg=w, strengths=s,
+                      duration_days=None, weight_kg=w, strengths=s, child=child,
                       daily_dose_range_mg=(500.0, 500.0),
                       note="renal impairment: stay at 500 mg/day; increase only if weekly "
                            "plasma levels show a peak below target")
-        return (start, keep)
+        return (*first, keep)
     upper = MAX_DAILY_DOSE_MG
     keep = _phase(label="maintenance", dose_mg=TITRATION_DOSE_MG, doses_per_day=2,
-                  duration_days=None, weight_kg=w, strengths=s,
+                  duration_days=None, weight_kg=w, strengths=s, child=child,
                   daily_dose_range_mg=(ADULT_MAINTENANCE_RANGE_MG_DAY[0], upper),
                   note=f"{guideline}: 0.5–1 g/day in divided doses; start at 500 mg/day and "
                        "increase only by plasma levels (peak 20–30 mg/L)")
-    return (start, keep)
+    return (*first, keep)
 
 
 def _aap(case: Case, no_escalation: bool) -> RegimenOption:
     w = case.patient.weight_kg
     s = case.settings.capsule_strengths_mg
     low, calc_low, text_low = _weight_based(AAP_MG_KG_DOSE[0], w, s)
-    high, _, _ = _weight_based(AAP_MG_KG_DOSE[1], w, s)
-    rng = (low * 2, low * 2) if no_escalation else (low * 2, high * 2)
+    high, calc_high, _ = _weight_based(AAP_MG_KG_DOSE[1], w, s, maximum=True)
+    high_text = (f"{_fmt(high)} mg" if high != calc_high
+                 else f"{_fmt(calc_high)} mg, as {LIQUID}"
+                 if fewest_capsules(calc_high, s) is None else f"{_fmt(calc_high)} mg")
+    rng = (low * 2, low * 2) if no_escalation else (low * 2, min(high, calc_high) * 2)
     phase = _phase(label="AAP", dose_mg=low, doses_per_day=2, duration_days=None, weight_kg=w,
                    strengths=s, calculated_dose_mg=calc_low, rounding=text_low,
-                   daily_dose_range_mg=rng,
+                   daily_dose_range_mg=rng, child=True,
                    note=("renal impairment: no escalation without weekly levels" if no_escalation
                          else f"start at 5 mg/kg twice daily; up to 10 mg/kg twice daily "
-                              f"({_fmt(high)} mg) by levels"))
+                              f"({high_text}; a maximum is never rounded up) by levels"))
     return RegimenOption(
         guideline="AAP", label="AAP: 5–10 mg/kg twice daily, maximum 1 g/day",
         phases=(phase,),
@@ -249,7 +295,7 @@ def _bnfc(case: Case, no_escalation: bool) -> RegimenOption:
     if group == "child":
         dose, calc, text = _weight_based(BNFC_2_12_MG_KG_DOSE, p.weight_kg, s)
         phase = _phase(label="BNFC 2–12 years", dose_mg=dose, doses_per_day=2,
-                       duration_days=None, weight_kg=p.weight_kg, strengths=s,
+                       duration_days=None, weight_kg=p.weight_kg, strengths=s, child=True,
                        calculated_dose_mg=calc, rounding=text,
                        note=("renal impairment: no escalation without weekly levels"
                              if no_escalation else "adjust to plasma levels and response"))
@@ -266,6 +312,26 @@ def _bnfc(case: Case, no_escalation: bool) -> RegimenOption:
         rationale=("BNFC dose for 12–18 years, as cited by the monograph: fixed 250 mg twice "
                    "daily for 2 weeks, then adjusted to blood levels and response.",),
         sources=cite_all(["dose.children_bnfc_12_18", "precaution.level_monitoring"]),
+    )
+
+
+def _who(case: Case, no_escalation: bool) -> RegimenOption:
+    w = case.patient.weight_kg
+    s = case.settings.capsule_strengths_mg
+    lo, hi = dose_policy().paediatric.who_mg_kg_day
+    dose, calc, text = _weight_based(lo / 2.0, w, s)
+    phase = _phase(label="WHO", dose_mg=dose, doses_per_day=2, duration_days=None, weight_kg=w,
+                   strengths=s, calculated_dose_mg=calc, rounding=text, child=True,
+                   note=("renal impairment: no escalation without weekly levels" if no_escalation
+                         else f"WHO {_fmt(lo)}–{_fmt(hi)} mg/kg/day: start at {_fmt(lo)} "
+                              f"mg/kg/day in two doses, up to {_fmt(hi)} mg/kg/day by levels"))
+    return RegimenOption(
+        guideline="WHO", label=f"WHO children: {_fmt(lo)}–{_fmt(hi)} mg/kg/day",
+        phases=(phase,),
+        rationale=(f"WHO paediatric dose {_fmt(lo)}–{_fmt(hi)} mg/kg/day, shown beside AAP and "
+                   "BNFC; split into two doses here because cycloserine is given in divided "
+                   "doses (monograph, US label).",),
+        sources=cite_all(list(dose_policy().paediatric.who_sources)),
     )
 
 
@@ -314,7 +380,8 @@ def recommend(case: Case, renal: RenalFunction, severe_renal: bool | None = None
 
     if severe:
         options = _ats_renal_options(case) if group == "adult" else ()
-        rationale = ["Severe renal impairment (CrCl < 30 mL/min or dialysis): the monograph "
+        rationale = ["Severe renal impairment (CrCl < 30 mL/min, dialysis, or recorded kidney "
+                     "failure such as ESRD or CKD stage 4-5): the monograph "
                      "contraindicates cycloserine, so no regimen is recommended."]
         if group != "adult":
             rationale.append("No documented paediatric regimen exists for severe renal "
@@ -330,8 +397,9 @@ def recommend(case: Case, renal: RenalFunction, severe_renal: bool | None = None
     renal_sources: list[str] = []
     if impaired:
         renal_note = (
-            f"Renal impairment (CrCl {renal.crcl_ml_min:.1f} {renal.unit}): the monograph asks for "
-            "lower doses without giving figures, and ATS changes nothing above 30 mL/min. "
+            f"Renal impairment (CrCl {renal.crcl_ml_min:.1f} {renal.unit}, 30–59: moderately "
+            "decreased): the monograph asks for lower doses without giving figures, and ATS "
+            "changes nothing at 30 mL/min or more. "
             "Conservative rule used here: stay at the starting dose (500 mg/day for adults) and "
             "do not escalate until weekly plasma levels show a peak below the target. "
             "A model-informed dose may replace this rule.",
@@ -362,13 +430,15 @@ def recommend(case: Case, renal: RenalFunction, severe_renal: bool | None = None
             status=status, guideline=chosen.label, phases=chosen.phases,
             rationale=(
                 f"Default paediatric guideline: {default} (settings.paediatric_guideline); "
-                f"{other.guideline} is shown as the alternative.",
+                f"{other.guideline} and WHO are shown as alternatives.",
                 *chosen.rationale, *renal_note,
             ),
             sources=cite_all([s.id for s in chosen.sources] + renal_sources),
-            alternatives=(other,),
+            alternatives=(other, _who(case, impaired)),
         )
-    if case.settings.start_date is not None and rec.phases:
+    if case.doses:
+        rec = rec.model_copy(update={"rationale": (*rec.rationale, ON_TREATMENT_NOTE)})
+    if case.settings.start_date is not None and rec.phases and not case.doses:
         schedule, note = day_by_day(rec.phases, case.settings.start_date)
         rec = rec.model_copy(update={"schedule": schedule, "schedule_note": note})
     return rec

@@ -31,7 +31,7 @@ def weekly_level_reasons(case: Case, renal: RenalFunction, vocabulary: Vocabular
         reasons.append("renal impairment")
     if max_24h_dose_mg(case.doses) > WEEKLY_LEVELS_ABOVE_MG_DAY:
         reasons.append("more than 500 mg/day")
-    if any(r.category == "cns" for r in vocabulary.of("symptom")):
+    if any(r.category in ("cns", "cns_severe") for r in vocabulary.of("symptom")):
         reasons.append("signs of neurotoxicity")
     return reasons
 

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from cyclodose.intake.case import Patient
-from cyclodose.limits import SEVERE_RENAL_CRCL_ML_MIN
+from cyclodose.limits import RENAL_IMPAIRMENT_CRCL_ML_MIN, SEVERE_RENAL_CRCL_ML_MIN
 
 Sex = Literal["male", "female"]
 
@@ -98,18 +98,29 @@ class RenalFunction(BaseModel):
     dialysis: Literal["none", "haemodialysis", "peritoneal"]
     notes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()  # knowledge ids
+    # A condition records kidney failure (ESRD, CKD stage 4-5, N18.4-N18.6): severe whatever
+    # the creatinine estimate says (set by `renal_state.renal_state`).
+    recorded_severe: bool = False
 
     @property
     def impaired(self) -> bool:
-        """Below 90 mL/min or on dialysis (KDIGO G2 or worse)."""
-        if self.dialysis != "none":
+        """Renal impairment with the monograph's precaution: below 60 mL/min (KDIGO G3 or
+        worse), severe, or on dialysis. 60–89 mL/min (G2) is information only."""
+        if self.severe:
             return True
-        return self.crcl_ml_min is not None and self.crcl_ml_min < 90.0
+        return self.crcl_ml_min is not None and self.crcl_ml_min < RENAL_IMPAIRMENT_CRCL_ML_MIN
+
+    @property
+    def mildly_reduced(self) -> bool:
+        """60–89 mL/min (KDIGO G2): an information note, no dose change (ATS)."""
+        return (not self.impaired and self.crcl_ml_min is not None
+                and self.crcl_ml_min < 90.0)
 
     @property
     def severe(self) -> bool:
-        """CrCl < 30 mL/min or dialysis: the monograph's severe renal impairment."""
-        if self.dialysis != "none":
+        """CrCl < 30 mL/min, dialysis, or recorded kidney failure: the monograph's severe
+        renal impairment."""
+        if self.dialysis != "none" or self.recorded_severe:
             return True
         return self.crcl_ml_min is not None and self.crcl_ml_min < SEVERE_RENAL_CRCL_ML_MIN
 

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from cyclodose.clinical.screening import Finding
+from cyclodose.limits import CEILING_MG_L, MAX_P_PEAK_ABOVE_CEILING
 
 TIE_DIGITS = 2  # probabilities compared to 2 decimals: 1 percentage point
 TIE_PROBABILITY = 10.0 ** -TIE_DIGITS
@@ -32,6 +33,37 @@ def rank_key(objective: float, p_above_ceiling: float, capsules_per_day: float,
     capsules a day, then the lower daily dose."""
     return (-round(objective, TIE_DIGITS), round(p_above_ceiling, TIE_DIGITS),
             capsules_per_day, daily_dose_mg)
+
+
+def too_likely_toxic(p_peak_above_ceiling: float) -> bool:
+    """No section presents as recommended a regimen predicted more likely than not to peak
+    above the ceiling (limits.MAX_P_PEAK_ABOVE_CEILING)."""
+    return p_peak_above_ceiling > MAX_P_PEAK_ABOVE_CEILING + 1e-12
+
+
+def too_toxic_text(p_peak_above_ceiling: float) -> str:
+    return (f"Not recommended: the predicted probability of a peak above {CEILING_MG_L:g} mg/L "
+            f"is {100 * p_peak_above_ceiling:.0f} %, above the "
+            f"{100 * MAX_P_PEAK_ABOVE_CEILING:.0f} % that this tool accepts for a regimen "
+            "it presents (monograph and US label: keep plasma levels below 30 µg/mL).")
+
+
+def holding(findings: Sequence[Finding]) -> list[Finding]:
+    """Findings that hold every regimen until a review (regimen_policy.yaml `hold_codes`)."""
+    codes = set(_hold_codes())
+    return [f for f in findings if f.code in codes]
+
+
+@cache
+def _hold_codes() -> tuple[str, ...]:
+    path = resources.files("cyclodose").joinpath("knowledge/data/regimen_policy.yaml")
+    return tuple(yaml.safe_load(path.read_text(encoding="utf-8"))["hold"]["codes"])
+
+
+def hold_text(holds: Sequence[Finding]) -> str:
+    return (f"Hold and review: the screening found {', '.join(f.code for f in holds)} (stop or "
+            "reduce the dose, urgent plasma level). No regimen is recommended until the review; "
+            "the numbers below are for the reviewer.")
 
 
 def divided_first(ranked: Sequence[T], divided: Callable[[T], bool], *,

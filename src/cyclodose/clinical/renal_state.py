@@ -8,11 +8,37 @@ is not a contradiction."""
 
 from __future__ import annotations
 
-from cyclodose.clinical.vocabulary import Vocabulary
+from cyclodose.clinical.patient import RenalFunction, renal_function
+from cyclodose.clinical.vocabulary import Vocabulary, recognise
 from cyclodose.errors import CaseError, Problem
 from cyclodose.intake.case import Patient
 
 DIALYSIS_CONCEPT = "dialysis"
+SEVERE_RENAL_CONCEPT = "severe_renal_impairment"
+
+
+def renal_state(patient: Patient, vocab: Vocabulary) -> RenalFunction:
+    """The one renal state of every section: the checked dialysis field, the measured or
+    estimated clearance, and a recorded kidney failure (ESRD, CKD stage 4-5), which makes it
+    severe whatever the creatinine estimate says (a post-dialysis creatinine can look
+    moderate)."""
+    check_renal_state(patient, vocab)
+    renal = renal_function(patient)
+    # A "history of" ESRD counts too (the screening rule counts it): kidney failure does not
+    # resolve, and a transplant is recorded as such, not as a history of ESRD.
+    recorded = [r for r in vocab.of("condition") if r.concept == SEVERE_RENAL_CONCEPT]
+    if not recorded or renal.dialysis != "none":
+        return renal
+    said = ", ".join(f"{r.text!r} ({r.field})" for r in recorded)
+    note = (f"{said} records kidney failure or CKD stage 4-5: treated as severe renal "
+            "impairment whatever the creatinine estimate says")
+    return renal.model_copy(update={"recorded_severe": True, "notes": (*renal.notes, note),
+                                    "sources": (*renal.sources, "ext.kdigo_2012")})
+
+
+def patient_renal_state(patient: Patient) -> RenalFunction:
+    """`renal_state` from the patient's own conditions (for a path without the full screen)."""
+    return renal_state(patient, recognise(patient.conditions, (), ()))
 
 
 def check_renal_state(patient: Patient, vocab: Vocabulary) -> None:

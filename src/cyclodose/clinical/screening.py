@@ -97,8 +97,9 @@ def _p_antituberculous(ctx: Context, expected: bool) -> Evidence | None:
     return {"matched": ", ".join(hits)} if bool(hits) == expected else None
 
 
-def _p_symptom_category(ctx: Context, category: str) -> Evidence | None:
-    hits = [r.text for r in ctx.vocabulary.of("symptom") if r.category == category]
+def _p_symptom_category(ctx: Context, category: str | list[str]) -> Evidence | None:
+    wanted = [category] if isinstance(category, str) else category
+    hits = [r.text for r in ctx.vocabulary.of("symptom") if r.category in wanted]
     return {"matched": ", ".join(hits)} if hits else None
 
 
@@ -129,7 +130,8 @@ def _p_crcl_below(ctx: Context, limit_ml_min: float) -> Evidence | None:
 def _p_crcl_between(ctx: Context, bounds: list[float]) -> Evidence | None:
     lo, hi = bounds
     v = ctx.renal.crcl_ml_min
-    if ctx.renal.dialysis != "none" or v is None or not lo <= v < hi:
+    # A recorded kidney failure (ESRD, CKD 5) is severe whatever the creatinine estimate says.
+    if ctx.renal.severe or v is None or not lo <= v < hi:
         return None
     return {"matched": _renal_text(ctx), "renal": _renal_text(ctx)}
 
@@ -138,6 +140,12 @@ def _p_renal_impaired(ctx: Context, expected: bool) -> Evidence | None:
     if ctx.renal.impaired != expected:
         return None
     return {"matched": f"renal function {_renal_text(ctx)}", "renal": _renal_text(ctx)}
+
+
+def _p_on_treatment(ctx: Context, expected: bool) -> Evidence | None:
+    on = bool(ctx.case.doses)
+    return {"matched": f"on treatment, up to {ctx.max_24h_mg:.0f} mg in 24 h"} if on == expected \
+        else None
 
 
 def _p_renal_unknown(ctx: Context, expected: bool) -> Evidence | None:
@@ -165,6 +173,35 @@ def _p_level_above(ctx: Context, limit_mg_l: float) -> Evidence | None:
     return {"matched": f"level {max(values):.1f} mg/L", "max_level_mg_l": f"{max(values):.1f}"}
 
 
+# A level this long after the dose before it is read as a peak-time level (peak 2-6 h,
+# later with delayed absorption: US label, Peloquin); outside it a low value is expected.
+PEAK_TIME_H = (1.0, 8.0)
+
+
+def _p_level_below_target(ctx: Context, _: Any) -> Evidence | None:
+    """Peak-time levels below the target window, and levels below quantification."""
+    low = ctx.case.target.peak_low_mg_l
+    dose_times = sorted(d.time_h for d in ctx.case.doses)
+    hits: list[str] = []
+    after: list[float] = []
+    for lv in ctx.case.levels:
+        before = [t for t in dose_times if t <= lv.time_h]
+        tad = lv.time_h - before[-1] if before else None
+        if tad is not None:
+            after.append(tad)
+        if lv.conc_mg_l is None:
+            hits.append("a level below quantification")
+        elif tad is not None and PEAK_TIME_H[0] <= tad <= PEAK_TIME_H[1] and lv.conc_mg_l < low:
+            hits.append(f"{lv.conc_mg_l:.3g} mg/L {tad:.3g} h after a dose")
+    if not hits:
+        return None
+    late = any(t >= 5.0 for t in after)
+    return {"matched": "; ".join(hits), "low": f"{low:g}",
+            "high": f"{ctx.case.target.peak_high_mg_l:g}",
+            "six_h": "" if late else "; take a 6 h level as well (only early levels exist, and "
+                     "delayed absorption puts the peak later)"}
+
+
 PREDICATES: dict[str, Predicate] = {
     "condition": _p_condition,
     "comedication": _p_comedication,
@@ -178,9 +215,11 @@ PREDICATES: dict[str, Predicate] = {
     "crcl_between_ml_min": _p_crcl_between,
     "renal_impaired": _p_renal_impaired,
     "renal_unknown": _p_renal_unknown,
+    "on_treatment": _p_on_treatment,
     "regimen_max_24h_mg_at_least": _p_max_24h_at_least,
     "regimen_max_24h_mg_above": _p_max_24h_above,
     "level_above_mg_l": _p_level_above,
+    "level_below_target": _p_level_below_target,
 }
 
 

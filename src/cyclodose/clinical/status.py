@@ -14,3 +14,10 @@ class RegimenStatus(StrEnum):
     NO_DOSE = "no_dose"  # the guideline gives no dose for this patient
     PREDICTED = "predicted"  # a model-informed prediction (no contraindication found)
     NOT_MODELLED = "unavailable"  # the model cannot predict for this patient (reasons given)
+    # Outside the model's population (children for both adult models): the numbers are an
+    # extrapolation shown for information, never a regimen to give.
+    EXTRAPOLATION = "extrapolation, for information only"
+    # Predicted more likely than not to peak above 30 mg/L (limits.MAX_P_PEAK_ABOVE_CEILING).
+    NOT_RECOMMENDED = "not recommended"
+    # CNS or skin toxicity on treatment: hold or reduce, urgent level, review before any regimen.
+    HOLD = "hold and review"

@@ -85,6 +85,13 @@ def _condition_index() -> tuple[dict[str, str], list[tuple[str, str]], dict[str,
     return terms, icd, qualifiers, variants
 
 
+@lru_cache(maxsize=1)
+def _condition_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Free-text shapes (vocabulary `patterns`), anchored at the start of the folded text."""
+    return tuple((re.compile(p["regex"]), p["concept"])
+                 for p in _data("conditions").get("patterns", []))
+
+
 def condition_ids() -> set[str]:
     return {c["id"] for c in _data("conditions")["conditions"]}
 
@@ -131,6 +138,8 @@ def recognise_condition(text: str, field: str) -> Recognised | Unrecognised:
         else:
             rest, quals = _strip_qualifiers(folded, qualifiers)
             concept = terms.get(rest)
+            if concept is None:
+                concept = next((cid for rx, cid in _condition_patterns() if rx.match(rest)), None)
         if concept is None:
             return Unrecognised(kind="condition", text=text, field=field,
                                 reason="not a known condition term or ICD-10 code")

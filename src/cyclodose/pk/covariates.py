@@ -152,7 +152,9 @@ def validity_reasons(spec: ModelSpec, cov: Covariates | CovariateTimeline) -> li
     for c in covs:
         age = c.age_years[~np.isnan(c.age_years)]
         if age.size and np.any(age < v.min_age_years):
-            add(f"age {np.min(age):.0f} years is below the model's population "
+            youngest = float(np.min(age))
+            shown = (f"{youngest * 12:.0f} months" if youngest < 2 else f"{youngest:.0f} years")
+            add(f"age {shown} is below the model's population "
                 f"({v.population}; from {v.min_age_years:.0f} years)")
         crcl = c.crcl_ml_min[~np.isnan(c.crcl_ml_min)]
         if crcl.size and np.any(crcl < v.min_crcl_ml_min):

@@ -16,9 +16,15 @@ from cyclodose.clinical.breastfeeding import BreastfeedingEstimate
 from cyclodose.clinical.breastfeeding import estimate as breastfeeding_estimate
 from cyclodose.clinical.dosing import Recommendation, max_24h_dose_mg, recommend
 from cyclodose.clinical.monitoring import MonitoringItem, plan
-from cyclodose.clinical.patient import AgeGroup, RenalFunction, age_group, bmi_kg_m2, renal_function
-from cyclodose.clinical.regimen_policy import not_recommended
-from cyclodose.clinical.renal_state import check_renal_state
+from cyclodose.clinical.patient import AgeGroup, RenalFunction, age_group, bmi_kg_m2
+from cyclodose.clinical.regimen_policy import (
+    hold_text,
+    holding,
+    not_recommended,
+    too_likely_toxic,
+    too_toxic_text,
+)
+from cyclodose.clinical.renal_state import renal_state
 from cyclodose.clinical.screening import Finding, screen
 from cyclodose.clinical.status import RegimenStatus
 from cyclodose.clinical.vocabulary import Recognised, Unrecognised, recognise
@@ -113,10 +119,28 @@ def _flag_contraindications(rec: Recommendation, findings: tuple[Finding, ...]) 
     # Severe renal impairment is handled by the guideline itself (no regimen, the ATS option).
     blocks = [f for f in blocking(findings)
               if f.code != "contraindication.severe_renal_impairment"]
-    if not blocks or not rec.phases:
+    holds = holding(findings)
+    if not rec.phases or not (blocks or holds):
         return rec
-    why = not_recommended(blocks, "guideline")
-    return rec.model_copy(update={"status": RegimenStatus.CONTRAINDICATED,
+    if blocks:
+        why = not_recommended(blocks, "guideline")
+        return rec.model_copy(update={"status": RegimenStatus.CONTRAINDICATED,
+                                      "rationale": (why, *rec.rationale)})
+    return rec.model_copy(update={"status": RegimenStatus.HOLD,
+                                  "rationale": (hold_text(holds), *rec.rationale)})
+
+
+def _guideline_exposure(rec: Recommendation, prediction: PkPrediction) -> Recommendation:
+    """The guideline regimen is not presented as recommended when the model (inside its
+    population) predicts it more likely than not to peak above 30 mg/L."""
+    g = prediction.guideline
+    if (rec.status != RegimenStatus.RECOMMENDED or g is None
+            or prediction.status == RegimenStatus.EXTRAPOLATION
+            or not too_likely_toxic(g.p_peak_above_ceiling)):
+        return rec
+    model = prediction.model.name if prediction.model else "the PK model"
+    why = f"{too_toxic_text(g.p_peak_above_ceiling)} ({model}, for {g.regimen})"
+    return rec.model_copy(update={"status": RegimenStatus.NOT_RECOMMENDED,
                                   "rationale": (why, *rec.rationale)})
 
 
@@ -128,13 +152,23 @@ def _pk_sections(case: Case, rec: Recommendation, findings: tuple[Finding, ...]
     # The model-informed regimen is a pharmacokinetic answer only: a contraindication (severe
     # renal impairment and dialysis included) marks it, as it marks the guideline regimen.
     blocks = blocking(findings)
-    if prediction.status == RegimenStatus.PREDICTED and blocks:
+    holds = holding(findings)
+    shown = (RegimenStatus.PREDICTED, RegimenStatus.NOT_RECOMMENDED)
+    if prediction.status in shown and blocks:
         notes = [not_recommended(blocks, "model_informed")]
         if case.patient.dialysis != "none":
             notes.append("Dialysis is not in the model: clearance by dialysis and between "
                          "sessions is not predicted; dose by the ATS option and measured levels.")
         prediction = prediction.model_copy(update={
             "status": RegimenStatus.CONTRAINDICATED, "rationale": [*notes, *prediction.rationale]})
+    elif prediction.status in shown and holds:
+        prediction = prediction.model_copy(update={
+            "status": RegimenStatus.HOLD,
+            "rationale": [hold_text(holds), *prediction.rationale]})
+    if case.levels and prediction.status != RegimenStatus.NOT_MODELLED:
+        prediction = prediction.model_copy(update={"rationale": [
+            "Population-model regimen: it ignores the measured levels; the TDM result, "
+            "which uses them, is the one to act on.", *prediction.rationale]})
     return {"prediction": prediction, "candidates": candidates}
 
 
@@ -143,12 +177,13 @@ def assess(case: Case, *, with_tdm: bool = True) -> Assessment:
 
     `with_tdm=False` skips the Bayesian estimate (for a caller that already has it)."""
     p = case.patient
-    renal = renal_function(p)
     vocab = recognise(p.conditions, case.comedications, p.symptoms)
-    check_renal_state(p, vocab)  # one renal state drives every section
+    renal = renal_state(p, vocab)  # one renal state drives every section
     findings = screen(case, renal, vocab)
     severe_renal = any(f.code == "contraindication.severe_renal_impairment" for f in findings)
     rec = _flag_contraindications(recommend(case, renal, severe_renal=severe_renal), findings)
+    pk = _pk_sections(case, rec, findings)
+    rec = _guideline_exposure(rec, pk["prediction"])
     return Assessment(
         model=case.settings.model,
         patient=_summary(case, renal),
@@ -159,5 +194,5 @@ def assess(case: Case, *, with_tdm: bool = True) -> Assessment:
         recognised=vocab.recognised,
         unrecognised=vocab.unrecognised,
         tdm=tdm_section(case, findings) if with_tdm else None,
-        **_pk_sections(case, rec, findings),
+        **pk,
     )

@@ -20,11 +20,15 @@ import numpy as np
 from pydantic import BaseModel
 
 from cyclodose.clinical.candidates import Candidate, candidate_grid
-from cyclodose.clinical.patient import renal_function
-from cyclodose.clinical.regimen_policy import divided_first, rank_key
-from cyclodose.clinical.renal_state import check_renal_state
+from cyclodose.clinical.patient import RenalFunction
+from cyclodose.clinical.regimen_policy import (
+    divided_first,
+    rank_key,
+    too_likely_toxic,
+    too_toxic_text,
+)
+from cyclodose.clinical.renal_state import patient_renal_state
 from cyclodose.clinical.status import RegimenStatus
-from cyclodose.clinical.vocabulary import recognise
 from cyclodose.intake.case import Case
 from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
 from cyclodose.pk.covariates import Covariates, validity_reasons
@@ -126,7 +130,7 @@ def evaluate(spec: ModelSpec, cov: Covariates, candidates: Sequence[Candidate],
 def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAWS,
             seed: int = DEFAULT_SEED, max_daily_mg: float = MAX_DAILY_DOSE_MG) -> AprioriResult:
     """Rank the candidate maintenance regimens for this patient (no levels needed)."""
-    check_renal_state(case.patient, recognise(case.patient.conditions, (), ()))
+    renal = patient_renal_state(case.patient)  # refuses a contradictory dialysis record
     spec = single_model(model or case.settings.model)
     cov = covariates_from_case(case, spec)
     window = (case.target.peak_low_mg_l, case.target.peak_high_mg_l)
@@ -134,8 +138,10 @@ def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAW
     ranked = evaluate(spec, cov, cands, window, sample_eta(spec, n_draws, seed))
     # Divided doses (monograph, US label) unless renal function is severely reduced, where the
     # documented option is once daily or three times weekly (ATS 2003; J Thorac Dis 2018).
-    severe_renal = renal_function(case.patient).severe  # the screening's definition
-    best = divided_first(ranked, lambda c: c.divided, keep_order=severe_renal)[0]
+    # Never a regimen more likely than not to peak above the ceiling, when another exists.
+    severe_renal = renal.severe  # the screening's definition
+    acceptable = [c for c in ranked if not too_likely_toxic(c.p_peak_above_ceiling)] or ranked
+    best = divided_first(acceptable, lambda c: c.divided, keep_order=severe_renal)[0]
     assert best.daily_dose_mg <= MAX_DAILY_DOSE_MG
     reasons = validity_reasons(spec, cov)
     used = {name: round(float(cov.value(name)[0]), 2) for name in spec.covariates}
@@ -150,8 +156,8 @@ def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAW
         f"{best.peak_mg_l.p95:.1f}). Model {spec.name} ({spec.citation}); "
         f"{n_draws} draws of between-subject variability, inter-occasion variability 0. "
         "Check with a measured peak level.")
-    top = ranked[0]
-    if top is not best:
+    top = acceptable[0]
+    if top is not best and not top.divided:
         rationale += (
             f" {top.regimen} once daily scored higher ({100 * top.p_peak_in_window:.0f} % in "
             f"the window) but cycloserine is given in divided doses ({DIVIDED_DOSES_SOURCE}); "
@@ -174,7 +180,6 @@ def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAW
 # ---- the `prediction` and `candidates` sections of an Assessment ------------------------
 
 ASSESS_DRAWS = 1000
-RENAL_RULE_RANGE_ML_MIN = (30.0, 89.0)
 
 
 class GuidelinePrediction(BaseModel):
@@ -208,6 +213,8 @@ class PkPrediction(BaseModel):
     target_window_mg_l: tuple[float, float] | None = None
     replaces_renal_rule: bool = False
     guideline: GuidelinePrediction | None = None
+    # The patient's current regimen (from the dose history), predicted: shown on treatment.
+    current: GuidelinePrediction | None = None
     extrapolation: list[str] = []
     n_draws: int | None = None
     seed: int | None = None
@@ -249,34 +256,87 @@ def assessment_sections(case: Case, guideline_dose_mg: float | None = None,
         return PkPrediction(status=RegimenStatus.NOT_MODELLED,
                             reason="; ".join(str(p) for p in exc.problems)), None
     best = res.recommended
-    crcl = float(cov.crcl_ml_min[0])
-    lo, hi = RENAL_RULE_RANGE_ML_MIN
-    replaces = bool(lo <= crcl < hi + 1.0) and case.patient.dialysis == "none"  # 30-89
+    renal = patient_renal_state(case.patient)  # the screening's renal state, in its unit
+    # 30-59 mL/min: the model's clearance replaces the conservative renal rule; for an adult
+    # inside the model's population only (a child's prediction is not a regimen to give).
+    outside = case.patient.age_years < spec.validity.min_age_years
+    replaces = renal.impaired and not renal.severe and not outside
     rationale = [res.rationale]
+    status = RegimenStatus.PREDICTED
+    if outside:
+        status = RegimenStatus.EXTRAPOLATION
+        rationale.insert(0, (
+            f"Outside the model's population ({spec.validity.population}): this prediction "
+            "is an extrapolation shown for information, never a regimen to give; dose by the "
+            "guideline and measured levels."))
+    elif too_likely_toxic(best.p_peak_above_ceiling):
+        status = RegimenStatus.NOT_RECOMMENDED
+        rationale.insert(0, too_toxic_text(best.p_peak_above_ceiling))
     if replaces:
+        rationale.append(_renal_text(renal))
+    elif renal.mildly_reduced and not outside:
         rationale.append(
-            f"CrCl {crcl:.0f} mL/min (mild to moderate impairment): this model-informed "
-            "regimen, from the model's clearance at this renal function, replaces the "
-            "conservative renal rule of the guideline recommendation (still shown); check "
-            "a peak level within the first weeks and weekly while renal function is reduced.")
+            f"Renal function {renal.crcl_ml_min:.0f} {renal.unit} (mildly decreased, KDIGO G2): "
+            "no dose is held; the model's clearance at this renal function is in the "
+            "prediction.")
+    if case.patient.pregnant:
+        rationale.append("Pregnancy was not in either model's data (Alghamdi 2019, "
+                         "Resendiz-Galvan 2025): the prediction ignores the changes of "
+                         "pregnancy; confirm with a measured peak level.")
+    eta = sample_eta(spec, n_draws, res.seed)
+    strengths = case.settings.capsule_strengths_mg
     guide = None
     if guideline_dose_mg and guideline_doses_per_day:
-        guide = _guideline(spec, cov, res.target_window_mg_l, sample_eta(spec, n_draws, res.seed),
-                           guideline_dose_mg, guideline_doses_per_day,
-                           case.settings.capsule_strengths_mg)
+        guide = _guideline(spec, cov, res.target_window_mg_l, eta,
+                           guideline_dose_mg, guideline_doses_per_day, strengths)
         if guide is not None:
             rationale.append(
                 f"The guideline maintenance regimen {guide.regimen} is predicted to give a "
                 f"peak median {guide.peak_mg_l.median:.1f} mg/L, "
                 f"{100 * guide.p_peak_in_window:.0f} % in the target window and "
                 f"{100 * guide.p_peak_above_ceiling:.0f} % above {CEILING_MG_L:g} mg/L.")
+    current = _current(case, spec, cov, res.target_window_mg_l, eta)
+    if current is not None:
+        rationale.insert(0, (
+            f"Current regimen {current.regimen} (from the dose history): predicted peak median "
+            f"{current.peak_mg_l.median:.1f} mg/L (90 % interval {current.peak_mg_l.p05:.1f}–"
+            f"{current.peak_mg_l.p95:.1f}), {100 * current.p_peak_above_ceiling:.0f} % "
+            f"probability above {CEILING_MG_L:g} mg/L."))
     pred = PkPrediction(
-        status=RegimenStatus.PREDICTED, model=res.model, covariates=res.covariates,
+        status=status, model=res.model, covariates=res.covariates,
         regimen=best.regimen,
         amounts_mg=best.amounts_mg, interval_h=best.interval_h, doses_per_day=best.doses_per_day,
         daily_dose_mg=best.daily_dose_mg, capsules=best.capsules, peak_mg_l=best.peak_mg_l,
         trough_mg_l=best.trough_mg_l, auc24_mg_h_l=best.auc24_mg_h_l,
         p_peak_in_window=best.p_peak_in_window, p_peak_above_ceiling=best.p_peak_above_ceiling,
         target_window_mg_l=res.target_window_mg_l, replaces_renal_rule=replaces, guideline=guide,
-        extrapolation=res.extrapolation, n_draws=res.n_draws, seed=res.seed, rationale=rationale)
+        current=current, extrapolation=res.extrapolation, n_draws=res.n_draws, seed=res.seed,
+        rationale=rationale)
     return pred, tuple(res.candidates)
+
+
+def _renal_text(renal: RenalFunction) -> str:
+    return (f"Renal impairment ({renal.crcl_ml_min:.0f} {renal.unit}, 30–59: moderately "
+            "decreased): this model-informed regimen, from the model's clearance at this renal "
+            "function, replaces the conservative renal rule of the guideline recommendation "
+            "(still shown); check a peak level within the first weeks and weekly while renal "
+            "function is reduced.")
+
+
+def _current(case: Case, spec: ModelSpec, cov: Covariates, window: tuple[float, float],
+             eta: np.ndarray) -> GuidelinePrediction | None:
+    """The predicted steady-state exposure of the regimen the patient is on."""
+    from cyclodose.clinical.tdm_regimen import current_regimen
+    from cyclodose.pk.regimen import DosePattern
+
+    now = current_regimen([d.time_h for d in case.doses], [d.amount_mg for d in case.doses],
+                          case.settings.capsule_strengths_mg)
+    if now is None:
+        return None
+    pattern = DosePattern(now.period_h, now.offsets_h, now.amounts_mg)
+    (row,) = evaluate(spec, cov, [Candidate(pattern, 0, now.capsules)], window, eta)
+    return GuidelinePrediction(regimen=row.regimen, daily_dose_mg=row.daily_dose_mg,
+                               peak_mg_l=row.peak_mg_l, trough_mg_l=row.trough_mg_l,
+                               auc24_mg_h_l=row.auc24_mg_h_l,
+                               p_peak_in_window=row.p_peak_in_window,
+                               p_peak_above_ceiling=row.p_peak_above_ceiling)

@@ -11,8 +11,15 @@ import numpy as np
 
 from cyclodose import pk
 from cyclodose.clinical.blocking import blocking
-from cyclodose.clinical.patient import renal_function
-from cyclodose.clinical.regimen_policy import divided_first, not_recommended
+from cyclodose.clinical.regimen_policy import (
+    divided_first,
+    hold_text,
+    holding,
+    not_recommended,
+    too_likely_toxic,
+    too_toxic_text,
+)
+from cyclodose.clinical.renal_state import patient_renal_state
 from cyclodose.clinical.screening import Finding
 from cyclodose.clinical.status import RegimenStatus
 from cyclodose.clinical.tdm_regimen import (
@@ -339,7 +346,7 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
 
     ranked = rank(cands, metrics, case.target)
     top = ranked[0]
-    severe_renal = renal_function(case.patient).severe  # the screening's definition
+    severe_renal = patient_renal_state(case.patient).severe  # the screening's definition
     now = current_regimen([float(t) for t in doses.time_h], [float(a) for a in doses.amount_mg],
                           case.settings.capsule_strengths_mg)
     current = score(now, metrics(now), case.target) if now is not None else None
@@ -366,11 +373,19 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     found = screening_findings(case) if findings is None else findings
     blocks = blocking(found)
     warnings = contraindication_warnings(blocks) + quoted_warnings(found) + warnings
+    holds = holding(found)
+    toxic = too_likely_toxic(ranked[0].p_above_ceiling)
     status = (RegimenStatus.CONTRAINDICATED if blocks
+              else RegimenStatus.HOLD if holds
               else RegimenStatus.VERIFY if unreliable(diag, fit.at_bound, sample.ess)
+              else RegimenStatus.NOT_RECOMMENDED if toxic
               else RegimenStatus.RECOMMENDED)
     if blocks:
         why = not_recommended(blocks, "tdm") + " " + why
+    elif holds:
+        why = hold_text(holds) + " " + why
+    elif toxic:
+        why = too_toxic_text(ranked[0].p_above_ceiling) + " " + why
     if warnings:
         why += (f" Caution: {len(warnings)} warning(s) apply to this recommendation "
                 "(listed with it).")

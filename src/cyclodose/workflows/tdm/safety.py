@@ -9,20 +9,20 @@ quoted with it (the rule is `cyclodose.clinical.blocking`, shared with the asses
 
 from __future__ import annotations
 
-from cyclodose.clinical.patient import renal_function
+from cyclodose.clinical.renal_state import renal_state
 from cyclodose.clinical.screening import Finding, screen
 from cyclodose.clinical.vocabulary import recognise
 from cyclodose.intake.case import Case
 
 # Findings about the measured levels and the current dose: quoted with the TDM regimen
 # (a 60 mg/L level must not sit in the levels table without a word).
-QUOTED_CODES = ("level.above_ceiling", "dose.above_maximum")
+QUOTED_CODES = ("level.above_ceiling", "level.below_target", "dose.above_maximum")
 
 
 def screening_findings(case: Case) -> tuple[Finding, ...]:
     p = case.patient
-    return screen(case, renal_function(p), recognise(p.conditions, case.comedications,
-                                                     p.symptoms))
+    vocab = recognise(p.conditions, case.comedications, p.symptoms)
+    return screen(case, renal_state(p, vocab), vocab)
 
 
 def quoted_warnings(found: tuple[Finding, ...]) -> list[str]:
