@@ -4,7 +4,8 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-DEB_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+DEB_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils \
+            chromium
 
 .PHONY: run test lint validate bench deb clean
 
@@ -14,7 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian libraries WeasyPrint needs and pdftoppm for the report tests.
+# Debian libraries WeasyPrint needs, pdftoppm for the report tests, and chromium for the
+# browser tests (Playwright drives /usr/bin/chromium; never `playwright install`).
 deb:
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
