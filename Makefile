@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 DEB_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils \
-            chromium
+            postgresql postgresql-client chromium
 
 .PHONY: run test lint validate bench deb clean
 
@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian libraries WeasyPrint needs, pdftoppm for the report tests, and chromium for the
+# Debian libraries WeasyPrint needs, pdftoppm for the report tests, PostgreSQL for the
+# service storage tests (a throw-away cluster per test session), and chromium for the
 # browser tests (Playwright drives /usr/bin/chromium; never `playwright install`).
 deb:
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -25,13 +26,14 @@ deb:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The main job: the web service on http://127.0.0.1:8000 (SQLite in ./var/cyclodose.db).
 run: $(STAMP) deb
-	$(BIN)/cyclodose assess examples/adult_start.yaml
+	$(BIN)/cyclodose serve
 
 test: $(STAMP) deb
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --cov=cyclodose --cov-report=term:skip-covered
+	$(BIN)/pytest -n 2 --dist loadgroup --cov=cyclodose --cov-report=term:skip-covered
 
 validate: $(STAMP) deb
 	$(BIN)/python -m cyclodose.validation docs/validation.md
