@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(knowledge.router)
     app.include_router(patients.router)
     app.include_router(audit.router)
+    from cyclodose.service.pages import router as pages_router  # the clinician's web pages
+    app.include_router(pages_router)
     # ---------------------------------------------------------------------------------------
 
     _docs(app)

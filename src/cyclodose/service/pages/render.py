@@ -25,11 +25,13 @@ SEVERITY_LABEL = {
 }
 # Regimen statuses (the result's enum) -> CSS class and words.
 STATUS_CLASS = {"recommended": "ok", "predicted": "ok", "contraindicated": "critical",
-                "no_dose": "warning", "unavailable": "warning", "not_recommended": "critical"}
+                "no_dose": "warning", "unavailable": "warning", "not_recommended": "critical",
+                "verify before use": "warning"}
 STATUS_LABEL = {"recommended": "Recommended", "predicted": "Predicted",
                 "contraindicated": "Not recommended (contraindication)",
                 "no_dose": "No dose recommended", "unavailable": "Unavailable",
-                "not_recommended": "Not recommended"}
+                "not_recommended": "Not recommended",
+                "verify before use": "Verify before use (see the cautions)"}
 
 
 def qty(value: Any, unit: str = "", nd: int | None = None) -> str:
@@ -68,7 +70,8 @@ def when(value: Any, naive: bool = False) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     iso = value.isoformat(timespec="minutes")
-    shown = value.strftime("%Y-%m-%d %H:%M") + ("" if naive or value.tzinfo is None else " UTC")
+    shown = value.strftime("%Y-%m-%d %H:%M" if naive or value.tzinfo is None
+                           else "%Y-%m-%d %H:%M %Z")
     kind = "naive" if naive or value.tzinfo is None else "aware"
     from markupsafe import Markup, escape
 
@@ -97,5 +100,6 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
          ) -> HTMLResponse:
     context.setdefault("user", getattr(request.state, "page_user", None))
     context.setdefault("csrf", getattr(request.state, "page_csrf", ""))
+    context.setdefault("active", "")
     html = environment().get_template(template).render(request=request, **context)
     return HTMLResponse(html, status_code=status_code)

@@ -45,9 +45,13 @@
       traces.push({ x: [null], y: [null], mode: "lines", name: "doses (ticks at the bottom)",
                     line: { color: "#4a5360", width: 1.5 } });
     }
+    // y from 0 to a little above the highest of the data and the ceiling, so the ceiling line
+    // never sits on the frame
+    var top = spec.ceiling || 0;
+    traces.forEach(function (t) { (t.y || []).forEach(function (v) { if (v != null && v > top) top = v; }); });
     return { traces: traces, layout: { shapes: shapes,
       xaxis: Object.assign({ title: { text: spec.x_title } }, AXIS),
-      yaxis: Object.assign({ title: { text: spec.y_title }, rangemode: "tozero" }, AXIS) } };
+      yaxis: Object.assign({ title: { text: spec.y_title }, range: [0, top * 1.08] }, AXIS) } };
   }
 
   function lines(spec) {
@@ -60,20 +64,34 @@
       yaxis: Object.assign({ title: { text: spec.y_title }, range: spec.y_range }, AXIS) } };
   }
 
+  // On a narrow screen the legend goes below the plot, which gets taller.
+  function fit(el) {
+    var narrow = el.clientWidth < 560;
+    return { legend: narrow ? { orientation: "h", x: 0, y: -0.22, yanchor: "top" } : { orientation: "v" },
+             width: el.clientWidth, height: narrow ? 520 : 400,
+             margin: { l: narrow ? 48 : 60, r: 10, t: 10, b: 50 } };
+  }
+
   function draw(el) {
     if (el.dataset.drawn || typeof Plotly === "undefined") return;
     var spec = JSON.parse(el.dataset.plot);
     var fig = spec.kind === "lines" ? lines(spec) : concentration(spec);
-    var narrow = el.clientWidth < 560;
     var layout = Object.assign({
-      margin: { l: 60, r: 10, t: 10, b: 50 }, font: { family: "system-ui, sans-serif", size: 13, color: "#1b1f24" },
-      paper_bgcolor: "#ffffff", plot_bgcolor: "#ffffff",
-      legend: narrow ? { orientation: "h", y: -0.25 } : { orientation: "v" },
-      height: narrow ? 460 : 400
-    }, fig.layout);
-    Plotly.newPlot(el, fig.traces, layout, { responsive: true, displaylogo: false, displayModeBar: false });
+      font: { family: "system-ui, sans-serif", size: 13, color: "#1b1f24" },
+      paper_bgcolor: "#ffffff", plot_bgcolor: "#ffffff"
+    }, fit(el), fig.layout);
+    // sized from its box here and again on every resize (below)
+    Plotly.newPlot(el, fig.traces, layout, { displaylogo: false, displayModeBar: false });
     el.dataset.drawn = "1";
   }
+
+  var pending = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(pending);
+    pending = setTimeout(function () {
+      document.querySelectorAll(".plot[data-drawn]").forEach(function (el) { Plotly.relayout(el, fit(el)); });
+    }, 100);
+  });
 
   function drawAll(root) { (root || document).querySelectorAll(".plot[data-plot]").forEach(draw); }
   document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
