@@ -44,3 +44,9 @@ def to_wall(model: M, zone: ZoneInfo) -> M:
     data = _walk(model.model_dump(),
                  lambda t: aware(t, UTC).astimezone(zone).replace(tzinfo=None))
     return type(model).model_validate(data)
+
+
+def from_wall(model: M, zone: ZoneInfo) -> M:
+    """Clinic wall-clock times (as the core got them) shown with the clinic's offset."""
+    data = _walk(model.model_dump(), lambda t: aware(t, zone))
+    return type(model).model_validate(data)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from cyclodose.service.storage import Database, JobRow
 
@@ -28,15 +29,21 @@ def fail_interrupted(db: Database, clock: Callable[[], datetime]) -> int:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-def submit(db: Database, clock: Callable[[], datetime], kind: str, owner: str,
-           payload: dict[str, Any],
-           run: Callable[[Callable[[float], None]], dict[str, Any]]) -> str:
-    """Store a queued job and start it; `run(progress)` returns the JSON result."""
-    job_id = str(uuid.uuid4())
+def create(s: Session, clock: Callable[[], datetime], kind: str, owner: str,
+           payload: dict[str, Any]) -> JobRow:
+    """A queued job, stored in the caller's transaction (start it once that is committed)."""
     now = clock()
-    with db.session() as s:
-        s.add(JobRow(id=job_id, kind=kind, status="queued", progress=0.0, input=payload,
-                     result=None, error=None, owner=owner, created_at=now, updated_at=now))
+    row = JobRow(id=str(uuid.uuid4()), kind=kind, status="queued", progress=0.0,
+                 input=payload, result=None, error=None, owner=owner, created_at=now,
+                 updated_at=now)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def start(db: Database, clock: Callable[[], datetime], job_id: str,
+          run: Callable[[Callable[[float], None]], dict[str, Any]]) -> None:
+    """Run a stored job in the background; `run(progress)` returns the JSON result."""
 
     def _set(**values: Any) -> None:
         with db.session() as s:
@@ -57,4 +64,3 @@ def submit(db: Database, clock: Callable[[], datetime], kind: str, owner: str,
         _set(status="done", progress=1.0, result=result)
 
     _executor.submit(_work)
-    return job_id

@@ -17,8 +17,8 @@ from cyclodose.case import CaseDocument, DoseIn, LevelIn, PatientIn, RegimenIn, 
 from cyclodose.service.clock_zone import to_wall, to_zone
 from cyclodose.service.storage import EntryRow, PatientRevision, PatientRow
 
-Mrn = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
-            description="medical record number")
+MRN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
+Mrn = Field(min_length=1, max_length=64, pattern=MRN_PATTERN, description="medical record number")
 Name = Field(min_length=1, max_length=200)
 
 DoseEntry = DoseIn | RegimenIn  # one dose, or a repeating regimen (or a list of doses)
@@ -38,7 +38,7 @@ class PatientPatch(BaseModel):
     """Fields to correct; `reason` is kept with the old value."""
 
     reason: str = Field(min_length=1, max_length=1000)
-    mrn: str | None = Mrn
+    mrn: str | None = Field(default=None, min_length=1, max_length=64, pattern=MRN_PATTERN)
     name: str | None = Field(default=None, min_length=1, max_length=200)
     patient: PatientIn | None = None
     comedications: list[str] | None = None

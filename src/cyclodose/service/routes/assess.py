@@ -1,26 +1,149 @@
-"""Stateless use cases: a Case document in, a typed result out (audited with hashes)."""
+"""Stateless use cases: a Case document in, a typed result out (audited with hashes).
+
+/pta runs small populations at once and larger ones as a job (202 + Location).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
+from fastapi import APIRouter, BackgroundTasks, Depends
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+import cyclodose
 from cyclodose.assessment import Assessment
 from cyclodose.case import CaseDocument
-from cyclodose.service.deps import Audit, Reader
+from cyclodose.errors import CaseError
+from cyclodose.pk.simulation import Simulation
+from cyclodose.service import jobs
+from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, Reader, get_database
 from cyclodose.service.problems import ERROR_RESPONSES
+from cyclodose.service.routes.jobs import Job, job_view
+from cyclodose.service.storage import Database
 
 router = APIRouter(prefix="/api/v1", tags=["use cases"], responses=ERROR_RESPONSES)
 
 
-def _doc(doc: CaseDocument) -> dict[str, object]:
-    return doc.model_dump(mode="json")
+class SimulateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    case: CaseDocument
+    model: str | None = Field(default=None, description="population PK model (default: the "
+                                                        "case's settings.model)")
+    days: float | None = Field(default=None, gt=0, le=366)
+
+
+class TdmConsult(BaseModel):
+    """As `cyclodose tdm --json`."""
+
+    tdm: dict[str, Any]
+
+
+class PtaRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    population: dict[str, Any] = Field(description="a population spec, as in a --population "
+                                                   "file (no resample files over the API)")
+    regimens: list[str] = Field(min_length=1, max_length=24,
+                                description='"250mg q12h" or "250/500mg q12h"')
+    mics_mg_l: list[float] = Field(default=[1, 2, 4, 8, 16, 32, 64], min_length=1,
+                                   max_length=32)
+    targets_pct: list[float] = Field(default=[30, 64], min_length=1, max_length=8)
+    mic_distribution: dict[str, float] | None = Field(
+        default=None, description="MIC (mg/L) → frequency, for the CFR")
+
+
+class PtaResult(BaseModel):
+    """As `cyclodose pta --json`: one entry per regimen."""
+
+    results: list[dict[str, Any]]
 
 
 @router.post("/assess")
 def assess(doc: CaseDocument, principal: Reader, audit: Audit) -> Assessment:
     """Screen, recommend and plan monitoring for a case (as `cyclodose assess --json`)."""
-    import cyclodose
-
     result = cyclodose.assess(cyclodose.parse_case(doc))
-    audit.record("assess", input=_doc(doc), output=result.model_dump(mode="json"))
+    audit.record("assess", input=doc.model_dump(mode="json"),
+                 output=result.model_dump(mode="json"))
     return result
+
+
+@router.post("/simulate")
+def simulate(body: SimulateRequest, principal: Reader, audit: Audit) -> Simulation:
+    """Predicted concentrations of the case's dose history (typical patient, 90 % band)."""
+    from cyclodose.pk.simulation import simulate as run
+
+    result = run(cyclodose.parse_case(body.case), model=body.model, days=body.days)
+    audit.record("simulate", input=body.model_dump(mode="json"),
+                 output=result.model_dump(mode="json"))
+    return result
+
+
+@router.post("/tdm")
+def tdm(doc: CaseDocument, principal: Reader, audit: Audit) -> TdmConsult:
+    """Bayesian estimate from the measured levels and the best regimen."""
+    from cyclodose.tdm import estimate, to_dict
+
+    case = cyclodose.parse_case(doc)
+    if not case.levels:
+        raise CaseError.single("levels", "TDM needs at least one measured level")
+    result = TdmConsult(tdm=to_dict(estimate(case, None)))
+    audit.record("tdm", input=doc.model_dump(mode="json"), output=result.model_dump(mode="json"))
+    return result
+
+
+def _pta_inputs(body: PtaRequest) -> tuple[Any, dict[float, float] | None]:
+    from cyclodose.population import parse_population_spec
+
+    if "resample" in body.population:  # would read a file on the server: never over HTTP
+        raise CaseError.single("population.resample",
+                               "resample files are not accepted over the API")
+    spec = parse_population_spec(body.population, base_dir=None)
+    freqs = None
+    if body.mic_distribution is not None:
+        try:
+            freqs = {float(k): v for k, v in body.mic_distribution.items()}
+        except ValueError:
+            raise CaseError.single("mic_distribution", "keys must be MICs in mg/L") from None
+    return spec, freqs
+
+
+def _run_pta(body: PtaRequest, settings: Any, progress: Any = None) -> PtaResult:
+    from cyclodose.population import run_pta
+
+    spec, freqs = _pta_inputs(body)
+    dask = settings.dask_scheduler is not None
+    results = run_pta(spec, body.regimens, body.mics_mg_l, body.targets_pct,
+                      mic_frequencies=freqs, backend="dask" if dask else "numpy",
+                      scheduler=settings.dask_scheduler, progress=progress)
+    return PtaResult(results=[r.to_json() for r in results])
+
+
+@router.post("/pta", response_model=PtaResult,
+             responses={202: {"model": Job, "description": "a job: follow Location"}})
+def pta(body: PtaRequest, background: BackgroundTasks, principal: Reader, s: DbSession,
+        audit: Audit, clock: Clock, settings: AppSettings,
+        db: Annotated[Database, Depends(get_database)]) -> PtaResult | JSONResponse:
+    """Probability of target attainment and toxicity per regimen (research output, not a
+    dosing recommendation). Populations above the job threshold answer 202 with a job."""
+    spec, _ = _pta_inputs(body)  # bad input is a 422 now, not a failed job later
+    payload = body.model_dump(mode="json")
+    if spec.n <= settings.job_threshold:
+        result = _run_pta(body, settings)
+        audit.record("pta", input=payload, output=result.model_dump(mode="json"))
+        return result
+    total = spec.n * len(body.regimens)
+
+    def work(report: Any) -> dict[str, Any]:
+        done = {"n": 0}
+
+        def progress(k: int) -> None:
+            done["n"] += k
+            report(done["n"] / total)
+
+        return _run_pta(body, settings, progress).model_dump(mode="json")
+
+    row = jobs.create(s, clock, "pta", principal.name, payload)
+    audit.record("pta.job", input=payload, detail={"job_id": row.id})
+    background.add_task(jobs.start, db, clock, row.id, work)  # after the commit
+    return JSONResponse(job_view(row).model_dump(mode="json"), status_code=202,
+                        headers={"Location": f"/api/v1/jobs/{row.id}"})

@@ -26,12 +26,16 @@ class Job(BaseModel):
     result: dict[str, Any] | None
 
 
+def job_view(row: JobRow) -> Job:
+    return Job(id=row.id, kind=row.kind, status=row.status,
+               progress=row.progress, created_at=row.created_at, updated_at=row.updated_at,
+               error=row.error, result=row.result)
+
+
 @router.get("/{job_id}")
 def job(job_id: str, principal: Reader, s: DbSession) -> Job:
     """A job's status and progress (0–1); its result once done. Only its owner sees it."""
     row = s.get(JobRow, job_id)
     if row is None or row.owner != principal.name:
         raise HTTPException(404, "no such job")
-    return Job(id=row.id, kind=row.kind, status=row.status,
-               progress=row.progress, created_at=row.created_at, updated_at=row.updated_at,
-               error=row.error, result=row.result)
+    return job_view(row)

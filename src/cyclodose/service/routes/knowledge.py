@@ -70,7 +70,7 @@ def _section(name: str) -> knowledge.Section:
                                        f"{', '.join(exc.valid)}") from None
 
 
-@router.get("/drug")
+@router.get("/drug", response_model_exclude_none=True)  # as info --json: absent, not null
 def drug(q: str = Query(min_length=1, max_length=200, description="any name, brand, CAS or ATC")
          ) -> DrugInfo:
     """Find the drug by any name and return what the knowledge base says."""
@@ -85,7 +85,7 @@ def drug(q: str = Query(min_length=1, max_length=200, description="any name, bra
     return DrugInfo.model_validate(info_document(found, names, shown))
 
 
-@router.get("/drug/sections/{name}")
+@router.get("/drug/sections/{name}", response_model_exclude_none=True)
 def drug_section(name: str) -> SectionFacts:
     """One section of the monograph (pharmacokinetics, adverse_effects, …)."""
     sec = _section(name)

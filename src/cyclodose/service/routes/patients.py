@@ -21,7 +21,7 @@ from cyclodose.assessment import Assessment
 from cyclodose.case import CaseDocument, LevelIn
 from cyclodose.service import records
 from cyclodose.service.audit import AuditWriter, digest
-from cyclodose.service.clock_zone import to_utc, to_zone
+from cyclodose.service.clock_zone import from_wall, to_utc
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, Reader, Writer
 from cyclodose.service.pagination import Page, Paging
 from cyclodose.service.problems import ERROR_RESPONSES
@@ -147,10 +147,12 @@ def search_patients(principal: Reader, s: DbSession, audit: Audit, page: Paging,
     """Search by MRN or name; an empty query lists every record (paginated)."""
     stmt = select(PatientRow)
     if q.strip():
-        term = q.strip().casefold()
-        like = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(or_(PatientRow.mrn.like(f"{q.strip()}%", escape="\\"),
-                              PatientRow.name_folded.like(f"%{like}%", escape="\\")))
+        def literal(text: str) -> str:  # the user's % and _ are characters, not wildcards
+            return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+        stmt = stmt.where(or_(
+            PatientRow.mrn.like(f"{literal(q.strip())}%", escape="\\"),
+            PatientRow.name_folded.like(f"%{literal(q.strip().casefold())}%", escape="\\")))
     total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = list(s.scalars(stmt.order_by(PatientRow.name_folded, PatientRow.id)
                           .limit(page.limit).offset(page.offset)))
@@ -290,8 +292,8 @@ def _stored(row: AssessmentRow, settings: Settings) -> StoredAssessment:
     return StoredAssessment(
         id=row.id, patient_id=row.patient_id, patient_version=row.patient_version,
         created_at=row.created_at.astimezone(settings.zone), created_by=row.created_by,
-        versions=row.versions, input=to_zone(CaseDocument.model_validate(row.input),
-                                             settings.zone),
+        versions=row.versions, input=from_wall(CaseDocument.model_validate(row.input),
+                                               settings.zone),
         assessment=Assessment.model_validate(row.output))
 
 
