@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,22 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
             nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
     }""")
     return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+AXE_LOG = SCREENSHOTS.parent / "axe-results.json"
+
+
+def check_page(page: Page, name: str) -> None:
+    """axe-core on the page as it is (zero serious or critical violations), and screenshots.
+    Each page's violations are also written to out/axe-results.json for the record."""
+    page.wait_for_load_state("networkidle")
+    found = axe_violations(page)
+    AXE_LOG.parent.mkdir(parents=True, exist_ok=True)
+    log = json.loads(AXE_LOG.read_text()) if AXE_LOG.exists() else {}
+    log[name] = found
+    AXE_LOG.write_text(json.dumps(log, indent=1, sort_keys=True))
+    screenshot(page, name)
+    assert found == [], f"{name}: {found}"
 
 
 def screenshot(page: Page, name: str) -> list[Path]:

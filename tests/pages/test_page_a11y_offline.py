@@ -4,31 +4,14 @@ photographed at desktop and phone widths. Also the forced first-login password c
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
-from typing import Any
-
 import pytest
 from conftest import Server, Watch, new_context, watch_page
-from pages_harness import ADMIN, ADMIN_NEW, SCREENSHOTS, axe_violations, login, screenshot
+from pages_harness import ADMIN, ADMIN_NEW, check_page, login
 from playwright.sync_api import Browser, Page, expect
 
 from cyclodose.service import auth
-
-AXE_LOG = SCREENSHOTS.parent / "axe-results.json"
-RESULTS: dict[str, Any] = {}
-
-
-def _check(page: Page, name: str) -> None:
-    page.wait_for_load_state("networkidle")
-    found = axe_violations(page)
-    RESULTS[name] = found
-    AXE_LOG.parent.mkdir(parents=True, exist_ok=True)
-    AXE_LOG.write_text(json.dumps(RESULTS, indent=1))
-    screenshot(page, name)
-    assert found == [], f"{name}: {found}"
-
 
 def _csrf(page: Page) -> str:
     return page.locator("body").get_attribute("data-csrf") or ""
@@ -55,14 +38,14 @@ def _patient_with_levels(page: Page) -> int:
 
 def test_clinician_pages(clinician: Page) -> None:
     page = clinician
-    _check(page, "home")
+    check_page(page, "home")
     pid = _patient_with_levels(page)
     page.goto("/?q=ibil")
     expect(page.locator("#search-results")).to_contain_text("Access Ibility")
-    _check(page, "home-search")
+    check_page(page, "home-search")
 
     page.goto("/assess")
-    _check(page, "assess-empty")
+    check_page(page, "assess-empty")
     page.get_by_label("Age").fill("30")
     page.get_by_label("Sex").select_option("female")
     page.get_by_label("Weight").fill("50")
@@ -77,11 +60,11 @@ def test_clinician_pages(clinician: Page) -> None:
     page.get_by_role("button", name="Assess").click()
     page.wait_for_selector("#curve-plot .main-svg", timeout=30_000)
     expect(page.locator("#unrecognised")).to_contain_text("made-up disorder")
-    _check(page, "assess")
+    check_page(page, "assess")
 
     page.goto("/drug?q=seromicin")
     expect(page.locator("#match")).to_contain_text("Cycloserine")
-    _check(page, "drug")
+    check_page(page, "drug")
     page.goto("/drug?q=J04AB01")
     expect(page.locator("#match")).to_contain_text("ATC")
     page.goto("/drug?q=zzzzzz")
@@ -89,11 +72,11 @@ def test_clinician_pages(clinician: Page) -> None:
 
     page.goto(f"/patients/{pid}")
     page.wait_for_selector("#fit-plot .main-svg", timeout=30_000)
-    _check(page, "patient-record")
+    check_page(page, "patient-record")
     page.goto(f"/patients/{pid}/history")
-    _check(page, "history")
+    check_page(page, "history")
     page.goto("/patients/new")
-    _check(page, "patient-new")
+    check_page(page, "patient-new")
 
 
 def test_first_login_forces_the_password_change(browser: Browser, server: Server) -> None:
@@ -105,11 +88,11 @@ def test_first_login_forces_the_password_change(browser: Browser, server: Server
     ctx = new_context(browser, server, watch)
     page = watch_page(ctx.new_page(), watch)
     page.goto("/login")
-    _check(page, "login")
+    check_page(page, "login")
     login(page, "newcomer", "one-time-pass-9")
     expect(page).to_have_url(re.compile(r"/password$"))
     expect(page.locator("#forced")).to_be_visible()
-    _check(page, "password-forced")
+    check_page(page, "password-forced")
     page.goto("/assess")  # nothing else opens before the change
     expect(page).to_have_url(re.compile(r"/password$"))
     page.get_by_label("Current password").fill("one-time-pass-9")
@@ -124,7 +107,7 @@ def test_first_login_forces_the_password_change(browser: Browser, server: Server
     expect(page).to_have_url(re.compile(r"/$"))
     page.get_by_role("link", name="Admin").click()
     expect(page.locator("#audit-verification")).to_contain_text("Verified")
-    _check(page, "admin")
+    check_page(page, "admin")
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/login"))
     page.goto("/assess")

@@ -7,10 +7,10 @@ pages render the typed results the API returns and compute nothing clinical.
 
 from fastapi import APIRouter
 
-from cyclodose.service.pages import account, admin, assess, drug, patients, static
+from cyclodose.service.pages import account, admin, assess, drug, patients, pta, static
 
 router = APIRouter(include_in_schema=False)
-for module in (static, account, assess, drug, patients, admin):
+for module in (static, account, assess, drug, patients, admin, pta):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -72,10 +72,30 @@
              margin: { l: narrow ? 48 : 60, r: 10, t: 10, b: 50 } };
   }
 
+  function bars(spec) {
+    var traces = spec.series.map(function (s) {
+      return { x: s.x, y: s.y, type: "bar", name: s.name, marker: { color: "#0b5cad" },
+               error_y: { type: "data", symmetric: false, color: "#1b1f24",
+                          array: s.high.map(function (h, i) { return h - s.y[i]; }),
+                          arrayminus: s.low.map(function (l, i) { return s.y[i] - l; }) },
+               hovertemplate: "%{x}: %{y:.1f} mg/L<extra></extra>" };
+    });
+    var shapes = [];
+    if (spec.ceiling != null) {
+      shapes.push({ type: "line", xref: "paper", x0: 0, x1: 1, y0: spec.ceiling, y1: spec.ceiling,
+                    line: { color: "#9b0a0a", width: 2, dash: "dash" } });
+      traces.push({ x: [null], y: [null], mode: "lines", name: "ceiling " + spec.ceiling + " mg/L",
+                    line: { color: "#9b0a0a", width: 2, dash: "dash" } });
+    }
+    return { traces: traces, layout: { shapes: shapes,
+      xaxis: Object.assign({ title: { text: spec.x_title } }, AXIS),
+      yaxis: Object.assign({ title: { text: spec.y_title }, rangemode: "tozero" }, AXIS) } };
+  }
+
   function draw(el) {
     if (el.dataset.drawn || typeof Plotly === "undefined") return;
     var spec = JSON.parse(el.dataset.plot);
-    var fig = spec.kind === "lines" ? lines(spec) : concentration(spec);
+    var fig = spec.kind === "lines" ? lines(spec) : spec.kind === "bars" ? bars(spec) : concentration(spec);
     var layout = Object.assign({
       font: { family: "system-ui, sans-serif", size: 13, color: "#1b1f24" },
       paper_bgcolor: "#ffffff", plot_bgcolor: "#ffffff"
