@@ -19,13 +19,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
+from pages_harness import ADMIN, CLINICIAN, DESKTOP, login
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 from cyclodose.service import auth
 from cyclodose.service.app import create_app
 from cyclodose.service.settings import Settings
 from cyclodose.service.storage import Database
-from pages_harness import ADMIN, CLINICIAN, DESKTOP, login
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",

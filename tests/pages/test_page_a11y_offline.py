@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+
 import pytest
-from conftest import Server, Watch, new_context, watch_page
 from pages_harness import ADMIN, ADMIN_NEW, check_page, login
 from playwright.sync_api import Browser, Page, expect
 
+from conftest import Server, Watch, new_context, watch_page
 from cyclodose.service import auth
+
 
 def _csrf(page: Page) -> str:
     return page.locator("body").get_attribute("data-csrf") or ""

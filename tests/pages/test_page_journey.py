@@ -58,7 +58,7 @@ def test_record_with_levels_fit_plot_regimen_and_pdf(clinician: Page) -> None:
         page.locator("#consult-pdf").click()
     pdf = dl.value
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(
-        open(pdf.path(), "rb").read())).pages)
+        pdf.path().read_bytes())).pages)
     assert regimen.split(" = ")[0] in text, (regimen, text[:500])
 
     page.get_by_role("link", name="History and audit").click()

@@ -22,7 +22,7 @@ def test_pta_run_as_a_job_with_plots_table_and_csv(clinician: Page) -> None:
     expect(rows.first).to_contain_text("250mg q12h")
     with page.expect_download() as dl:
         page.locator("#pta-csv").click()
-    table = list(csv.DictReader(io.StringIO(open(dl.value.path(), encoding="utf-8").read())))
+    table = list(csv.DictReader(io.StringIO(dl.value.path().read_text(encoding="utf-8"))))
     assert len(table) == 4 * 8 * 2  # regimens x MICs x targets
     assert {r["regimen"] for r in table} == {"250mg q12h", "500mg q24h", "375mg q12h",
                                             "250/500mg q12h"}

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from cyclodose.case import CaseDocument, DoseIn, LevelIn, RegimenIn
+from cyclodose.case import DoseIn, LevelIn, RegimenIn
 from cyclodose.errors import CaseError, Problem
 from cyclodose.service import auth
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, Principal
@@ -148,12 +148,14 @@ def _dose_body(form: Any, prefix: str) -> Any:
 
 def _level_body(form: Any, prefix: str) -> LevelIn:
     fields = {k: v for k in ("time", "value", "unit") if (v := text(form, f"{prefix}.{k}"))}
-    return validated(LevelIn, fields, f"{prefix}.")  # type: ignore[no-any-return]
+    level: LevelIn = validated(LevelIn, fields, f"{prefix}.")
+    return level
 
 
 def _reason(form: Any, field: str) -> EnteredInError:
-    return validated(EnteredInError, {"reason": text(form, field)},  # type: ignore[no-any-return]
-                     field.removesuffix("reason"))
+    reason: EnteredInError = validated(EnteredInError, {"reason": text(form, field)},
+                                       field.removesuffix("reason"))
+    return reason
 
 
 async def _change(request: Request, patient_id: int, user: Principal, s: Any, audit: Any,
@@ -216,16 +218,17 @@ async def correct_entry(request: Request, patient_id: int, kind: str, entry_id: 
 
     def act(form: Any) -> None:
         reason = _reason(form, f"{prefix}.reason")
-        new = (_dose_body(form, prefix) if kind == "dose" else _level_body(form, prefix))
         why = EnteredInError(reason=f"corrected: {reason.reason}"[:1000])
         if kind == "dose":
+            dose = _dose_body(form, prefix)  # validated before anything is marked
             api.dose_in_error(patient_id, entry_id, why, Response(), user, s, audit, clock,
                               settings)
-            api.add_dose(patient_id, new, Response(), user, s, audit, clock, settings)
+            api.add_dose(patient_id, dose, Response(), user, s, audit, clock, settings)
         else:
+            level = _level_body(form, prefix)
             api.level_in_error(patient_id, entry_id, why, Response(), user, s, audit, clock,
                                settings)
-            api.add_level(patient_id, new, Response(), user, s, audit, clock, settings)
+            api.add_level(patient_id, level, Response(), user, s, audit, clock, settings)
     return await _change(request, patient_id, user, s, audit, clock, settings, prefix, act)
 
 

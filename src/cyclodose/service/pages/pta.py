@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import yaml
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from cyclodose.errors import CaseError, Problem
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, get_database
@@ -82,6 +82,8 @@ async def pta_submit(request: Request, user: User, background: BackgroundTasks, 
                           .split("[")[0]): p.reason for p in problems}
         return page(request, "pta.html", status_code=422, active="pta", form=values,
                     errors=errors, problems=problems)
+    if not isinstance(answer, JSONResponse):  # threshold 0: always a job
+        raise HTTPException(500, "the PTA run did not start as a job")
     job_id = json.loads(bytes(answer.body))["id"]
     return RedirectResponse(f"/pta/jobs/{job_id}", status_code=303)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -44,7 +45,7 @@ def signed_in_page_user(request: Request, principal: OptionalUser) -> Principal:
     return _remember(request, principal)
 
 
-def role_page_user(*roles: str):  # type: ignore[no-untyped-def]
+def role_page_user(*roles: str) -> Callable[[Principal], Principal]:
     def check(principal: Annotated[Principal, Depends(page_user)]) -> Principal:
         if principal.role not in roles:
             raise HTTPException(403, f"this page needs the role {' or '.join(roles)}")

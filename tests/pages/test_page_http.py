@@ -1,0 +1,110 @@
+"""The pages over HTTP without a browser: named attacks (open redirect, path traversal,
+CSRF, role), the formatting rules (a unit on every number, never NaN), and the page agreeing
+with the API on the same case."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from cyclodose.service.pages.render import band, pct, qty
+from service_fixtures import PASSWORD
+
+CASE_FORM = {
+    "patient.age_years": "45", "patient.sex": "female", "patient.weight_kg": "52",
+    "patient.serum_creatinine.value": "70", "patient.serum_creatinine.unit": "umol/L",
+    "patient.conditions": ["depression", "G40.9", "unheard-of syndrome"],
+    "comedications": ["isoniazid", "Seromycin"],
+    "regimen.amount_mg": "250", "regimen.interval_h": "12",
+    "regimen.start": "2026-11-20T08:00", "regimen.count": "10",
+}
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'data-csrf="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+@pytest.fixture
+def signed_in(service):  # type: ignore[no-untyped-def]
+    service.user("doc", "prescriber")
+    r = service.client.post("/login", data={"name": "doc", "password": PASSWORD, "next": "/"})
+    assert r.status_code == 200  # followed the redirect home
+    return service
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil",
+                                    "javascript:alert(1)"])
+def test_login_never_redirects_off_the_server(service, target):  # type: ignore[no-untyped-def]
+    service.user("doc", "prescriber")
+    r = service.client.post("/login", data={"name": "doc", "password": PASSWORD,
+                                            "next": target}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+def test_wrong_password_is_said_on_the_page_and_slows_down(service):  # type: ignore[no-untyped-def]
+    service.user("doc", "prescriber")
+    r = service.client.post("/login", data={"name": "doc", "password": "wrong"})
+    assert r.status_code == 401 and "unknown user or wrong password" in r.text
+    assert "cyclodose_session" not in r.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize("path", ["/static/../pages/render.py", "/static/%2e%2e/pages/render.py",
+                                  "/static/vendor/plotly/LICENSE", "/static/nope.css"])
+def test_static_files_stay_inside_the_static_folder(service, path):  # type: ignore[no-untyped-def]
+    assert service.client.get(path).status_code == 404
+
+
+def test_static_files_are_served_with_their_type(service):  # type: ignore[no-untyped-def]
+    r = service.client.get("/static/vendor/htmx/htmx.min.js")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+
+
+def test_a_page_form_without_the_csrf_token_is_refused(signed_in):  # type: ignore[no-untyped-def]
+    r = signed_in.client.post("/assess", data=CASE_FORM)
+    assert r.status_code == 403
+
+
+def test_a_viewer_cannot_change_a_record(service):  # type: ignore[no-untyped-def]
+    service.user("ann", "viewer")
+    service.client.post("/login", data={"name": "ann", "password": PASSWORD})
+    token = _csrf(service.client.get("/").text)
+    r = service.client.post("/patients/1/doses", data={"csrf_token": token,
+                                                       "dose.amount_mg": "250"})
+    assert r.status_code == 403
+    assert "New patient record" not in service.client.get("/").text
+
+
+def test_the_page_shows_what_the_api_returns(signed_in):  # type: ignore[no-untyped-def]
+    page = signed_in.client.get("/assess").text
+    html = signed_in.client.post("/assess", data={**CASE_FORM, "csrf_token": _csrf(page)}).text
+    doc = {"patient": {"age_years": 45, "sex": "female", "weight_kg": 52,
+                       "serum_creatinine": {"value": 70, "unit": "umol/L"},
+                       "conditions": ["depression", "G40.9", "unheard-of syndrome"]},
+           "comedications": ["isoniazid", "Seromycin"],
+           "regimen": {"amount_mg": 250, "interval_h": 12, "start": "2026-11-20T08:00",
+                       "count": 10}}
+    api = signed_in.client.post("/api/v1/assess", json=doc,
+                                headers={"X-CSRF-Token": _csrf(page)}).json()
+    shown = re.findall(r'data-severity="(\w+)">\s*<p class="finding-head"><span class="badge">'
+                       r'[^<]*</span> <code>([^<]+)</code>', html)
+    assert shown == [(f["severity"], f["code"]) for f in api["findings"]]
+    assert [s for s, _ in shown][:2] == ["contraindicated", "contraindicated"]
+    assert "unheard-of syndrome" in html.split('id="unrecognised"')[1]
+    assert api["recommendation"]["status"] in html.split('id="recommendation"')[1][:200]
+    assert "nan" not in re.sub(r"<[^>]+>", " ", html).lower().split()
+    assert 'id="curve-plot"' in html and "Alghamdi" in html  # the curve and the model cited
+
+
+def test_numbers_carry_units_and_never_read_nan() -> None:
+    assert qty(12.34, "mg/L", 1) == "12.3\u00a0mg/L"
+    assert qty(float("nan"), "mg/L") == qty(None, "mg/L") == "not available"
+    assert qty(math.inf, "mg") == "not available"
+    assert pct(0.256) == "26\u00a0%" and pct(float("nan")) == "not available"
+    assert band({"median": 20.0, "lower": 15.0, "upper": 25.0}, "mg/L") == \
+        "20.0 (15.0–25.0)\u00a0mg/L"
+    assert band({"median": float("nan"), "lower": 1.0, "upper": 2.0}, "mg/L") == "not available"
