@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from pages_harness import screenshot
+from pages_harness import SCREENSHOTS, screenshot
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
@@ -53,6 +53,12 @@ def test_record_with_levels_fit_plot_regimen_and_pdf(clinician: Page) -> None:
     expect(page.locator(".disclaimer").first).to_be_visible()
     expect(page.locator(".model-cite").first).to_contain_text("v")
     screenshot(page, "patient")
+    page.emulate_media(media="print")  # the print stylesheet: no navigation, no forms
+    expect(page.locator("header.site nav")).to_be_hidden()
+    expect(page.locator("#add-dose")).to_be_hidden()
+    expect(page.locator("#fit-plot")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "patient-print.png"), full_page=True)
+    page.emulate_media(media="screen")
 
     with page.expect_download() as dl:
         page.locator("#consult-pdf").click()

@@ -32,6 +32,10 @@ STATUS_LABEL = {"recommended": "Recommended", "predicted": "Predicted",
                 "no_dose": "No dose recommended", "unavailable": "Unavailable",
                 "not_recommended": "Not recommended",
                 "verify before use": "Verify before use (see the cautions)"}
+# How the creatinine clearance was obtained (the result's enum) -> words.
+RENAL_METHOD_LABEL = {"measured": "measured", "cockcroft_gault": "Cockcroft–Gault",
+                      "bedside_schwartz": "bedside Schwartz", "dialysis": "on dialysis",
+                      "unknown": "not known"}
 
 
 def qty(value: Any, unit: str = "", nd: int | None = None) -> str:
@@ -92,7 +96,8 @@ def environment() -> Environment:
     env.filters.update(qty=qty, pct=pct, band=band, when=when, slot=slot)
     env.globals.update(version=__version__, SEVERITY_CLASS=SEVERITY_CLASS,
                        SEVERITY_LABEL=SEVERITY_LABEL, STATUS_CLASS=STATUS_CLASS,
-                       STATUS_LABEL=STATUS_LABEL, slot=slot)
+                       STATUS_LABEL=STATUS_LABEL, RENAL_METHOD_LABEL=RENAL_METHOD_LABEL,
+                       slot=slot)
     return env
 
 

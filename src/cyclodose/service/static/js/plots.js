@@ -60,7 +60,9 @@
                hovertemplate: "%{x}: %{y:.2f}<extra>" + s.name + "</extra>" };
     });
     return { traces: traces, layout: {
-      xaxis: Object.assign({ title: { text: spec.x_title }, type: spec.x_log ? "log" : "linear" }, AXIS),
+      // on a log axis, ticks at the values given (the MICs) rather than 2, 3, … 9 between decades
+      xaxis: Object.assign({ title: { text: spec.x_title }, type: spec.x_log ? "log" : "linear",
+                             tickvals: spec.x_log && spec.series.length ? spec.series[0].x : undefined }, AXIS),
       yaxis: Object.assign({ title: { text: spec.y_title }, range: spec.y_range }, AXIS) } };
   }
 
