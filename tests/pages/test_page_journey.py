@@ -53,6 +53,7 @@ def test_record_with_levels_fit_plot_regimen_and_pdf(clinician: Page) -> None:
     expect(page.locator(".disclaimer").first).to_be_visible()
     expect(page.locator(".model-cite").first).to_contain_text("v")
     screenshot(page, "patient")
+    page.wait_for_timeout(600)  # the plot re-lays out for the desktop width first
     page.emulate_media(media="print")  # the print stylesheet: no navigation, no forms
     expect(page.locator("header.site nav")).to_be_hidden()
     expect(page.locator("#add-dose")).to_be_hidden()
