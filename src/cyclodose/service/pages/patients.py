@@ -22,7 +22,7 @@ from cyclodose.service import auth
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, Principal
 from cyclodose.service.pages import casedoc, vocab
 from cyclodose.service.pages.forms import text, validated
-from cyclodose.service.pages.plotdata import fit_plot
+from cyclodose.service.pages.plotdata import field, fit_plot
 from cyclodose.service.pages.render import page
 from cyclodose.service.pages.session import page_user, role_page_user
 from cyclodose.service.pagination import PageParams
@@ -120,11 +120,10 @@ def _record_context(request: Request, user: Principal, s: Any, audit: Any, clock
 
         a = stored.assessment
         r["model_ref"] = _model_ref(a)
-        tdm = a.tdm
-        if tdm and "predictions" in tdm:
+        if field(a.tdm, "predictions") is not None:  # a fit, not an unavailable section
             import cyclodose
 
-            r["fit"] = fit_plot(tdm, cyclodose.parse_case(stored.input))
+            r["fit"] = fit_plot(a.tdm, cyclodose.parse_case(stored.input))
     return {"rec": rec, "stored": stored, "r": r, "tdm": (stored.assessment.tdm
             if stored else None), "can_write": user.role in auth.WRITE_ROLES}
 
