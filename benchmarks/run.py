@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["benchmarks.pk_bench", "benchmarks.tdm_bench", "benchmarks.population_bench"]
+BENCHMARKS = ["benchmarks.pk_bench", "benchmarks.tdm_bench", "benchmarks.population_bench",
+              "benchmarks.service_bench"]
 
 
 def main() -> int:

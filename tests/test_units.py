@@ -48,3 +48,11 @@ def test_bad_units_name_the_field(fn, unit, reason):
     (problem,) = exc.value.problems
     assert problem.field == "patient.thing.unit"
     assert reason in problem.reason
+
+
+@pytest.mark.parametrize("unit", ["mg/(L", "mg/L)", "(((", "*", "1/0", '"', "@"])
+def test_malformed_units_are_a_case_error_not_a_crash(unit):
+    # found by the service's schemathesis run: pint raised TokenError, AssertionError and
+    # ZeroDivisionError, which reached the API as a 500
+    with pytest.raises(CaseError, match="unknown unit"):
+        units.drug_conc_mg_l(1.0, unit, "levels[0].unit")

@@ -59,7 +59,9 @@ def _parse_unit(unit: str, field: str) -> pint.Unit:
     expr = _ALIASES.get(key.lower(), key)
     try:
         return registry().Unit(expr)
-    except (_errors().UndefinedUnitError, ValueError, TypeError, AttributeError) as exc:
+    except Exception as exc:  # pint's parser fails in many ways on malformed text (undefined
+        # unit, tokenize.TokenError on a lone bracket, AssertionError, ZeroDivisionError): all
+        # of them mean the unit cannot be read
         raise CaseError.single(field, f"unknown unit {unit!r}") from exc
 
 

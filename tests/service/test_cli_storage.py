@@ -130,7 +130,7 @@ def test_audit_verify_finds_an_inserted_row(env):
     _tamper(env, "UPDATE audit SET seq = seq + 1000 WHERE seq > 2")
     _tamper(env, "INSERT INTO audit (seq, at, actor, action, patient_id, detail, input_hash, "
                  "output_hash, versions, prev_hash, hash) SELECT 3, at, 'intruder', 'login', "
-                 "NULL, detail, NULL, NULL, versions, hash, 'f' || substr(hash, 2) "
+                 f"NULL, detail, NULL, NULL, versions, hash, '{'ab' * 32}' "
                  "FROM audit WHERE seq = 2")
     res = cli(env, "audit", "verify")
     assert res.exit_code == 1 and "entry 3" in res.output, res.output

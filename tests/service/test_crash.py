@@ -14,12 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from service_cases import ADULT
 from sqlalchemy import func, select
 
 from cyclodose.service import auth
 from cyclodose.service.audit import verify
 from cyclodose.service.storage import AuditEntry, Database, EntryRow, PatientRow
-from service_cases import ADULT
 from service_fixtures import free_port
 
 CLIENTS = 4
@@ -166,3 +166,29 @@ def test_kill_9_during_writes_loses_no_acknowledged_write(crash_env, tmp_path):
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
     db.dispose()
+
+
+def test_first_start_prints_a_one_time_admin_password_that_logs_in(tmp_path):
+    """`make run` on a fresh machine: the printed admin password signs in, once changed."""
+    env = {"CYCLODOSE_DATA_DIR": str(tmp_path / "data"), "CYCLODOSE_PORT": str(free_port()),
+           "CYCLODOSE_LOG_LEVEL": "WARNING", "COLUMNS": "200"}
+    server = Server(env, 1, tmp_path / "server.log")
+    server.start()
+    try:
+        lines = server.log.read_text().splitlines()
+        password = lines[[i for i, line in enumerate(lines) if "One-time password" in line][0]
+                         + 1].strip()
+        with httpx.Client(base_url=server.url) as c:
+            r = c.post("/api/v1/auth/login", json={"name": "admin", "password": password})
+            assert r.status_code == 200 and r.json()["must_change_password"] is True
+            csrf = r.json()["csrf_token"]
+            assert c.get("/api/v1/audit").status_code == 403
+            r = c.post("/api/v1/auth/password", headers={"X-CSRF-Token": csrf}, json={
+                "current_password": password, "new_password": "the admin's own password"})
+            assert r.status_code == 200
+            assert c.get("/api/v1/audit").status_code == 200
+    finally:
+        server.stop()
+    server.start()  # a second start creates nobody and prints no password
+    server.stop()
+    assert server.log.read_text().count("One-time password") == 1

@@ -159,7 +159,10 @@ def test_a_setting_closes_knowledge_and_docs(make_service):
 def test_health_docs_and_openapi(service):
     assert service.client.get("/healthz").json() == {"status": "ok"}
     assert service.client.get("/readyz").json()["status"] == "ready"
-    assert "swagger" in service.client.get("/docs").text.lower()
+    docs = service.client.get("/docs")
+    assert "swagger-ui" in docs.text and "<script>" not in docs.text  # no inline script
+    assert "unsafe-inline" not in docs.headers["content-security-policy"]
+    assert "SwaggerUIBundle" in service.client.get("/docs/init.js").text
     spec = service.client.get("/openapi.json").json()
     for path in ("/api/v1/assess", "/api/v1/simulate", "/api/v1/tdm", "/api/v1/pta",
                  "/api/v1/jobs/{job_id}", "/api/v1/drug", "/api/v1/drug/sections/{name}",

@@ -91,10 +91,12 @@ def authenticate(request: Request, s: DbSession, clock: Clock) -> Principal | No
         row = auth.session_for(s, sid, now) if sid else None
         user = s.get(auth.User, row.user_id) if row else None
         if row is None or user is None or user.disabled:
+            s.commit()
             return None
         principal = Principal(user.id, user.name, user.role, "session",  # type: ignore[arg-type]
                               user.must_change_password, row.csrf_token)
     request.scope["cyclodose_user"] = principal.name  # for the access log
+    s.commit()  # end this read: no lock is held while the route computes
     return principal
 
 

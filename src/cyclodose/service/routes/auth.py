@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from cyclodose.errors import CaseError
 from cyclodose.service import auth
 from cyclodose.service.audit import AuditWriter
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, SignedInUser
 from cyclodose.service.problems import ERROR_RESPONSES
+from cyclodose.service.settings import Settings
 from cyclodose.service.storage import SessionRow, User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=ERROR_RESPONSES)
@@ -51,19 +54,28 @@ def login(body: LoginRequest, request: Request, response: Response, s: DbSession
         time.sleep(outcome.delay_s)
         raise HTTPException(401, outcome.reason or "login failed")
     user = outcome.user
+    csrf = start_session(s, request, response, user, now, settings)
+    audit.actor = user.name
+    audit.record("login", detail={"via": "password"})
+    return Me(name=user.name, role=user.role, must_change_password=user.must_change_password,
+              csrf_token=csrf)
+
+
+def start_session(s: Session, request: Request, response: Response, user: User,
+                  now: datetime, settings: Settings) -> str:
+    """Open a browser session for `user` on `response` (for any sign-in route, the pages'
+    login form included); returns the session's CSRF token. A session id the client already
+    had is revoked, never promoted (no session fixation)."""
     old = request.cookies.get(auth.SESSION_COOKIE)
-    if old:  # a session id the client already had is never promoted (session fixation)
+    if old:
         row = s.get(SessionRow, auth.secret_hash(old))
         if row is not None and row.revoked_at is None:
             row.revoked_at = now
     sid, session_row = auth.open_session(s, user, now, settings)
-    audit.actor = user.name
-    audit.record("login", detail={"via": "password"})
     response.set_cookie(auth.SESSION_COOKIE, sid, httponly=True, samesite="lax",
                         secure=settings.secure_cookies, path="/",
                         max_age=int(settings.session_hours * 3600))
-    return Me(name=user.name, role=user.role, must_change_password=user.must_change_password,
-              csrf_token=session_row.csrf_token)
+    return session_row.csrf_token
 
 
 @router.post("/logout", status_code=204)

@@ -303,16 +303,18 @@ def assess_patient(patient_id: PatientId, principal: Reader, s: DbSession, audit
     """Assess the stored record now; the result is stored with its input and versions."""
     p = _patient(s, patient_id)
     doc = _case(p, _entries(s, p.id), settings)
+    version = p.version
+    s.commit()  # the input is read: compute without holding the database's write lock
     result = cyclodose.assess(cyclodose.parse_case(doc))
     doc_json, out_json = doc.model_dump(mode="json"), result.model_dump(mode="json")
     row = AssessmentRow(patient_id=p.id, created_at=clock(), created_by=principal.name,
-                        patient_version=p.version, input=doc_json, output=out_json,
+                        patient_version=version, input=doc_json, output=out_json,
                         input_hash=digest(doc_json), output_hash=digest(out_json),
                         versions=versions())
     s.add(row)
     s.flush()
     audit.record("assessment.create", patient_id=p.id,
-                 detail={"assessment_id": row.id, "patient_version": p.version,
+                 detail={"assessment_id": row.id, "patient_version": version,
                          "stored_in": "assessments"}, input=doc_json, output=out_json)
     return _stored(row, settings)
 
