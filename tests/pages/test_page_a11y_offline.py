@@ -118,6 +118,23 @@ def test_first_login_forces_the_password_change(browser: Browser, server: Server
     watch.clean()
 
 
+def test_keyboard_skip_link_and_visible_focus(clinician: Page) -> None:
+    page = clinician
+    page.goto("/assess")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Skip to the content"
+    style = page.evaluate("(() => { const s = getComputedStyle(document.activeElement); "
+                          "return [s.outlineStyle, s.outlineWidth]; })()")
+    assert style[0] != "none" and style[1] != "0px"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "age"  # straight to the form
+    # 200 % zoom of a 1280 px screen is a 640 px wide layout: no sideways scrolling
+    page.set_viewport_size({"width": 640, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 640
+
+
 def test_the_harness_sees_a_request_to_another_host(browser: Browser, server: Server) -> None:
     """The offline checks can fail: the CSP refusal is seen as a page error, and with the CSP
     out of the way the network gate blocks and records the request."""

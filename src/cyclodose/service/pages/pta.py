@@ -127,13 +127,19 @@ def job_status(request: Request, job_id: str, user: User, s: DbSession) -> HTMLR
 
 def _job_context(job_id: str, user: PageUser, s: Any) -> dict[str, Any]:
     job = _job(job_id, user, s)
-    ctx: dict[str, Any] = {"job": job, "plots": None, "targets": [], "mics": []}
+    ctx: dict[str, Any] = {"job": job, "plots": None, "targets": [], "mics": [],
+                           "model_ref": None}
     if job.status == "done" and job.result:
         results = job.result["results"]
         first = results[0]
         ctx["mics"] = list(first["pta"])
         ctx["targets"] = list(next(iter(first["pta"].values())))
         ctx["plots"] = _plots(results, ctx["targets"])
+        from cyclodose.pk.spec import get_model
+
+        spec = get_model(first["model"])
+        ctx["model_ref"] = {"name": spec.name, "version": spec.version,
+                            "citation": spec.citation}
     return ctx
 
 
