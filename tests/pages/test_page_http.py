@@ -108,3 +108,86 @@ def test_numbers_carry_units_and_never_read_nan() -> None:
     assert band({"median": 20.0, "lower": 15.0, "upper": 25.0}, "mg/L") == \
         "20.0 (15.0–25.0)\u00a0mg/L"
     assert band({"median": float("nan"), "lower": 1.0, "upper": 2.0}, "mg/L") == "not available"
+
+
+def _record_with_a_level(svc, csrf: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    h = {"X-CSRF-Token": csrf}
+    r = svc.client.post("/api/v1/patients", headers=h, json={
+        "mrn": "H-1", "name": "Http Patient",
+        "patient": {"age_years": 40, "sex": "male", "weight_kg": 60,
+                    "serum_creatinine": {"value": 0.9, "unit": "mg/dL"}}})
+    pid = r.json()["id"]
+    svc.client.post(f"/api/v1/patients/{pid}/doses", headers=h, json={
+        "amount_mg": 250, "interval_h": 12, "start": "2026-11-20T08:00:00", "count": 20})
+    r = svc.client.post(f"/api/v1/patients/{pid}/levels", headers=h,
+                        json={"time": "2026-11-29T10:00:00", "value": 24.5, "unit": "mg/L"})
+    return pid, r.json()["id"]
+
+
+def test_a_correction_keeps_the_old_level_marked_with_its_reason(signed_in):  # type: ignore[no-untyped-def]
+    csrf = _csrf(signed_in.client.get("/").text)
+    pid, lid = _record_with_a_level(signed_in, csrf)
+    r = signed_in.client.post(f"/patients/{pid}/levels/{lid}/correct", follow_redirects=False,
+                              data={"csrf_token": csrf, f"level{lid}.time": "2026-11-29T10:00",
+                                    f"level{lid}.value": "22.5", f"level{lid}.unit": "mg/L",
+                                    f"level{lid}.reason": "transcription error"})
+    assert r.status_code == 303, r.text
+    levels = signed_in.client.get(f"/api/v1/patients/{pid}").json()["levels"]
+    assert [(lv["level"]["value"], lv["in_error"]) for lv in levels] == [(24.5, True),
+                                                                       (22.5, False)]
+    assert levels[0]["error_reason"] == "corrected: transcription error"
+
+
+def test_entered_in_error_needs_a_reason_named_beside_the_field(signed_in):  # type: ignore[no-untyped-def]
+    csrf = _csrf(signed_in.client.get("/").text)
+    pid, lid = _record_with_a_level(signed_in, csrf)
+    r = signed_in.client.post(f"/patients/{pid}/levels/{lid}/entered-in-error",
+                              data={"csrf_token": csrf, f"level{lid}.reason": ""})
+    assert r.status_code == 422
+    assert re.search(rf'id="err-level{lid}-reason"[^>]*>[^<]*at least 1 character', r.text)
+    levels = signed_in.client.get(f"/api/v1/patients/{pid}").json()["levels"]
+    assert [lv["in_error"] for lv in levels] == [False]  # nothing changed
+
+
+def test_a_bad_level_unit_is_refused_beside_the_field(signed_in):  # type: ignore[no-untyped-def]
+    csrf = _csrf(signed_in.client.get("/").text)
+    pid, _ = _record_with_a_level(signed_in, csrf)
+    r = signed_in.client.post(f"/patients/{pid}/levels", data={
+        "csrf_token": csrf, "level.time": "2026-11-29T20:00", "level.value": "12",
+        "level.unit": "mg/furlong"})
+    assert r.status_code == 422
+    assert "levels[1].unit" in r.text and "mg/furlong" in r.text
+
+
+def test_admin_adds_a_user_with_a_one_time_password_and_manages_tokens(service):  # type: ignore[no-untyped-def]
+    from cyclodose.service import auth
+    from cyclodose.service.storage import ApiToken
+
+    service.user("root", "admin")
+    service.client.post("/login", data={"name": "root", "password": PASSWORD})
+    csrf = _csrf(service.client.get("/admin").text)
+    r = service.client.post("/admin/users", data={"csrf_token": csrf, "name": "nurse",
+                                                  "role": "pharmacist", "password": "short"})
+    assert r.status_code == 422 and "at least 10 characters" in r.text
+    r = service.client.post("/admin/users", data={"csrf_token": csrf, "name": "nurse",
+                                                  "role": "pharmacist",
+                                                  "password": "one-time-pass-1"})
+    assert r.status_code == 200 and "one-time password not yet changed" in r.text
+    r = service.client.post("/admin/tokens", data={"csrf_token": csrf, "name": "nurse",
+                                                   "expires_days": "30"})
+    token = re.search(r'id="new-token" readonly value="(cyd_[^"]+)"', r.text)
+    assert token, r.text[:2000]
+    assert service.client.get("/api/v1/auth/me", headers={
+        "Authorization": f"Bearer {token.group(1)}"}).json()["name"] == "nurse"
+    with service.db.session() as s:
+        user = auth.user_by_name(s, "nurse")
+        assert user is not None and user.must_change_password
+        tid = s.scalars(__import__("sqlalchemy").select(ApiToken.id)).one()
+    service.client.post(f"/admin/tokens/{tid}/revoke", data={"csrf_token": csrf})
+    assert service.client.get("/api/v1/auth/me", headers={
+        "Authorization": f"Bearer {token.group(1)}"}).status_code == 401
+    assert "Verified" in service.client.get("/admin").text
+
+
+def test_only_an_admin_opens_admin(signed_in):  # type: ignore[no-untyped-def]
+    assert signed_in.client.get("/admin").status_code == 403

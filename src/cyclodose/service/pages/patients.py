@@ -146,7 +146,12 @@ def _dose_body(form: Any, prefix: str) -> Any:
 
 
 def _level_body(form: Any, prefix: str) -> LevelIn:
-    fields = {k: v for k in ("time", "value", "unit") if (v := text(form, f"{prefix}.{k}"))}
+    fields: dict[str, Any] = {k: v for k in ("time", "value", "unit")
+                              if (v := text(form, f"{prefix}.{k}"))}
+    try:  # a number is stored as a number, as the API receives it; "<2" stays text
+        fields["value"] = float(fields["value"])
+    except (KeyError, ValueError):
+        pass
     level: LevelIn = validated(LevelIn, fields, f"{prefix}.")
     return level
 
