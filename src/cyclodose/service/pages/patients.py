@@ -7,6 +7,7 @@ these routes only translate forms to their request models and back.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from datetime import datetime
 from typing import Annotated, Any
@@ -148,10 +149,8 @@ def _dose_body(form: Any, prefix: str) -> Any:
 def _level_body(form: Any, prefix: str) -> LevelIn:
     fields: dict[str, Any] = {k: v for k in ("time", "value", "unit")
                               if (v := text(form, f"{prefix}.{k}"))}
-    try:  # a number is stored as a number, as the API receives it; "<2" stays text
+    with contextlib.suppress(KeyError, ValueError):  # a number stays a number; "<2" text
         fields["value"] = float(fields["value"])
-    except (KeyError, ValueError):
-        pass
     level: LevelIn = validated(LevelIn, fields, f"{prefix}.")
     return level
 
