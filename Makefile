@@ -33,6 +33,7 @@ run: $(STAMP) deb
 test: $(STAMP) deb
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 --dist loadgroup --cov=cyclodose --cov-report=term:skip-covered
 
 validate: $(STAMP) deb

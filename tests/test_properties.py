@@ -10,10 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from cyclodose.assessment import assess
-from cyclodose.case import MAX_DAILY_DOSE_MG, Dose, parse_case
 from cyclodose.cli import app
-from cyclodose.dosing import max_24h_dose_mg
+from cyclodose.clinical.dosing import max_24h_dose_mg
+from cyclodose.intake.case import Dose, parse_case
+from cyclodose.limits import MAX_DAILY_DOSE_MG
+from cyclodose.workflows.assessment import assess
 
 runner = CliRunner()
 

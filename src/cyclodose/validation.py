@@ -27,11 +27,12 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import minimize
 
-from cyclodose import __version__, pk
+from cyclodose import pk
 from cyclodose.tdm.objective import Objective, Prior
 from cyclodose.tdm.optimise import fit_map
 from cyclodose.tdm.posterior import laplace, sir
 from cyclodose.tdm.preprocess import Observations
+from cyclodose.version import __version__
 
 STUDY_SEED = 20260301
 INTERVAL_H = 12.0

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from cyclodose.case import MAX_DAILY_DOSE_MG
 from cyclodose.cli import app
+from cyclodose.limits import MAX_DAILY_DOSE_MG
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).parents[2] / "examples" / "tdm_two_levels.yaml"

@@ -31,7 +31,7 @@ ext.who_critical_conc_2024 ext.yu_2018_ecoff ext.atc_ddd ext.rxnorm ext.pubchem
 FIXED_IDS = _FIXED_IDS_TEXT.split()
 
 # Files in knowledge/data owned by screening; the loader must leave them alone.
-OTHER_OWNERS = {"rules.yaml"}
+OTHER_OWNERS = {"rules.yaml", "regimen_policy.yaml"}  # screening, clinical.regimen_policy
 
 
 def _data_dir():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cyclodose.errors import CaseError
-from cyclodose.pk import Covariates, get_model, individual_parameters, list_models
+from cyclodose.pk import Covariates, get_model, individual_parameters, list_models, validity_reasons
 
 
 def test_list_models_default_first() -> None:
@@ -93,13 +93,13 @@ def test_summary_is_json_serialisable() -> None:
 def test_validity_flags_child_severe_renal_dialysis_and_range() -> None:
     spec = get_model()
     inside = Covariates.create(weight_kg=60, crcl_ml_min=90, age_years=40)
-    assert spec.check_validity(inside) == []
+    assert validity_reasons(spec, inside) == []
     child = Covariates.create(weight_kg=25, crcl_ml_min=90, age_years=8)
-    reasons = spec.check_validity(child)
+    reasons = validity_reasons(spec, child)
     assert any("age 8" in r for r in reasons)
     assert any("weight_kg 25.0 kg" in r for r in reasons)  # below the IQR's lower Tukey fence
-    renal = spec.check_validity(Covariates.create(weight_kg=60, crcl_ml_min=20, age_years=50))
+    renal = validity_reasons(spec, Covariates.create(weight_kg=60, crcl_ml_min=20, age_years=50))
     assert any("CrCl 20 mL/min" in r for r in renal)
-    dial = spec.check_validity(
+    dial = validity_reasons(spec,
         Covariates.create(weight_kg=60, crcl_ml_min=10, age_years=50, dialysis=1.0))
     assert any("dialysis" in r for r in dial)

@@ -114,7 +114,7 @@ def test_resampled_and_distributed_twice_is_refused(tmp_path: Path) -> None:
 
 
 def test_spec_file_with_a_key_given_twice_is_refused(tmp_path):
-    # Shared document reader (cyclodose.documents): last-one-wins would silently change n.
+    # Shared document reader (cyclodose.intake.documents): last-one-wins would silently change n.
     from cyclodose.errors import CaseError
     from cyclodose.population.spec import load_population_spec
 

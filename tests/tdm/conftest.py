@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from cyclodose.case import Case, parse_case
+from cyclodose.intake.case import Case, parse_case
 
 BASE: dict[str, Any] = {
     "patient": {"age_years": 41, "sex": "male", "weight_kg": 58, "height_cm": 170,

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from cyclodose import pk
-from cyclodose.case import MAX_DAILY_DOSE_MG
-from cyclodose.tdm import estimate, to_dict
+from cyclodose.limits import MAX_DAILY_DOSE_MG
 from cyclodose.tdm.objective import Objective, Prior
 from cyclodose.tdm.optimise import fit_map
 from cyclodose.tdm.preprocess import Observations
@@ -19,6 +18,8 @@ from cyclodose.validation import (
     sample_times,
     simulation_estimation,
 )
+from cyclodose.workflows.adapters import covariates_from_case
+from cyclodose.workflows.tdm import TdmSection, TdmUnavailable, estimate, to_dict
 
 from .conftest import make_case
 
@@ -31,7 +32,7 @@ def test_no_levels_gives_the_typical_values():
     case = make_case(levels=[])
     est = estimate(case)
     assert np.array_equal(est.fit.eta, np.zeros(4))
-    typ = pk.individual_parameters(SPEC, pk.covariates_from_case(case, SPEC), None)
+    typ = pk.individual_parameters(SPEC, covariates_from_case(case, SPEC), None)
     assert est.parameters["cl_l_h"]["map"] == pytest.approx(float(typ.cl_l_h[0]), rel=1e-12)
     assert est.parameters["v_l"]["map"] == pytest.approx(float(typ.v_l[0]), rel=1e-12)
     # No levels: the posterior is the prior, CL's 90 % interval ±1.645 × 0.353 on the log scale.
@@ -91,7 +92,7 @@ def test_blq_trough_raises_clearance():
     """A trough below 2 mg/L where ~15 mg/L is expected (M3) can only mean faster elimination."""
     case = make_case(levels=[{"time": "2026-03-10T19:30:00", "value": "<2", "unit": "mg/L"}])
     est = estimate(case, n_draws=FAST_DRAWS)
-    typ = pk.individual_parameters(SPEC, pk.covariates_from_case(case, SPEC), None)
+    typ = pk.individual_parameters(SPEC, covariates_from_case(case, SPEC), None)
     assert est.parameters["cl_l_h"]["map"] > 1.5 * float(typ.cl_l_h[0])
     assert est.diagnostics.levels[0].blq and est.diagnostics.levels[0].iwres is None
 
@@ -161,10 +162,10 @@ def test_simulation_estimation_small():
 
 def test_scaled_metrics_equal_direct_simulation(two_levels):
     """Dose-proportional shortcut (linear PK) against simulating each regimen directly."""
-    from cyclodose.tdm.pipeline import _metrics_fn
-    from cyclodose.tdm.regimen import grid_for
+    from cyclodose.clinical.tdm_regimen import grid_for
+    from cyclodose.workflows.tdm.pipeline import _metrics_fn
 
-    cov = pk.covariates_from_case(two_levels, SPEC)
+    cov = covariates_from_case(two_levels, SPEC)
     draws = np.random.default_rng(3).multivariate_normal(np.zeros(4), SPEC.omega, size=50)
     fn = _metrics_fn(SPEC, cov, draws, None)
     for c in grid_for(two_levels)[::4]:
@@ -190,18 +191,18 @@ def test_mic_target_optimises_time_above_mic_under_the_ceiling():
 
 
 def test_assess_includes_tdm_only_with_levels(two_levels):
-    from cyclodose.assessment import assess
+    from cyclodose.workflows.assessment import assess
 
     with_levels = assess(two_levels)
-    assert with_levels.tdm is not None
-    assert with_levels.tdm["recommendation"]["daily_dose_mg"] <= MAX_DAILY_DOSE_MG
+    assert isinstance(with_levels.tdm, TdmSection)
+    assert with_levels.tdm.recommendation.daily_dose_mg <= MAX_DAILY_DOSE_MG
     assert assess(make_case(levels=[])).tdm is None
     # a model covariate missing (no creatinine): the section says why instead of failing
     doc = {"patient": {"age_years": 41, "sex": "male", "weight_kg": 58}}
     no_scr = make_case(patient=doc["patient"])
     section = assess(no_scr).tdm
-    assert section is not None and list(section) == ["unavailable"]
-    assert section["unavailable"][0].startswith("patient.serum_creatinine: ")
+    assert isinstance(section, TdmUnavailable)
+    assert section.unavailable[0].startswith("patient.serum_creatinine: ")
 
 
 def test_implausible_level_is_flagged():

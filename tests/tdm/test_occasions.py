@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from cyclodose import pk
-from cyclodose.tdm import estimate, to_dict
 from cyclodose.tdm.occasions import concentrations, occasion_model
-from cyclodose.tdm.preprocess import dose_history, observations
+from cyclodose.workflows.adapters import covariates_from_case, dose_history, observations
+from cyclodose.workflows.tdm import estimate, to_dict
 
 from .conftest import make_case
 
@@ -40,7 +40,7 @@ def test_two_occasions_model_and_zero_iov_matches_engine():
     # occasion 2 starts at the dose before its first level (18 March 08:00 = 17 days = 408 h)
     assert occ.starts_h == (408.0,)
     np.testing.assert_allclose(np.diag(occ.omega(SPEC.omega))[4:], 0.190**2)
-    cov = pk.covariates_from_case(case, SPEC)
+    cov = covariates_from_case(case, SPEC)
     etas = np.array([[0.1, -0.3, 0.05, 0.2, 0.0, 0.0]])
     ours = concentrations(SPEC, cov, occ, etas, doses, obs.time_h)
     engine = pk.predict(SPEC, cov, etas[:, :4], doses.time_h, doses.amount_mg, obs.time_h)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cyclodose.case import MAX_DAILY_DOSE_MG
-from cyclodose.tdm import estimate, to_dict
+from cyclodose.limits import MAX_DAILY_DOSE_MG
+from cyclodose.workflows.tdm import estimate, to_dict
 
 from .conftest import make_case
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cyclodose.case import Target
-from cyclodose.tdm.regimen import CandidateRegimen, prefer_divided, rank, reason, score
+from cyclodose.clinical.regimen_policy import divided_first
+from cyclodose.clinical.tdm_regimen import CandidateRegimen, is_divided, rank, reason, score
+from cyclodose.intake.case import Target
 
 TARGET = Target(peak_low_mg_l=20.0, peak_high_mg_l=30.0, mic_mg_l=None, tmic_pct=30.0)
 
@@ -57,7 +58,7 @@ def test_rank_never_above_1_g_and_breaks_ties():
 
 
 def test_current_regimen_from_the_last_24_h():
-    from cyclodose.tdm.regimen import current_regimen
+    from cyclodose.clinical.tdm_regimen import current_regimen
 
     times = [0.0, 12.0, 24.0, 36.0, 48.0]
     q12 = current_regimen(times, [250.0] * 5, (125.0, 250.0))
@@ -92,7 +93,8 @@ def test_prefer_divided_puts_the_best_divided_regimen_first():
     ranked = rank([once, twice], lambda c: _metrics([25.0] * (9 if c is once else 7) + [10.0]
                                                   * (1 if c is once else 3)), TARGET)
     assert ranked[0].regimen.label == "500 mg q24h"
-    preferred = prefer_divided(ranked)
+    preferred = divided_first(ranked, is_divided)
+    assert divided_first(ranked, is_divided, keep_order=True) == ranked
     assert [s.regimen.label for s in preferred] == ["250 mg q12h", "500 mg q24h"]
     text = reason(preferred[0], TARGET, "m", 10, preferred[1], preferred_over=ranked[0])
     assert "500 mg q24h once daily scored higher" in text and "divided doses" in text

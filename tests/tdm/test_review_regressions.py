@@ -6,16 +6,17 @@ Each test failed before its fix (posologyr practice: one regression test per fix
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from cyclodose.assessment import assess
-from cyclodose.case import MAX_DAILY_DOSE_MG
 from cyclodose.cli import app
-from cyclodose.tdm import estimate, to_dict
+from cyclodose.limits import MAX_DAILY_DOSE_MG
 from cyclodose.tdm.sampling import next_samples
+from cyclodose.workflows.assessment import assess
+from cyclodose.workflows.tdm import estimate, to_dict
 
 from .conftest import BASE, make_case
 
@@ -158,3 +159,27 @@ def test_assess_human_output_has_a_tdm_section():
 def test_assess_can_skip_the_estimate():
     """`cyclodose tdm --report` ran the whole estimate a second time inside assess."""
     assert assess(make_case(), with_tdm=False).tdm is None
+
+
+def test_levels_the_doses_cannot_explain_make_the_section_unavailable() -> None:
+    """Regression (#8): 0.00025 mg doses with a 16 mg/L level raised LinAlgError in the
+    Laplace/SIR step. The assessment now carries an `unavailable` TDM section with the reason,
+    and `cyclodose tdm` exits 2 naming the levels."""
+    import yaml
+
+    from cyclodose import parse_case
+    from cyclodose.errors import CaseError
+    from cyclodose.workflows.assessment import assess
+    from cyclodose.workflows.tdm import TdmUnavailable
+    from cyclodose.workflows.tdm.consult import tdm_consult
+
+    example = Path(__file__).parents[2] / "examples" / "tdm_two_levels.yaml"
+    doc = yaml.safe_load(example.read_text(encoding="utf-8"))
+    doc["regimen"]["amount_mg"] = 0.00025
+    case = parse_case(doc)
+    section = assess(case).tdm
+    assert isinstance(section, TdmUnavailable)
+    assert section.unavailable[0].startswith("levels: no Bayesian estimate can be made")
+    with pytest.raises(CaseError) as err:
+        tdm_consult(case)
+    assert err.value.problems[0].field == "levels"

@@ -8,12 +8,12 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from cyclodose.case import Level, parse_case
 from cyclodose.errors import CaseError
-from cyclodose.tdm.check import check_case
+from cyclodose.intake.case import Level, parse_case
 from cyclodose.tdm.diagnostics import diagnose
-from cyclodose.tdm.preprocess import dose_history, observations
 from cyclodose.tdm.sampling import half_life_h, next_samples, regimen_start_h
+from cyclodose.workflows.adapters import dose_history, observations
+from cyclodose.workflows.tdm.check import check_case
 
 
 def _doc(levels):

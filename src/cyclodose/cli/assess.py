@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from cyclodose.case import Case, load_case
 from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.cli.prediction_view import render_prediction
+from cyclodose.intake.case import Case, load_case
 
 if TYPE_CHECKING:  # the clinical core loads when a command runs, not at CLI start
-    from cyclodose.assessment import Assessment
-    from cyclodose.dosing import Phase, RegimenOption
+    from cyclodose.clinical.dosing import Phase, RegimenOption
+    from cyclodose.workflows.assessment import Assessment
 
 _SEVERITY_STYLE = {"contraindicated": "bold red", "avoid": "red", "warning": "yellow",
                    "caution": "cyan", "info": "green"}
@@ -37,7 +37,7 @@ def assess_command(
                                               "(overrides settings.model).")] = None,
 ) -> None:
     """Screen a case, recommend a guideline regimen and a monitoring plan."""
-    from cyclodose.assessment import assess
+    from cyclodose.workflows.assessment import assess
 
     result = assess(with_model(load_case(case_file), model))
     if as_json:
@@ -205,7 +205,7 @@ def render(a: Assessment) -> None:
     if a.tdm is not None:
         from cyclodose.cli.tdm import render_summary
 
-        render_summary(a.tdm)
+        render_summary(a.tdm.model_dump(mode="json"))
     render_prediction(a)
     console.print(_monitoring(a))
     _breastfeeding(a)

@@ -1,4 +1,4 @@
-"""`cyclodose info` (what the knowledge base says) and `cyclodose schema` (Case JSON Schema)."""
+"""`cyclodose info` (what the knowledge base says) and `cyclodose schema [case|assessment]`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from rich.panel import Panel
 from rich.text import Text
 
 from cyclodose import knowledge
-from cyclodose.case import case_json_schema
 from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.errors import CaseError
+from cyclodose.intake.case import case_json_schema
 from cyclodose.knowledge import Fact, Match
 
 _METHOD_NOTE = {
@@ -54,9 +54,20 @@ def info(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of the Case document."""
-    print_json(case_json_schema())
+@user_errors
+def schema(
+    what: Annotated[str, typer.Argument(help="case (the input document) or assessment (the "
+                                        "result of `cyclodose assess --json`)")] = "case",
+) -> None:
+    """Print a JSON Schema: the Case document (default) or the Assessment."""
+    if what == "case":
+        print_json(case_json_schema())
+    elif what == "assessment":
+        from cyclodose.workflows.assessment import Assessment
+
+        print_json(Assessment.model_json_schema())
+    else:
+        raise CaseError.single("schema", f"unknown schema {what!r}; valid: case, assessment")
 
 
 def _identity() -> dict[str, Any]:

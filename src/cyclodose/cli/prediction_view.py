@@ -9,8 +9,8 @@ from rich.markup import escape
 from cyclodose.cli.app import Table, console
 
 if TYPE_CHECKING:
-    from cyclodose.assessment import Assessment
-    from cyclodose.pk.apriori import Interval
+    from cyclodose.workflows.assessment import Assessment
+    from cyclodose.workflows.model_informed import Interval
 
 _CANDIDATE_ROWS = 8
 

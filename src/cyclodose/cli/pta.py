@@ -115,8 +115,9 @@ def pta(
     Research output for regimen design, not a dosing recommendation: regimens
     above the licensed 1 g/day are computed and marked as such.
     """
-    from cyclodose.population import load_population_spec, run_pta
+    from cyclodose.population import load_population_spec
     from cyclodose.population.backends import default_workers
+    from cyclodose.workflows.population import pta as run
 
     spec = load_population_spec(population)
     if n is not None or seed is not None:
@@ -139,22 +140,23 @@ def pta(
         with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=err_console) as bar:
             task = bar.add_task("pta", total=spec.n)
-            results = run_pta(spec, regimen, mics, targets,
-                              progress=lambda k: bar.advance(task, k), **kwargs)  # type: ignore[arg-type]
+            res = run(spec, regimen, mics, targets,
+                      progress=lambda k: bar.advance(task, k), **kwargs)  # type: ignore[arg-type]
     else:
-        results = run_pta(spec, regimen, mics, targets, **kwargs)  # type: ignore[arg-type]
+        res = run(spec, regimen, mics, targets, **kwargs)  # type: ignore[arg-type]
+    results = res.results
     if plot is not None:
         from cyclodose.population.plots import plot_pta
 
         plot_pta(results, plot)
     if json_out:
-        print_json([r.to_json() for r in results])
+        print_json([r.model_dump(mode="json") for r in res.regimens])
         return
     for table in _tables(results, sorted(set(targets))):
         console.print(table)
-    for res in results:
-        if res.above_licensed_maximum:
-            console.print(f"(!) {res.regimen}: {res.daily_dose_mg:g} mg/day is above the "
+    for r in res.regimens:
+        if r.above_licensed_maximum:
+            console.print(f"(!) {r.regimen}: {r.daily_dose_mg:g} mg/day is above the "
                           "licensed maximum of 1 g/day (monograph; US label); shown for "
                           "research only", soft_wrap=True, highlight=False)
     method = "exact threshold crossings" if grid is None else f"a {grid:g} h grid"

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from cyclodose.case import load_case
 from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.errors import CaseError
+from cyclodose.intake.case import load_case
 
 
 @app.command()
@@ -26,14 +26,14 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Predicted concentrations (typical patient and 90 % band) with metrics per interval."""
-    from cyclodose.pk.simulation import simulate as run
+    from cyclodose.workflows.simulation import simulate as run
 
     if plot is not None and plot.suffix.lower() not in (".png", ".svg"):
         raise CaseError.single("--plot", "the plot file must end in .png or .svg")
     case = load_case(case_file)
     sim = run(case, model=model, days=days)
     if plot is not None:
-        from cyclodose.report.plots import simulation_figure_spec, write_concentration_plot
+        from cyclodose.render.plots import simulation_figure_spec, write_concentration_plot
 
         write_concentration_plot(simulation_figure_spec(sim), plot)
     if as_json:

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from cyclodose.case import load_case
 from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.errors import CaseError
+from cyclodose.intake.case import load_case
 
 
 def _fmt_band(d: dict[str, float], nd: int = 1, sep: str = " ") -> str:
@@ -52,7 +52,7 @@ def _render(doc: dict[str, Any]) -> None:
     console.print(f"[{style}]TDM regimen — {rec['status']}:[/{style}] {rec['regimen']} "
                   f"({rec['daily_dose_mg']:g} mg/day; per administration "
                   f"{' / '.join(rec['capsules'])})", highlight=False)
-    from cyclodose.tdm.result import schedule_text
+    from cyclodose.workflows.tdm.result import schedule_text
 
     console.print("  " + schedule_text(rec), highlight=False)
     console.print(rec["reason"], highlight=False)
@@ -107,30 +107,24 @@ def tdm(
     model: Annotated[str | None, typer.Option("--model", help="Population PK model name.")] = None,
 ) -> None:
     """Individual PK estimate from measured levels (MAP, Laplace, SIR) and the best regimen."""
-    from cyclodose.tdm import estimate, to_dict
+    from cyclodose.workflows.tdm.consult import tdm_consult
 
     if report is not None and report.suffix.lower() not in (".pdf", ".html", ".htm"):
         raise CaseError.single("--report", "the report file must end in .pdf or .html")
     if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise CaseError.single("--plot", "the plot file must end in .png, .svg or .pdf")
-    case = load_case(case_file)
-    if not case.levels:
-        raise CaseError.single("levels", "TDM needs at least one measured level")
-    est = estimate(case, model)
-    doc = to_dict(est)
+    consult = tdm_consult(load_case(case_file), model=model)
+    doc = consult.tdm.model_dump(mode="json")
     if plot is not None:
-        from cyclodose.report.consult import write_fit_plot
+        from cyclodose.render.consult import write_fit_plot
 
-        write_fit_plot(est, plot)
+        write_fit_plot(consult, plot)
     if report is not None:
-        from cyclodose.assessment import assess
-        from cyclodose.report.consult import write_report
+        from cyclodose.render.consult import write_report
 
-        # findings and the monitoring plan come from the screening of the same case; the
-        # estimate is already made (with the --model chosen here)
-        write_report(est, report, assess(case, with_tdm=False))
+        write_report(consult, report)
     if as_json:
-        print_json({"tdm": doc})
+        print_json(consult.model_dump(mode="json"))
     else:
         _render(doc)
         if plot is not None:
@@ -141,7 +135,7 @@ def tdm(
 
 def render_summary(doc: dict[str, Any]) -> None:
     """The concise TDM section of `cyclodose assess` (the full view is `cyclodose tdm`)."""
-    from cyclodose.tdm.result import schedule_text
+    from cyclodose.workflows.tdm.result import schedule_text
 
     if "unavailable" in doc:
         console.print("[bold]Bayesian TDM[/bold]: not available — " + "; ".join(doc["unavailable"]),

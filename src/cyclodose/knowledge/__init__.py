@@ -7,7 +7,6 @@ from cyclodose.knowledge.loader import (
     Source,
     UnknownFactError,
     UnknownSectionError,
-    all_names,
     brands,
     fact,
     facts,
@@ -16,7 +15,15 @@ from cyclodose.knowledge.loader import (
     sections,
     source_ref,
 )
-from cyclodose.knowledge.search import Match, NameEntry, NoMatch, find, name_entries, normalise
+from cyclodose.knowledge.search import (
+    Match,
+    NameEntry,
+    NoMatch,
+    all_names,
+    find,
+    name_entries,
+    normalise,
+)
 
 __all__ = [
     "Fact",

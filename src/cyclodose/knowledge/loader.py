@@ -273,16 +273,6 @@ def brands() -> dict[str, list[str]]:
     return out
 
 
-def all_names() -> list[str]:
-    """Every name the drug is known by in the knowledge base (names, codes, brands)."""
-    from cyclodose.knowledge.search import name_entries  # search builds on the loader
-
-    seen: dict[str, None] = {}
-    for entry in name_entries():
-        seen.setdefault(entry.name, None)
-    return list(seen)
-
-
 def _slug(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text).casefold()
     return re.sub(r"[^a-z0-9]+", "_", plain).strip("_")

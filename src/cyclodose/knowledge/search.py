@@ -138,6 +138,14 @@ def name_entries() -> tuple[NameEntry, ...]:
     return tuple(entries)
 
 
+def all_names() -> list[str]:
+    """Every name the drug is known by in the knowledge base (names, codes, brands)."""
+    seen: dict[str, None] = {}
+    for entry in name_entries():
+        seen.setdefault(entry.name, None)
+    return list(seen)
+
+
 def _rank(entry: NameEntry) -> int:
     return KIND_ORDER.index(entry.kind)
 

@@ -3,7 +3,7 @@ simulation of any dose history, analytic steady state and exposure metrics.
 
 Public API (others code against these names):
 - `get_model(name)`, `list_models()`, `ModelSpec`
-- `Covariates`, `covariates_from_case(case)`, `CovariateTimeline`, `timeline_from_case(case)`
+- `Covariates`, `CovariateTimeline` (built from a Case by `cyclodose.workflows.adapters`)
 - `individual_parameters(spec, covariates, eta) -> Params`
 - `predict(spec, covariates, eta, dose_times_h, dose_amounts_mg, times_h) -> (n, nt) mg/L`
 - `DosePattern`, `parse_regimen(text)`, `repeat_doses(...)`
@@ -22,8 +22,7 @@ from cyclodose.pk.covariates import (
     LOCF_RULE,
     Covariates,
     CovariateTimeline,
-    covariates_from_case,
-    timeline_from_case,
+    validity_reasons,
 )
 from cyclodose.pk.metrics import window_metrics
 from cyclodose.pk.params import Params, as_eta, individual_parameters
@@ -98,6 +97,7 @@ def exposure_metrics(spec: ModelSpec, covariates: Cov, eta: Any, dose_times_h: A
 
 
 __all__ = [
+    "validity_reasons",
     "DEFAULT_MODEL",
     "LOCF_RULE",
     "CovariateTimeline",
@@ -106,7 +106,6 @@ __all__ = [
     "ModelSpec",
     "Params",
     "as_eta",
-    "covariates_from_case",
     "exposure_metrics",
     "get_model",
     "individual_parameters",
@@ -117,5 +116,4 @@ __all__ = [
     "segments",
     "steady_state_concentration",
     "steady_state_metrics",
-    "timeline_from_case",
 ]

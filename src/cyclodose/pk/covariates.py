@@ -1,4 +1,5 @@
-"""Covariates for the PK models, from a Case, as numpy-broadcastable arrays.
+"""Covariates for the PK models as numpy-broadcastable arrays (a Case becomes these in
+`cyclodose.workflows.adapters`).
 
 `Covariates` holds one value per individual (or a scalar shared by all).
 Derived covariates are filled in when their inputs exist: Cockcroft-Gault
@@ -17,10 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cyclodose.errors import CaseError
-from cyclodose.patient import cockcroft_gault_ml_min, fat_free_mass_kg
 
 if TYPE_CHECKING:
-    from cyclodose.case import Case, Patient
     from cyclodose.pk.spec import ModelSpec
 
 LOCF_RULE = (
@@ -40,7 +39,6 @@ COVARIATE_FIELDS = {
 }
 
 _NAN = float("nan")
-
 
 def _arr(x: Any) -> np.ndarray:
     return np.atleast_1d(np.asarray(x, dtype=float))
@@ -137,69 +135,6 @@ def require(spec: ModelSpec, cov: Covariates) -> None:
                 "ffm_kg": "fat-free mass (give height with weight and sex)",
             }.get(name, name)
             raise CaseError.single(field, f"model {spec.name} needs {need}")
-
-
-def _patient_covariates(p: Patient, *, weight_kg: float, scr_mg_dl: float | None,
-                        crcl_ml_min: float | None) -> Covariates:
-    male = p.sex == "male"
-    crcl = crcl_ml_min
-    if crcl is None and scr_mg_dl is not None:
-        crcl = cockcroft_gault_ml_min(p.age_years, weight_kg, scr_mg_dl, p.sex)
-    ffm = (fat_free_mass_kg(weight_kg, p.height_cm, p.sex) if p.height_cm is not None else _NAN)
-    return Covariates.create(
-        weight_kg=weight_kg,
-        crcl_ml_min=_NAN if crcl is None else crcl,
-        age_years=p.age_years,
-        male=1.0 if male else 0.0,
-        height_cm=_NAN if p.height_cm is None else p.height_cm,
-        ffm_kg=ffm,
-        scr_mg_dl=_NAN if scr_mg_dl is None else scr_mg_dl,
-        patient=1.0,
-        dialysis=0.0 if p.dialysis == "none" else 1.0,
-    )
-
-
-def covariates_from_case(case: Case, spec: ModelSpec | None = None) -> Covariates:
-    """Baseline covariates of the case's patient (a measured CrCl overrides the estimate).
-
-    With `spec`, checks that every covariate the model needs is available.
-    """
-    p = case.patient
-    cov = _patient_covariates(p, weight_kg=p.weight_kg, scr_mg_dl=p.serum_creatinine_mg_dl,
-                              crcl_ml_min=p.measured_crcl_ml_min)
-    if spec is not None:
-        require(spec, cov)
-    return cov
-
-
-def timeline_from_case(case: Case, spec: ModelSpec | None = None) -> CovariateTimeline:
-    """Baseline covariates followed by each dated observation, LOCF.
-
-    A dated creatinine or weight recomputes Cockcroft-Gault CrCl unless a measured
-    clearance is in force (a dated `crcl_ml_min` replaces it; a later creatinine
-    without one returns to the estimate).
-    """
-    p = case.patient
-    weight, scr, crcl = p.weight_kg, p.serum_creatinine_mg_dl, p.measured_crcl_ml_min
-    starts = [-np.inf]
-    segments = [covariates_from_case(case, spec)]
-    for obs in p.covariate_history:
-        if obs.weight_kg is not None:
-            weight = obs.weight_kg
-        if obs.serum_creatinine_mg_dl is not None:
-            scr = obs.serum_creatinine_mg_dl
-            crcl = None  # a newer creatinine supersedes an older measured clearance
-        if obs.crcl_ml_min is not None:
-            crcl = obs.crcl_ml_min
-        cov = _patient_covariates(p, weight_kg=weight, scr_mg_dl=scr, crcl_ml_min=crcl)
-        if spec is not None:
-            require(spec, cov)
-        if starts and obs.time_h <= starts[-1]:
-            segments[-1] = cov
-        else:
-            starts.append(obs.time_h)
-            segments.append(cov)
-    return CovariateTimeline(start_h=tuple(starts), segments=tuple(segments))
 
 
 def validity_reasons(spec: ModelSpec, cov: Covariates | CovariateTimeline) -> list[str]:

@@ -108,12 +108,6 @@ class ModelSpec:
         pred = np.asarray(pred_mg_l, dtype=float)
         return np.sqrt((self.prop_sd * pred) ** 2 + self.add_sd_mg_l**2)
 
-    def check_validity(self, covariates: Any) -> list[str]:
-        """Reasons why a prediction for these covariates extrapolates beyond the model's data."""
-        from cyclodose.pk.covariates import validity_reasons
-
-        return validity_reasons(self, covariates)
-
     def summary(self) -> dict[str, Any]:
         """Plain-data description (for `cyclodose models --json` and reports)."""
         return {

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cyclodose.case import CEILING_MG_L, MAX_DAILY_DOSE_MG
+from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
 
 FloatArray = NDArray[np.float64]
 PTA_BREAKPOINT_FRACTION = 0.90  # Alghamdi 2019: >= 90 % of simulated patients

@@ -17,8 +17,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cyclodose.documents import read_document
 from cyclodose.errors import CaseError, Problem
+from cyclodose.intake.documents import read_document
 
 Dist = Literal["normal", "lognormal", "uniform", "constant", "bernoulli"]
 # The per-patient Cmax, Cmin and AUC24 kept for medians take 24 bytes per patient and

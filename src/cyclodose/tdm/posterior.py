@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
+from cyclodose.tdm.errors import EstimationFailed
 from cyclodose.tdm.objective import Objective
 from cyclodose.tdm.optimise import MapFit
 from cyclodose.tdm.preprocess import FloatArray
@@ -102,8 +103,12 @@ def _sir_once(obj: Objective, components: list[tuple[FloatArray, FloatArray]], i
     from scipy.stats import multivariate_normal, multivariate_t
 
     k = obj.prior.k
-    dists: list[Any] = [multivariate_t(loc=m, shape=inflation * c, df=PROPOSAL_DF)
-                        for m, c in components]
+    try:
+        dists: list[Any] = [multivariate_t(loc=m, shape=inflation * c, df=PROPOSAL_DF)
+                            for m, c in components]
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        raise EstimationFailed("the posterior around the best fit is not a usable "
+                               f"distribution ({exc})") from exc
     dists.append(multivariate_normal(mean=np.zeros(k), cov=obj.prior.omega))
     mix = np.full(len(dists), (1.0 - PRIOR_SHARE) / (len(dists) - 1))
     mix[-1] = PRIOR_SHARE

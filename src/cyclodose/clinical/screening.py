@@ -1,0 +1,263 @@
+"""Screening: the rules in `knowledge/data/rules.yaml` applied to a case → findings.
+
+A rule names a predicate (a small pure function below) and its parameters;
+`any`/`all`/`not` combine predicates. A predicate returns evidence (strings
+used in the message template) when it holds, or None. Adding a rule that
+reuses existing predicates needs no code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, cached_property
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from cyclodose.clinical.dosing import max_24h_dose_mg
+from cyclodose.clinical.patient import RenalFunction
+from cyclodose.clinical.vocabulary import Vocabulary
+from cyclodose.intake.case import Case
+from cyclodose.knowledge.citations import SourceRef, cite_all
+
+Severity = Literal["contraindicated", "avoid", "warning", "caution", "info"]
+SEVERITY_ORDER: tuple[Severity, ...] = ("contraindicated", "avoid", "warning", "caution", "info")
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    severity: Severity
+    message: str
+    sources: tuple[SourceRef, ...]
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    severity: Severity
+    when: dict[str, Any]
+    message: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the predicates look at: the case plus facts derived from it."""
+
+    case: Case
+    renal: RenalFunction
+    vocabulary: Vocabulary
+
+    @cached_property
+    def max_24h_mg(self) -> float:
+        return max_24h_dose_mg(self.case.doses)
+
+
+Evidence = dict[str, str]
+Predicate = Callable[[Context, Any], Evidence | None]
+
+
+_METHOD_LABEL = {"cockcroft_gault": "Cockcroft–Gault", "bedside_schwartz": "bedside Schwartz",
+                 "measured": "measured clearance"}
+
+
+def _renal_text(ctx: Context) -> str:
+    r = ctx.renal
+    if r.dialysis != "none":
+        return f"on {r.dialysis}"
+    if r.crcl_ml_min is None:
+        return "no usable creatinine or clearance"
+    return f"{r.crcl_ml_min:.1f} {r.unit}, {_METHOD_LABEL.get(r.method, r.method)}"
+
+
+def _p_condition(ctx: Context, concepts: list[str]) -> Evidence | None:
+    hits = [r.text for r in ctx.vocabulary.of("condition") if r.concept in concepts]
+    return {"matched": ", ".join(hits)} if hits else None
+
+
+def _p_comedication(ctx: Context, concepts: list[str]) -> Evidence | None:
+    hits = [r.text for r in ctx.vocabulary.of("comedication") if r.concept in concepts]
+    return {"matched": ", ".join(hits)} if hits else None
+
+
+def _p_comedication_class(ctx: Context, classes: list[str]) -> Evidence | None:
+    hits = [f"{r.text} ({r.drug_class})" for r in ctx.vocabulary.of("comedication")
+            if r.drug_class in classes]
+    return {"matched": ", ".join(hits)} if hits else None
+
+
+def _p_antituberculous(ctx: Context, expected: bool) -> Evidence | None:
+    hits = [r.text for r in ctx.vocabulary.of("comedication") if r.antituberculous]
+    return {"matched": ", ".join(hits)} if bool(hits) == expected else None
+
+
+def _p_symptom_category(ctx: Context, category: str) -> Evidence | None:
+    hits = [r.text for r in ctx.vocabulary.of("symptom") if r.category == category]
+    return {"matched": ", ".join(hits)} if hits else None
+
+
+def _p_alcohol(ctx: Context, levels: list[str]) -> Evidence | None:
+    a = ctx.case.patient.alcohol
+    return {"matched": f"alcohol: {a}"} if a in levels else None
+
+
+def _p_flag(ctx: Context, name: str) -> Evidence | None:
+    if name not in ("pregnant", "breastfeeding"):
+        raise ValueError(f"unknown patient flag {name!r}")
+    return {"matched": name} if getattr(ctx.case.patient, name) else None
+
+
+def _p_dialysis(ctx: Context, kinds: list[str]) -> Evidence | None:
+    if ctx.renal.dialysis not in kinds:
+        return None
+    return {"matched": _renal_text(ctx), "renal": _renal_text(ctx)}
+
+
+def _p_crcl_below(ctx: Context, limit_ml_min: float) -> Evidence | None:
+    v = ctx.renal.crcl_ml_min
+    if ctx.renal.dialysis != "none" or v is None or v >= limit_ml_min:
+        return None
+    return {"matched": _renal_text(ctx), "renal": _renal_text(ctx)}
+
+
+def _p_crcl_between(ctx: Context, bounds: list[float]) -> Evidence | None:
+    lo, hi = bounds
+    v = ctx.renal.crcl_ml_min
+    if ctx.renal.dialysis != "none" or v is None or not lo <= v < hi:
+        return None
+    return {"matched": _renal_text(ctx), "renal": _renal_text(ctx)}
+
+
+def _p_renal_impaired(ctx: Context, expected: bool) -> Evidence | None:
+    if ctx.renal.impaired != expected:
+        return None
+    return {"matched": f"renal function {_renal_text(ctx)}", "renal": _renal_text(ctx)}
+
+
+def _p_renal_unknown(ctx: Context, expected: bool) -> Evidence | None:
+    unknown = ctx.renal.method == "unknown"
+    return {"renal": _renal_text(ctx)} if unknown == expected else None
+
+
+def _dose_evidence(ctx: Context) -> Evidence:
+    return {"matched": f"regimen up to {ctx.max_24h_mg:.0f} mg in 24 h",
+            "max_24h_mg": f"{ctx.max_24h_mg:.0f}"}
+
+
+def _p_max_24h_at_least(ctx: Context, limit_mg: float) -> Evidence | None:
+    return _dose_evidence(ctx) if ctx.max_24h_mg >= limit_mg else None
+
+
+def _p_max_24h_above(ctx: Context, limit_mg: float) -> Evidence | None:
+    return _dose_evidence(ctx) if ctx.max_24h_mg > limit_mg else None
+
+
+def _p_level_above(ctx: Context, limit_mg_l: float) -> Evidence | None:
+    values = [lv.conc_mg_l for lv in ctx.case.levels if lv.conc_mg_l is not None]
+    if not values or max(values) <= limit_mg_l:
+        return None
+    return {"matched": f"level {max(values):.1f} mg/L", "max_level_mg_l": f"{max(values):.1f}"}
+
+
+PREDICATES: dict[str, Predicate] = {
+    "condition": _p_condition,
+    "comedication": _p_comedication,
+    "comedication_class": _p_comedication_class,
+    "antituberculous_comedication": _p_antituberculous,
+    "symptom_category": _p_symptom_category,
+    "alcohol": _p_alcohol,
+    "flag": _p_flag,
+    "dialysis": _p_dialysis,
+    "crcl_below_ml_min": _p_crcl_below,
+    "crcl_between_ml_min": _p_crcl_between,
+    "renal_impaired": _p_renal_impaired,
+    "renal_unknown": _p_renal_unknown,
+    "regimen_max_24h_mg_at_least": _p_max_24h_at_least,
+    "regimen_max_24h_mg_above": _p_max_24h_above,
+    "level_above_mg_l": _p_level_above,
+}
+
+
+def evaluate(when: dict[str, Any], ctx: Context) -> Evidence | None:
+    """Evaluate a predicate tree: {name: params} | {any: [...]} | {all: [...]} | {not: {...}}."""
+    if len(when) != 1:
+        raise ValueError(f"a predicate node has exactly one key, got {sorted(when)}")
+    (name, params), = when.items()
+    if name == "any":
+        hits = [e for e in (evaluate(w, ctx) for w in params) if e is not None]
+        if not hits:
+            return None
+        merged: Evidence = {}
+        for e in hits:
+            for k, v in e.items():
+                merged[k] = f"{merged[k]}; {v}" if k in merged and v not in merged[k] else v
+        return merged
+    if name == "all":
+        together: Evidence = {}
+        for w in params:
+            part = evaluate(w, ctx)
+            if part is None:
+                return None
+            together.update(part)
+        return together
+    if name == "not":
+        return {} if evaluate(params, ctx) is None else None
+    if name not in PREDICATES:
+        raise ValueError(f"unknown predicate {name!r}")
+    return PREDICATES[name](ctx, params)
+
+
+def _check_tree(when: Any, code: str) -> None:
+    if not isinstance(when, dict) or len(when) != 1:
+        raise ValueError(f"rule {code}: a predicate node must be a one-key mapping")
+    (name, params), = when.items()
+    if name in ("any", "all"):
+        for w in params:
+            _check_tree(w, code)
+    elif name == "not":
+        _check_tree(params, code)
+    elif name not in PREDICATES:
+        raise ValueError(f"rule {code}: unknown predicate {name!r}")
+
+
+@cache
+def rules() -> tuple[Rule, ...]:
+    """The rule table, validated (unique codes, known predicates)."""
+    path = resources.files("cyclodose").joinpath("knowledge/data/rules.yaml")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    table = tuple(Rule.model_validate(r) for r in raw["rules"])
+    codes = [r.code for r in table]
+    if len(codes) != len(set(codes)):
+        raise ValueError("rules.yaml: duplicate rule codes")
+    for r in table:
+        _check_tree(r.when, r.code)
+    return table
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+def screen(case: Case, renal: RenalFunction, vocabulary: Vocabulary) -> tuple[Finding, ...]:
+    """Every rule that fires, most severe first (then in table order)."""
+    ctx = Context(case=case, renal=renal, vocabulary=vocabulary)
+    found: list[Finding] = []
+    for rule in rules():
+        evidence = evaluate(rule.when, ctx)
+        if evidence is None:
+            continue
+        values = _Blank(evidence)
+        values.setdefault("renal", _renal_text(ctx))
+        found.append(Finding(
+            code=rule.code, severity=rule.severity,
+            message=" ".join(rule.message.format_map(values).split()),
+            sources=cite_all(rule.sources),
+        ))
+    return tuple(sorted(found, key=lambda f: SEVERITY_ORDER.index(f.severity)))

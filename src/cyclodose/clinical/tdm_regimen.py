@@ -1,0 +1,220 @@
+"""Stage 8: the best regimen from the capsules that exist, for this patient's posterior.
+
+Each candidate of the grid (cyclodose.clinical.candidates; never above 1 g/day) is
+simulated at steady state for every posterior draw. Without an MIC the
+objective is P(steady-state peak inside the target window); with an MIC it is
+P(%T>MIC ≥ goal and peak ≤ the 30 mg/L ceiling), so efficacy is never bought
+with toxicity. Ties (to 0.5 percentage points, below Monte Carlo noise) go to
+the lower P(peak > 30 mg/L), then fewer capsules, then the lower daily dose.
+`regimen_policy.divided_first` then puts the best regimen in divided doses first, as the
+monograph and the US label prescribe, except in severe renal impairment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cyclodose.clinical.candidates import candidate_grid, fewest_capsules
+from cyclodose.clinical.regimen_policy import TIE_PROBABILITY, rank_key
+from cyclodose.intake.case import Case, Target
+from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
+from cyclodose.pk.regimen import DosePattern
+from cyclodose.tdm.posterior import interval
+from cyclodose.tdm.preprocess import FloatArray
+
+
+@dataclass(frozen=True)
+class CandidateRegimen:
+    """One regimen of the grid in the form the optimiser needs."""
+
+    label: str
+    period_h: float
+    offsets_h: tuple[float, ...]
+    amounts_mg: tuple[float, ...]
+    daily_dose_mg: float
+    capsules_per_administration: tuple[int, ...]
+    capsules: tuple[str, ...] = ()  # per administration, e.g. ("2 × 250 mg",)
+
+    @property
+    def capsules_per_day(self) -> float:
+        return sum(self.capsules_per_administration) * 24.0 / self.period_h
+
+
+@dataclass(frozen=True)
+class Summary:
+    median: float
+    lower: float
+    upper: float
+
+    def as_dict(self, digits: int = 3) -> dict[str, float]:
+        return {"median": round(self.median, digits), "lower": round(self.lower, digits),
+                "upper": round(self.upper, digits)}
+
+
+@dataclass(frozen=True)
+class ScoredRegimen:
+    regimen: CandidateRegimen
+    peak_mg_l: Summary
+    trough_mg_l: Summary
+    auc24_mg_h_l: Summary
+    tmic_pct: Summary | None
+    p_in_target: float
+    p_above_ceiling: float
+    p_tmic_goal: float | None
+    objective: float
+
+
+MetricsFn = Callable[[CandidateRegimen], dict[str, FloatArray]]
+
+
+def _summary(x: FloatArray) -> Summary:
+    m, lo, hi = interval(np.asarray(x, dtype=float))
+    return Summary(m, lo, hi)
+
+
+def score(cand: CandidateRegimen, metrics: dict[str, FloatArray], target: Target) -> ScoredRegimen:
+    cmax = np.asarray(metrics["cmax"], dtype=float)
+    in_window = (cmax >= target.peak_low_mg_l) & (cmax <= target.peak_high_mg_l)
+    below_ceiling = cmax <= CEILING_MG_L
+    p_tmic = None
+    tmic = None
+    if target.mic_mg_l is not None and metrics.get("tmic_pct") is not None:
+        tm = np.asarray(metrics["tmic_pct"], dtype=float)
+        tmic = _summary(tm)
+        reached = tm >= target.tmic_pct
+        p_tmic = float(np.mean(reached))
+        objective = float(np.mean(reached & below_ceiling))
+    else:
+        objective = float(np.mean(in_window))
+    return ScoredRegimen(
+        regimen=cand, peak_mg_l=_summary(cmax), trough_mg_l=_summary(metrics["cmin"]),
+        auc24_mg_h_l=_summary(metrics["auc24"]), tmic_pct=tmic,
+        p_in_target=float(np.mean(in_window)), p_above_ceiling=float(np.mean(~below_ceiling)),
+        p_tmic_goal=p_tmic, objective=objective,
+    )
+
+
+def _key(s: ScoredRegimen) -> tuple[float, float, float, float]:
+    return rank_key(s.objective, s.p_above_ceiling, s.regimen.capsules_per_day,
+                    s.regimen.daily_dose_mg)
+
+
+def rank(candidates: Sequence[CandidateRegimen], metrics: MetricsFn,
+         target: Target) -> list[ScoredRegimen]:
+    """All candidates within 1 g/day, best first."""
+    allowed = [c for c in candidates if c.daily_dose_mg <= MAX_DAILY_DOSE_MG + 1e-9]
+    scored = [score(c, metrics(c), target) for c in allowed]
+    return sorted(scored, key=_key)
+
+
+def is_divided(s: ScoredRegimen) -> bool:
+    return s.regimen.period_h / len(s.regimen.offsets_h) < 24.0
+
+
+def current_regimen(dose_times_h: Sequence[float], amounts_mg: Sequence[float],
+                    strengths_mg: Sequence[float]) -> CandidateRegimen | None:
+    """The regimen the patient is on: the doses of the last 24 h of the history, as a
+    repeating pattern (a plain q-interval when the gaps and amounts are equal)."""
+    if not dose_times_h:
+        return None
+    last = max(dose_times_h)
+    window = sorted((t, a) for t, a in zip(dose_times_h, amounts_mg, strict=True)
+                    if last - 24.0 < t <= last and a > 0)
+    if not window:
+        return None
+    t0 = window[0][0]
+    offsets = [t - t0 for t, _ in window]
+    amounts = [a for _, a in window]
+    gaps = np.diff(offsets + [24.0])
+    if np.allclose(gaps, gaps[0]) and np.allclose(amounts, amounts[0]):
+        pattern = DosePattern.every(amounts[0], float(gaps[0]))
+    else:
+        pattern = DosePattern(24.0, tuple(offsets), tuple(amounts))
+    counts = []
+    for a in pattern.amounts_mg:
+        caps = fewest_capsules(a, strengths_mg)
+        counts.append(sum(caps.values()) if caps else 0)
+    return CandidateRegimen(label=pattern.label, period_h=pattern.period_h,
+                            offsets_h=tuple(pattern.offsets_h),
+                            amounts_mg=tuple(pattern.amounts_mg),
+                            daily_dose_mg=pattern.daily_dose_mg,
+                            capsules_per_administration=tuple(counts))
+
+
+def reason(best: ScoredRegimen, target: Target, model_label: str, n_draws: int,
+           runner_up: ScoredRegimen | None, current: ScoredRegimen | None = None,
+           preferred_over: ScoredRegimen | None = None) -> str:
+    """Plain-language justification of the choice."""
+    r = best.regimen
+    pk = (f"steady-state peak {best.peak_mg_l.median:.1f} mg/L (90 % interval "
+          f"{best.peak_mg_l.lower:.1f}–{best.peak_mg_l.upper:.1f} mg/L)")
+    if best.p_tmic_goal is not None and target.mic_mg_l is not None:
+        why = (f"{r.label} ({r.daily_dose_mg:g} mg/day) ranks first: probability "
+               f"{100 * best.objective:.0f} % that the time above the MIC of "
+               f"{target.mic_mg_l:g} mg/L reaches {target.tmic_pct:g} % of the dosing interval "
+               f"while the peak stays at or below {CEILING_MG_L:g} mg/L; {pk}")
+    else:
+        why = (f"{r.label} ({r.daily_dose_mg:g} mg/day) ranks first: probability "
+               f"{100 * best.p_in_target:.0f} % of a {pk} inside the target window "
+               f"{target.peak_low_mg_l:g}–{target.peak_high_mg_l:g} mg/L")
+    why += (f"; probability of a peak above {CEILING_MG_L:g} mg/L (monograph ceiling): "
+            f"{100 * best.p_above_ceiling:.0f} %.")
+    if runner_up is not None:
+        ru = runner_up.regimen
+        why += (f" Next best: {ru.label} ({100 * runner_up.objective:.0f} %, above ceiling "
+                f"{100 * runner_up.p_above_ceiling:.0f} %)")
+        # Say which ranking key separated the two, exactly as rank() sorted them.
+        kb, kr = _key(best), _key(runner_up)
+        if kb[0] == kr[0]:
+            if kb[1] != kr[1]:
+                decided = (f"a lower probability above the ceiling "
+                           f"({100 * best.p_above_ceiling:.1f} % against "
+                           f"{100 * runner_up.p_above_ceiling:.1f} %)")
+            elif kb[2] != kr[2]:
+                decided = (f"fewer capsules a day ({r.capsules_per_day:g} against "
+                           f"{ru.capsules_per_day:g})")
+            else:
+                decided = (f"the lower daily dose ({r.daily_dose_mg:g} against "
+                           f"{ru.daily_dose_mg:g} mg)")
+            why += (f": as likely within Monte Carlo error "
+                    f"({100 * TIE_PROBABILITY:.1f} percentage points), so {decided} decided")
+        why += "."
+    if preferred_over is not None:
+        p = preferred_over
+        why += (f" {p.regimen.label} once daily scored higher ({100 * p.objective:.0f} %, above "
+                f"ceiling {100 * p.p_above_ceiling:.0f} %) but cycloserine is given in divided "
+                "doses (monograph §Uses and Administration; US label); it stays in the ranked "
+                "table for a prescriber who chooses once-daily dosing.")
+    elif len(r.offsets_h) == 1 and r.period_h >= 24:
+        why += (" Once daily: eligible because renal function is severely reduced (ATS: 250 mg "
+                "once daily or 500 mg three times weekly).")
+    if current is not None and current.regimen.label == r.label:
+        why += " This is the current regimen: no change of dose is needed."
+    elif current is not None:
+        why += (f" The current regimen ({current.regimen.label}) would give a steady-state peak "
+                f"of {current.peak_mg_l.median:.1f} mg/L ({current.peak_mg_l.lower:.1f}–"
+                f"{current.peak_mg_l.upper:.1f}); probability of the goal "
+                f"{100 * current.objective:.0f} %, above the ceiling "
+                f"{100 * current.p_above_ceiling:.0f} %.")
+    why += (f" Based on {n_draws} posterior draws of this patient's parameters ({model_label}); "
+            f"never above {MAX_DAILY_DOSE_MG:g} mg/day.")
+    return why
+
+
+def grid_for(case: Case) -> list[CandidateRegimen]:
+    """The candidate grid of `cyclodose.clinical.candidates` (the case's capsule strengths)."""
+    strengths = case.settings.capsule_strengths_mg
+    out = []
+    for c in candidate_grid(strengths):
+        counts = []
+        for amount in c.pattern.amounts_mg:
+            caps = fewest_capsules(amount, strengths)
+            counts.append(sum(caps.values()) if caps else 0)
+        out.append(CandidateRegimen(
+            label=c.label, period_h=c.pattern.period_h, offsets_h=tuple(c.pattern.offsets_h),
+            amounts_mg=tuple(c.pattern.amounts_mg), daily_dose_mg=c.daily_dose_mg,
+            capsules_per_administration=tuple(counts), capsules=c.capsules))
+    return out

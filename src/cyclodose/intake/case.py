@@ -1,0 +1,422 @@
+"""The Case document: what every interface accepts, validated into canonical units.
+
+`CaseDocument` is what a person writes (JSON or YAML, units spelled out);
+`parse_case` turns it into a `Case` whose numbers carry their unit in their
+name and whose times are hours from the first dose. Every problem found is
+reported with the field it belongs to; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cyclodose.errors import CaseError, Problem
+from cyclodose.intake import units
+from cyclodose.intake.documents import read_document
+from cyclodose.limits import MAX_DAILY_DOSE_MG
+
+CREATININE_RANGE_MG_DL = (0.1, 20.0)
+
+Sex = Literal["male", "female"]
+Dialysis = Literal["none", "haemodialysis", "peritoneal"]
+Alcohol = Literal["none", "moderate", "misuse"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class QuantityIn(_Strict):
+    value: float
+    unit: str = Field(min_length=1, description="UCUM code, e.g. mg/dL, umol/L, kg, [lb_av]")
+
+
+class CovariateObservationIn(_Strict):
+    """A dated covariate value; applied last-observation-carried-forward."""
+
+    time: datetime
+    weight_kg: float | None = Field(default=None, gt=0, le=350)
+    serum_creatinine: QuantityIn | None = None
+    crcl_ml_min: float | None = Field(default=None, gt=0, le=300)
+
+
+class PatientIn(_Strict):
+    age_years: float = Field(ge=0, le=120)
+    sex: Sex
+    weight_kg: float = Field(gt=0, le=350)
+    height_cm: float | None = Field(default=None, gt=30, le=250)
+    serum_creatinine: QuantityIn | None = None
+    crcl_ml_min: float | None = Field(
+        default=None, gt=0, le=300, description="measured creatinine clearance; overrides estimates"
+    )
+    dialysis: Dialysis = "none"
+    pregnant: bool = False
+    breastfeeding: bool = False
+    alcohol: Alcohol = "none"
+    conditions: list[str] = Field(default_factory=list)
+    symptoms: list[str] = Field(default_factory=list)
+    covariate_history: list[CovariateObservationIn] = Field(default_factory=list)
+
+
+class DoseIn(_Strict):
+    time: datetime
+    amount_mg: float = Field(ge=0, le=2000)
+
+
+class RegimenIn(_Strict):
+    """Explicit doses, a repeating regimen, or both (their union).
+
+    A repeating regimen gives `amount_mg` or, for patterns that cycle such as
+    250 mg morning / 500 mg evening, `amounts_mg: [250, 500]`.
+    """
+
+    doses: list[DoseIn] = Field(default_factory=list)
+    amount_mg: float | None = Field(default=None, ge=0, le=2000)
+    amounts_mg: list[Annotated[float, Field(ge=0, le=2000)]] | None = Field(default=None,
+                                                                            min_length=1)
+    interval_h: float | None = Field(default=None, gt=0, le=168)
+    start: datetime | None = None
+    count: int | None = Field(default=None, ge=1, le=10000)
+    end: datetime | None = None
+    missed: list[datetime] = Field(default_factory=list, description="times of doses not taken")
+
+    @model_validator(mode="after")
+    def _repeat_complete(self) -> RegimenIn:
+        repeating = [self.amount_mg, self.amounts_mg, self.interval_h, self.start, self.count,
+                     self.end]
+        if any(v is not None for v in repeating):
+            if self.amount_mg is None and self.amounts_mg is None:
+                raise ValueError("a repeating regimen needs amount_mg or amounts_mg")
+            if self.amount_mg is not None and self.amounts_mg is not None:
+                raise ValueError("give amount_mg or amounts_mg, not both")
+            if self.interval_h is None:
+                raise ValueError("a repeating regimen needs interval_h")
+            if self.start is None:
+                raise ValueError("a repeating regimen needs start")
+            if (self.count is None) == (self.end is None):
+                raise ValueError("a repeating regimen needs exactly one of count or end")
+            if self.end is not None and _naive(self.end) < _naive(self.start):
+                raise ValueError("end is before start: the regimen would have no doses")
+        elif not self.doses:
+            raise ValueError("a regimen needs doses or a repeating regimen")
+        if self.amounts_mg and any(a < 0 for a in self.amounts_mg):
+            raise ValueError("amounts_mg must not be negative")
+        return self
+
+
+class LevelIn(_Strict):
+    time: datetime
+    value: float | str | None = Field(
+        default=None,
+        description="a number, or '<LLOQ' such as '<2' for a level below quantification",
+    )
+    unit: str = Field(min_length=1)
+    blq: bool = False
+    lloq: float | None = Field(default=None, gt=0)
+
+
+class TargetIn(_Strict):
+    peak_low_mg_l: float = Field(default=20.0, gt=0)
+    peak_high_mg_l: float = Field(default=30.0, gt=0)
+    mic_mg_l: float | None = Field(default=None, gt=0)
+    tmic_pct: float = Field(default=30.0, gt=0, le=100, description="%T>MIC goal: 30 or 64")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TargetIn:
+        if self.peak_low_mg_l >= self.peak_high_mg_l:
+            raise ValueError("peak_low_mg_l must be below peak_high_mg_l")
+        return self
+
+
+class SettingsIn(_Strict):
+    model: str = "alghamdi2019"
+    # At most 8 strengths: dosing enumerates capsule combinations, which grow combinatorially.
+    capsule_strengths_mg: list[float] = Field(default_factory=lambda: [125.0, 250.0], min_length=1,
+                                              max_length=8)
+    paediatric_guideline: Literal["AAP", "BNFC"] = "BNFC"
+    start_date: date | None = None
+
+
+class CaseDocument(_Strict):
+    """A patient, co-medications, dose history or plan, measured levels and the target."""
+
+    patient: PatientIn
+    comedications: list[str] = Field(default_factory=list)
+    regimen: RegimenIn | None = None
+    levels: list[LevelIn] = Field(default_factory=list)
+    target: TargetIn = Field(default_factory=TargetIn)
+    settings: SettingsIn = Field(default_factory=SettingsIn)
+
+
+# ---- canonical Case -------------------------------------------------------
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CovariateObservation(_Frozen):
+    time_h: float
+    weight_kg: float | None = None
+    serum_creatinine_mg_dl: float | None = None
+    crcl_ml_min: float | None = None
+
+
+class Patient(_Frozen):
+    age_years: float
+    sex: Sex
+    weight_kg: float
+    height_cm: float | None
+    serum_creatinine_mg_dl: float | None
+    measured_crcl_ml_min: float | None
+    dialysis: Dialysis
+    pregnant: bool
+    breastfeeding: bool
+    alcohol: Alcohol
+    conditions: tuple[str, ...]
+    symptoms: tuple[str, ...]
+    covariate_history: tuple[CovariateObservation, ...] = ()
+
+
+class Dose(_Frozen):
+    time_h: float
+    amount_mg: float
+
+
+class Level(_Frozen):
+    time_h: float
+    conc_mg_l: float | None  # None when below the limit of quantification
+    blq: bool = False
+    lloq_mg_l: float | None = None
+
+
+class Target(_Frozen):
+    peak_low_mg_l: float
+    peak_high_mg_l: float
+    mic_mg_l: float | None
+    tmic_pct: float
+
+
+class Settings(_Frozen):
+    model: str
+    capsule_strengths_mg: tuple[float, ...]
+    paediatric_guideline: Literal["AAP", "BNFC"]
+    start_date: date | None
+
+
+class Case(_Frozen):
+    """Validated case in canonical units; times are hours from `t0`."""
+
+    patient: Patient
+    comedications: tuple[str, ...]
+    doses: tuple[Dose, ...]
+    levels: tuple[Level, ...]
+    target: Target
+    settings: Settings
+    t0: datetime | None = None
+
+    def clock(self, time_h: float) -> datetime | None:
+        return None if self.t0 is None else self.t0 + timedelta(hours=time_h)
+
+
+# ---- parsing --------------------------------------------------------------
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or "case"
+
+
+def _problems_from(exc: ValidationError) -> list[Problem]:
+    probs = []
+    for err in exc.errors():
+        msg = err["msg"].removeprefix("Value error, ")
+        probs.append(Problem(_loc(tuple(err["loc"])), msg))
+    return probs
+
+
+def _naive(t: datetime) -> datetime:
+    # Times are wall-clock; an aware time is converted to UTC and its zone dropped.
+    if t.tzinfo is not None:
+        from datetime import UTC
+
+        return t.astimezone(UTC).replace(tzinfo=None)
+    return t
+
+
+def _expand_regimen(reg: RegimenIn) -> list[tuple[datetime, float]]:
+    doses = [(_naive(d.time), d.amount_mg) for d in reg.doses]
+    if reg.interval_h is not None and reg.start is not None:
+        amounts = reg.amounts_mg or [reg.amount_mg or 0.0]
+        start = _naive(reg.start)
+        step = timedelta(hours=reg.interval_h)
+        if reg.count is not None:
+            n = reg.count
+        else:
+            assert reg.end is not None
+            n = int((_naive(reg.end) - start) / step) + 1
+        doses += [(start + i * step, amounts[i % len(amounts)]) for i in range(max(n, 0))]
+    missed = {_naive(m) for m in reg.missed}
+    return sorted((t, a) for t, a in doses if t not in missed)
+
+
+def _parse_level(i: int, lv: LevelIn, t0: datetime) -> Level:
+    field = f"levels[{i}]"
+    t = (_naive(lv.time) - t0).total_seconds() / 3600.0
+    value = lv.value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("<"):
+            try:
+                lloq = float(text[1:])
+            except ValueError as exc:
+                raise CaseError.single(f"{field}.value", f"cannot read {value!r}") from exc
+            if lloq <= 0:
+                raise CaseError.single(f"{field}.value", "the limit of quantification must be > 0")
+            return Level(time_h=t, conc_mg_l=None, blq=True,
+                         lloq_mg_l=units.drug_conc_mg_l(lloq, lv.unit, f"{field}.unit"))
+        try:
+            value = float(text)
+        except ValueError as exc:
+            raise CaseError.single(f"{field}.value", f"cannot read {value!r} as a number") from exc
+    if lv.blq or value is None:
+        if lv.lloq is None:
+            raise CaseError.single(f"{field}.lloq", "a level below quantification needs lloq")
+        return Level(time_h=t, conc_mg_l=None, blq=True,
+                     lloq_mg_l=units.drug_conc_mg_l(lv.lloq, lv.unit, f"{field}.unit"))
+    if not math.isfinite(value):  # YAML .nan/.inf or "nan" would poison every comparison
+        raise CaseError.single(f"{field}.value", f"{value} is not a finite number")
+    if value < 0:
+        raise CaseError.single(f"{field}.value", "a concentration cannot be negative")
+    return Level(time_h=t, conc_mg_l=units.drug_conc_mg_l(value, lv.unit, f"{field}.unit"))
+
+
+def _creatinine(q: QuantityIn | None, field: str) -> float | None:
+    if q is None:
+        return None
+    value = units.creatinine_mg_dl(q.value, q.unit, f"{field}.unit")
+    lo, hi = CREATININE_RANGE_MG_DL
+    if not lo <= value <= hi:
+        hint = ""
+        if value > hi and lo <= value / 88.4 <= hi:  # a µmol/L value written as mg/dL?
+            hint = f" (if the value is in µmol/L, write unit: umol/L: {value / 88.4:.2f} mg/dL)"
+        raise CaseError.single(
+            f"{field}.value",
+            f"{value:.2f} mg/dL is outside the plausible range {lo}–{hi} mg/dL{hint}",
+        )
+    return value
+
+
+def _collect(problems: list[Problem], fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except CaseError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def parse_case(data: Any) -> Case:
+    """Validate a case document (a dict, or an existing CaseDocument) into a Case."""
+    if isinstance(data, CaseDocument):
+        doc = data
+    else:
+        if not isinstance(data, dict):
+            raise CaseError.single("case", "a case document must be a mapping with a 'patient' key")
+        try:
+            doc = CaseDocument.model_validate(data)
+        except ValidationError as exc:
+            raise CaseError(_problems_from(exc)) from None
+    return _canonical(doc)
+
+
+def _canonical(doc: CaseDocument) -> Case:
+    problems: list[Problem] = []
+    p = doc.patient
+    scr = _collect(problems, _creatinine, p.serum_creatinine, "patient.serum_creatinine")
+
+    dated = _expand_regimen(doc.regimen) if doc.regimen else []
+    if doc.regimen and doc.regimen.missed:
+        # A missed time that matches no scheduled dose would be ignored, and the dose counted.
+        scheduled = {t for t, _ in _expand_regimen(doc.regimen.model_copy(update={"missed": []}))}
+        problems += [Problem(f"regimen.missed[{i}]", "no scheduled dose at this time")
+                     for i, m in enumerate(doc.regimen.missed) if _naive(m) not in scheduled]
+    t0_candidates = [t for t, _ in dated]
+    t0 = min(t0_candidates) if t0_candidates else None
+
+    if doc.levels and not dated:
+        problems.append(Problem("levels", "measured levels need a dose history (regimen)"))
+    levels: list[Level] = []
+    if t0 is not None:
+        for i, lv in enumerate(doc.levels):
+            level = _collect(problems, _parse_level, i, lv, t0)
+            if level is None:
+                continue
+            if level.time_h < 0:
+                problems.append(Problem(f"levels[{i}].time",
+                                        "the level is timed before the first dose"))
+            levels.append(level)
+
+    history: list[CovariateObservation] = []
+    for i, obs in enumerate(p.covariate_history):
+        if t0 is None:
+            problems.append(
+                Problem(f"patient.covariate_history[{i}]", "dated covariates need a dose history")
+            )
+            break
+        h_scr = _collect(problems, _creatinine, obs.serum_creatinine,
+                         f"patient.covariate_history[{i}].serum_creatinine")
+        history.append(CovariateObservation(
+            time_h=(_naive(obs.time) - t0).total_seconds() / 3600.0,
+            weight_kg=obs.weight_kg, serum_creatinine_mg_dl=h_scr, crcl_ml_min=obs.crcl_ml_min,
+        ))
+    if p.sex == "male":
+        problems += [Problem(f"patient.{flag}", f"{flag} is recorded for a male patient; check sex")
+                     for flag in ("pregnant", "breastfeeding") if getattr(p, flag)]
+    # Written so that NaN fails too; a capsule above the daily maximum cannot be used.
+    if not all(0 < s <= MAX_DAILY_DOSE_MG for s in doc.settings.capsule_strengths_mg):
+        problems.append(Problem("settings.capsule_strengths_mg",
+                                f"strengths must be positive and at most {MAX_DAILY_DOSE_MG:g} mg"))
+    if problems:
+        raise CaseError(problems)
+
+    patient = Patient(
+        age_years=p.age_years, sex=p.sex, weight_kg=p.weight_kg, height_cm=p.height_cm,
+        serum_creatinine_mg_dl=scr, measured_crcl_ml_min=p.crcl_ml_min, dialysis=p.dialysis,
+        pregnant=p.pregnant, breastfeeding=p.breastfeeding, alcohol=p.alcohol,
+        conditions=tuple(p.conditions), symptoms=tuple(p.symptoms),
+        covariate_history=tuple(sorted(history, key=lambda o: o.time_h)),
+    )
+    doses = tuple(
+        Dose(time_h=(t - t0).total_seconds() / 3600.0, amount_mg=a) for t, a in dated
+    ) if t0 is not None else ()
+    tg = doc.target
+    st = doc.settings
+    return Case(
+        patient=patient,
+        comedications=tuple(doc.comedications),
+        doses=doses,
+        levels=tuple(sorted(levels, key=lambda lv: lv.time_h)),
+        target=Target(peak_low_mg_l=tg.peak_low_mg_l, peak_high_mg_l=tg.peak_high_mg_l,
+                      mic_mg_l=tg.mic_mg_l, tmic_pct=tg.tmic_pct),
+        settings=Settings(model=st.model,
+                          capsule_strengths_mg=tuple(sorted(st.capsule_strengths_mg)),
+                          paediatric_guideline=st.paediatric_guideline, start_date=st.start_date),
+        t0=t0,
+    )
+
+
+def load_case(path: str | Path) -> Case:
+    """Read a JSON or YAML case file and validate it; a key given twice is refused."""
+    return parse_case(read_document(path, "case"))
+
+
+def case_json_schema() -> dict[str, Any]:
+    return CaseDocument.model_json_schema()

@@ -1,0 +1,12 @@
+"""The clinical limits, in one place: every module that caps a dose, marks a level or cuts
+renal function at a threshold reads them from here."""
+
+from __future__ import annotations
+
+# Monograph (Uses and Administration) and US label: never above 1 g/day.
+MAX_DAILY_DOSE_MG = 1000.0
+# Monograph (Precautions), US label: keep plasma concentrations below 30 µg/mL.
+CEILING_MG_L = 30.0
+# Severe renal impairment: creatinine clearance below 30 mL/min (monograph, contraindication
+# in severe renal impairment; ATS/CDC/IDSA 2003 renal dosing below 30 mL/min).
+SEVERE_RENAL_CRCL_ML_MIN = 30.0

@@ -1,0 +1,305 @@
+"""The TDM consult report a pharmacist signs: HTML from a string template, PDF by WeasyPrint.
+
+`consult_html(estimate)` is pure (no I/O beyond reading the bundled template);
+`write_report` and `write_fit_plot` write files.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from cyclodose import pk
+from cyclodose.clinical.tdm_regimen import CEILING_MG_L
+from cyclodose.errors import CaseError
+from cyclodose.intake.case import Case
+from cyclodose.limits import MAX_DAILY_DOSE_MG
+from cyclodose.render import plots
+from cyclodose.version import __version__
+from cyclodose.workflows.assessment import Assessment
+from cyclodose.workflows.tdm import Estimate
+from cyclodose.workflows.tdm.consult import TdmConsult
+from cyclodose.workflows.tdm.result import schedule_text
+
+DISCLAIMER = (
+    "Decision support only. This consult is computed from a published population "
+    "pharmacokinetic model and the data entered; it does not replace clinical judgement. "
+    "Check the dose history and sample times, the patient's clinical state and "
+    "adverse effects (CNS toxicity, seizures, psychiatric symptoms) before any change. "
+    f"Never give more than {MAX_DAILY_DOSE_MG:g} mg of cycloserine a day; keep plasma "
+    f"concentrations below {CEILING_MG_L:g} mg/L (monograph). The model, its version and "
+    "citation are stated above; a patient outside its population is flagged as extrapolation."
+)
+
+
+_STATUS_TEXT = {
+    "recommended": "Recommended",
+    "verify before use": "Verify before use: the levels are not explained by the model or the "
+                         "estimate is unreliable (see Caution)",
+    "contraindicated": "Contraindicated: for a prescriber who judges that benefit outweighs risk "
+                       "only (see Caution)",
+}
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def _table(headers: list[str] | None, rows: list[list[str]],
+           numeric: set[int] | None = None) -> str:
+    numeric = numeric or set()
+    if headers is None:
+        head_html = ""
+    else:
+        head_html = "<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in headers) + "</tr></thead>"
+    body = "".join(
+        "<tr>" + "".join(f'<td class="num">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>"
+                         for i, c in enumerate(r)) + "</tr>"
+        for r in rows
+    )
+    return f"<table>{head_html}<tbody>{body}</tbody></table>"
+
+
+def _band(d: dict[str, float], unit: str, nd: int = 1) -> str:
+    return f"{d['median']:.{nd}f} {unit} (90 % {d['lower']:.{nd}f}–{d['upper']:.{nd}f})"
+
+
+def _clock(case: Case, time_h: float) -> str:
+    c = case.clock(time_h)
+    return c.strftime("%Y-%m-%d %H:%M") if c else f"{time_h:.1f} h"
+
+
+def _patient_table(case: Case, assessment: Assessment) -> str:
+    """Patient facts as the assessment derived them (renal function is not recomputed here)."""
+    p, ap = case.patient, assessment.patient
+    rows = [["Age", f"{p.age_years:g} years"], ["Sex", p.sex], ["Weight", f"{p.weight_kg:g} kg"]]
+    if p.height_cm is not None:
+        rows.append(["Height", f"{p.height_cm:g} cm"])
+    if p.serum_creatinine_mg_dl is not None:
+        rows.append(["Serum creatinine", f"{p.serum_creatinine_mg_dl:.2f} mg/dL "
+                                         f"({p.serum_creatinine_mg_dl * 88.4:.0f} µmol/L)"])
+    if ap.crcl_ml_min is not None:
+        renal = (f"{ap.crcl_ml_min:.0f} {ap.crcl_unit} ({ap.crcl_method}); "
+                 f"category {ap.renal_category}")
+        if ap.ckd_epi_ml_min_173m2 is not None:
+            renal += f"; CKD-EPI 2021 eGFR {ap.ckd_epi_ml_min_173m2:.0f} mL/min/1.73 m²"
+    else:
+        renal = "not available"
+    rows.append(["Renal function", renal])
+    rows.append(["Dialysis", p.dialysis])
+    if case.comedications:
+        rows.append(["Co-medications", ", ".join(case.comedications)])
+    return _table(None, rows)
+
+
+def _findings(assessment: Assessment) -> str:
+    if not assessment.findings:
+        return "<p>No contraindications, precautions or interactions were found.</p>"
+    rows = [[f.severity, f.code, f.message] for f in assessment.findings]
+    return _table(["severity", "code", "finding"], rows)
+
+
+def _doses(case: Case) -> str:
+    doses = sorted(case.doses, key=lambda d: d.time_h)
+    total = sum(d.amount_mg for d in doses)
+    summary = (f"<p>{len(doses)} doses recorded, {total:g} mg in total, from "
+               f"{_e(_clock(case, doses[0].time_h))} to {_e(_clock(case, doses[-1].time_h))}.</p>")
+    shown = doses[-8:]
+    rows = [[_clock(case, d.time_h), f"{d.amount_mg:g} mg"] for d in shown]
+    note = "" if len(shown) == len(doses) else f"<p class='meta'>Last {len(shown)} doses shown.</p>"
+    return summary + _table(["time", "dose"], rows, {1}) + note
+
+
+def fit_figure_spec(est: Estimate) -> plots.FigureSpec:
+    """The fit plot: MAP curve, 90 % credible band, levels, target window and ceiling."""
+    c = est.curve
+    obs = est.obs
+    shown = (est.doses.time_h >= c.time_h[0]) & (est.doses.time_h <= c.time_h[-1])
+    target = est.case.target
+    return plots.FigureSpec(
+        curves=[plots.Curve(c.time_h, c.map_mg_l, "individual fit (MAP)", color="tab:blue")],
+        bands=[plots.Band(c.time_h, c.lower_mg_l, c.upper_mg_l, "90 % credible band")],
+        points=[plots.Points(obs.time_h, np.where(obs.blq, obs.lloq_mg_l, obs.conc_mg_l),
+                             "measured levels", blq=obs.blq.tolist())],
+        window=plots.Window(target.peak_low_mg_l, target.peak_high_mg_l),
+        ceiling_mg_l=CEILING_MG_L,
+        title=f"Bayesian fit ({est.spec.name} v{est.spec.version})",
+        doses_h=est.doses.time_h[shown].tolist(),
+        note="vertical lines: doses; band: parameter uncertainty (SIR), residual error excluded",
+    )
+
+
+def _plot_png(est: Estimate) -> bytes:
+    fig = plots.concentration_figure(fit_figure_spec(est))
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=130)
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def write_fit_plot(consult: TdmConsult, path: Path) -> None:
+    plots.write_concentration_plot(fit_figure_spec(consult.estimate), path)
+
+
+def _current(doc: dict[str, Any]) -> str:
+    cur = doc.get("current_regimen")
+    if not cur:
+        return ""
+    return (f"<p><strong>Current regimen</strong> {_e(cur['regimen'])} "
+            f"({cur['daily_dose_mg']:g} mg/day): predicted steady-state peak "
+            f"{_e(_band(cur['peak_mg_l'], 'mg/L'))}, "
+            f"trough {_e(_band(cur['trough_mg_l'], 'mg/L'))}; "
+            f"P(target) {100 * cur['p_in_target']:.0f} %, P(&gt; {CEILING_MG_L:g} mg/L) "
+            f"{100 * cur['p_above_ceiling']:.0f} %.</p>")
+
+
+def consult_html(consult: TdmConsult, generated: datetime | None = None) -> str:
+    est, assessment = consult.estimate, consult.assessment
+    case = est.case
+    doc = consult.tdm.model_dump(mode="json")
+    rec = doc["recommendation"]
+    target = case.target
+    window = f"{target.peak_low_mg_l:g}–{target.peak_high_mg_l:g} mg/L"
+
+    lv_rows = []
+    for r in doc["predictions"]["levels"]:
+        obs = f"< {r['lloq_mg_l']:g} mg/L (BLQ)" if r["blq"] else f"{r['observed_mg_l']:g} mg/L"
+        lv_rows.append([_clock(case, r["time_h"]), f"{r['time_after_dose_h']:.1f} h", obs,
+                        f"{r['ipred_mg_l']:.1f} mg/L ({r['ipred_lower_mg_l']:.1f}–"
+                        f"{r['ipred_upper_mg_l']:.1f})", f"{r['pred_mg_l']:.1f} mg/L",
+                        "" if r["iwres"] is None else f"{r['iwres']:+.2f}"])
+    levels_table = _table(["sampled", "after dose", "measured", "fitted (90 %)", "population",
+                           "IWRES"], lv_rows, {1, 2, 3, 4, 5})
+    flags = "".join(f'<p class="flag">⚠ {_e(f)}</p>' for f in doc["diagnostics"]["flags"])
+
+    units = {"cl_l_h": "L/h", "v_l": "L", "ka_per_h": "1/h", "tlag_h": "h", "mtt_h": "h"}
+    names = {"cl_l_h": "Clearance CL/F", "v_l": "Volume V/F", "ka_per_h": "Absorption rate ka",
+             "tlag_h": "Lag time", "mtt_h": "Mean transit time"}
+    p_rows = []
+    for k, v in doc["parameters"].items():
+        p_rows.append([names.get(k, k), f"{v['map']:.3g} {units[k]}",
+                       f"{v['lower']:.3g}–{v['upper']:.3g} {units[k]}",
+                       f"{v['typical']:.3g} {units[k]}"])
+    h = doc["half_life_h"]
+    p_rows.append(["Half-life", f"{h['map']:.1f} h", f"{h['lower']:.1f}–{h['upper']:.1f} h", ""])
+    param_table = _table(["parameter", "estimate (MAP)", "90 % interval",
+                          "population typical (these covariates)"],
+                         p_rows, {1, 2, 3})
+    moved = "How far the levels moved the estimate from the population prior — " + "; ".join(
+        f"{n}: {e['z_map']:+.2f} prior SD, posterior/prior SD {e['sd_ratio']:.2f}"
+        for n, e in doc["etas"].items()
+    ) + " (a ratio near 1 means the levels carried little information on that parameter)."
+
+    # With an MIC the ranking key is P(%T>MIC goal and peak <= ceiling): show that, not the window.
+    mic = "p_tmic_goal_and_below_ceiling" in rec
+    goal_key = "p_tmic_goal_and_below_ceiling" if mic else "p_in_target"
+    rk_rows = [[r["regimen"], f"{r['daily_dose_mg']:g} mg",
+                " / ".join(r["capsules"]) or " / ".join(map(str, r["capsules_per_administration"])),
+                _band(r["peak_mg_l"], "mg/L"), _band(r["trough_mg_l"], "mg/L"),
+                _band(r["auc24_mg_h_l"], "mg·h/L", 0),
+                f"{100 * r[goal_key]:.0f} %", f"{100 * r['p_above_ceiling']:.0f} %"]
+               for r in doc["ranked"][:6]]
+    goal_head = (f"P(%T>MIC ≥ {target.tmic_pct:g} %, peak ≤ {CEILING_MG_L:g} mg/L)" if mic
+                 else f"P(peak {window})")
+    ranked_table = _table(["regimen", "daily", "capsules", "peak", "trough", "AUC24",
+                           goal_head, f"P(peak > {CEILING_MG_L:g} mg/L)"], rk_rows, {1, 6, 7})
+    rec_tmic = ""
+    if "p_tmic_goal" in rec and target.mic_mg_l is not None:
+        rec_tmic = (f"<br>P(%T&gt;MIC ≥ {target.tmic_pct:g} % at MIC {target.mic_mg_l:g} mg/L) "
+                    f"{100 * rec['p_tmic_goal']:.0f} %.")
+    extrap = ""
+    if rec["warnings"]:
+        extrap = ('<div class="warn"><strong>Caution</strong><ul>'
+                  + "".join(f"<li>{_e(w)}</li>" for w in rec["warnings"]) + "</ul></div>")
+
+    mon_items = [f"<li>Start the new regimen with the dose due at "
+                 f"{_e(_clock(case, doc['new_regimen_start_h']))}.</li>"]
+    for smp in doc["next_samples"]:
+        when = (smp["clock"].replace("T", " ") if smp["clock"]
+                else f"{smp['time_h']:.1f} h from the first dose")
+        mon_items.append(f"<li>{_e(smp['label'])}: {_e(when)} — {_e(smp['why'])}</li>")
+    for m in assessment.monitoring:
+        mon_items.append(f"<li>{_e(m.what)} — {_e(m.when)}. {_e(m.why)}</li>")
+    mon_items.append("<li>Ask about and record CNS symptoms (headache, somnolence, tremor, "
+                     "confusion, depression, psychosis) at every visit; a level is indicated "
+                     "whenever they appear.</li>")
+    monitoring = "<ul>" + "".join(mon_items) + "</ul>"
+
+    inside = ("The patient lies inside the model's validity domain." if not est.validity else
+              "The patient lies OUTSIDE the model's validity domain (extrapolation): "
+              + "; ".join(est.validity) + ".")
+    model_text = (f"{_e(est.spec.title)} ({_e(est.spec.name)} v{_e(est.spec.version)}). "
+                  f"{_e(est.spec.citation)}. {_e(est.spec.structure)}. {_e(inside)}")
+    fit = doc["fit"]
+    method_text = (
+        "Maximum a posteriori estimate of the individual random effects (Kang objective, "
+        "below-quantification samples by the M3 likelihood, L-BFGS-B from "
+        f"{fit['n_starts']} starting points); uncertainty by sampling-importance-resampling "
+        f"({fit['sir']['n_draws']} draws from {fit['sir']['n_proposals']} proposals, effective "
+        f"sample size {fit['sir']['effective_sample_size']:.0f}) with the Laplace approximation "
+        "for comparison. Forecasts set between-occasion variability to 0 and assume steady state "
+        f"of the new regimen. cyclodose {__version__}."
+    )
+    occ = doc["occasions"]
+    if occ["iov_estimated"]:
+        method_text += (
+            f" Levels from {occ['n']} sampling occasions: between-occasion variability estimated "
+            "for each (clearance on each occasion "
+            + ", ".join(f"{c:.2f} L/h" for c in occ["cl_l_h_map"])
+            + "); the forecast uses the between-subject estimate.")
+    if isinstance(est.covariates, pk.CovariateTimeline):
+        method_text += f" Time-varying covariates: {est.covariates.rule}."
+    png = _plot_png(est)
+    tpl = Template(resources.files("cyclodose.render").joinpath("templates/consult.html")
+                   .read_text(encoding="utf-8"))
+    when = (generated or datetime.now()).strftime("%Y-%m-%d %H:%M")
+    return tpl.substitute(
+        version=_e(__version__), generated=_e(when),
+        model_label=_e(f"{est.spec.name} v{est.spec.version}"),
+        t0=_e(case.t0.strftime("%Y-%m-%d %H:%M") if case.t0 else "unknown"),
+        patient_table=_patient_table(case, assessment), findings=_findings(assessment),
+        doses=_doses(case), levels_table=levels_table, flags=flags,
+        plot_src="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+        window=_e(window), ceiling=_e(f"{CEILING_MG_L:g}"), param_table=param_table,
+        moved=_e(moved),
+        rec_status=_e(_STATUS_TEXT.get(rec["status"], rec["status"])),
+        rec_class="rec" if rec["status"] == "recommended" else "rec blocked",
+        rec_regimen=_e(rec["regimen"]), rec_daily=_e(f"{rec['daily_dose_mg']:g}"),
+        rec_capsules=_e("per administration: " + (" / ".join(rec["capsules"]) or " / ".join(
+            map(str, rec["capsules_per_administration"])))
+            + "; " + schedule_text(rec)),
+        rec_peak=_e(_band(rec["peak_mg_l"], "mg/L")),
+        rec_trough=_e(_band(rec["trough_mg_l"], "mg/L")),
+        rec_auc=_e(_band(rec["auc24_mg_h_l"], "mg·h/L", 0)),
+        rec_p_target=_e(f"{100 * rec['p_in_target']:.0f} %"),
+        rec_p_ceiling=_e(f"{100 * rec['p_above_ceiling']:.0f} %"), rec_tmic=rec_tmic,
+        rec_reason=_e(rec["reason"]), current=_current(doc), extrapolation=extrap,
+        ranked_table=ranked_table,
+        monitoring=monitoring, model_text=model_text, method_text=_e(method_text),
+        disclaimer=_e(DISCLAIMER),
+    )
+
+
+def write_report(consult: TdmConsult, path: Path) -> None:
+    """Write the consult as .html or .pdf (WeasyPrint)."""
+    text = consult_html(consult)
+    try:
+        if path.suffix.lower() == ".pdf":
+            from weasyprint import HTML
+
+            HTML(string=text).write_pdf(str(path))
+        else:
+            path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CaseError.single("--report", f"cannot write {path}: {exc.strerror}") from None

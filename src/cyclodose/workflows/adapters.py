@@ -1,0 +1,108 @@
+"""Case → engine inputs: the only place where the input document meets the engines.
+
+Covariates (a measured CrCl overrides the Cockcroft-Gault estimate; fat-free mass by
+Janmahasatian), the dated covariate timeline (LOCF), and the dose and level arrays of the
+Bayesian estimation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cyclodose.clinical.patient import cockcroft_gault_ml_min, fat_free_mass_kg
+from cyclodose.intake.case import Case, Patient
+from cyclodose.pk.covariates import Covariates, CovariateTimeline, require
+from cyclodose.pk.spec import ModelSpec
+from cyclodose.tdm.preprocess import DoseHistory, Observations
+
+_NAN = float("nan")
+
+
+def _patient_covariates(p: Patient, *, weight_kg: float, scr_mg_dl: float | None,
+                        crcl_ml_min: float | None) -> Covariates:
+    male = p.sex == "male"
+    crcl = crcl_ml_min
+    if crcl is None and scr_mg_dl is not None:
+        crcl = cockcroft_gault_ml_min(p.age_years, weight_kg, scr_mg_dl, p.sex)
+    ffm = (fat_free_mass_kg(weight_kg, p.height_cm, p.sex) if p.height_cm is not None else _NAN)
+    return Covariates.create(
+        weight_kg=weight_kg,
+        crcl_ml_min=_NAN if crcl is None else crcl,
+        age_years=p.age_years,
+        male=1.0 if male else 0.0,
+        height_cm=_NAN if p.height_cm is None else p.height_cm,
+        ffm_kg=ffm,
+        scr_mg_dl=_NAN if scr_mg_dl is None else scr_mg_dl,
+        patient=1.0,
+        dialysis=0.0 if p.dialysis == "none" else 1.0,
+    )
+
+
+def covariates_from_case(case: Case, spec: ModelSpec | None = None) -> Covariates:
+    """Baseline covariates of the case's patient (a measured CrCl overrides the estimate).
+
+    With `spec`, checks that every covariate the model needs is available.
+    """
+    p = case.patient
+    cov = _patient_covariates(p, weight_kg=p.weight_kg, scr_mg_dl=p.serum_creatinine_mg_dl,
+                              crcl_ml_min=p.measured_crcl_ml_min)
+    if spec is not None:
+        require(spec, cov)
+    return cov
+
+
+def timeline_from_case(case: Case, spec: ModelSpec | None = None) -> CovariateTimeline:
+    """Baseline covariates followed by each dated observation, LOCF.
+
+    A dated creatinine or weight recomputes Cockcroft-Gault CrCl unless a measured
+    clearance is in force (a dated `crcl_ml_min` replaces it; a later creatinine
+    without one returns to the estimate).
+    """
+    p = case.patient
+    weight, scr, crcl = p.weight_kg, p.serum_creatinine_mg_dl, p.measured_crcl_ml_min
+    starts = [-np.inf]
+    segments = [covariates_from_case(case, spec)]
+    for obs in p.covariate_history:
+        if obs.weight_kg is not None:
+            weight = obs.weight_kg
+        if obs.serum_creatinine_mg_dl is not None:
+            scr = obs.serum_creatinine_mg_dl
+            crcl = None  # a newer creatinine supersedes an older measured clearance
+        if obs.crcl_ml_min is not None:
+            crcl = obs.crcl_ml_min
+        cov = _patient_covariates(p, weight_kg=weight, scr_mg_dl=scr, crcl_ml_min=crcl)
+        if spec is not None:
+            require(spec, cov)
+        if starts and obs.time_h <= starts[-1]:
+            segments[-1] = cov
+        else:
+            starts.append(obs.time_h)
+            segments.append(cov)
+    return CovariateTimeline(start_h=tuple(starts), segments=tuple(segments))
+
+
+
+def dose_history(case: Case) -> DoseHistory:
+    doses = sorted(case.doses, key=lambda d: d.time_h)
+    return DoseHistory(
+        time_h=np.array([d.time_h for d in doses], dtype=float),
+        amount_mg=np.array([d.amount_mg for d in doses], dtype=float),
+    )
+
+
+def observations(case: Case) -> Observations:
+    levels = sorted(case.levels, key=lambda lv: lv.time_h)
+    blq = np.array([lv.blq for lv in levels], dtype=bool)
+    conc = np.array(
+        [np.nan if lv.blq or lv.conc_mg_l is None else lv.conc_mg_l for lv in levels], dtype=float
+    )
+    lloq = np.array(
+        [lv.lloq_mg_l if lv.blq and lv.lloq_mg_l is not None else np.nan for lv in levels],
+        dtype=float,
+    )
+    return Observations(
+        time_h=np.array([lv.time_h for lv in levels], dtype=float),
+        conc_mg_l=conc,
+        blq=blq,
+        lloq_mg_l=lloq,
+    )

@@ -1,0 +1,281 @@
+"""Model-informed a-priori dosing: rank candidate regimens for a patient's covariates.
+
+Between-subject variability is sampled (seeded; inter-occasion variability is 0
+for forecasts) and every candidate is evaluated on the same draws: the median
+and 90 % interval of the steady-state peak, trough (lowest level) and AUC24, the
+probability of a peak inside the target window and of a peak above the 30 mg/L
+ceiling. Ranking: highest P(peak in window), ties (to 1 percentage point)
+broken by lower P(peak > 30 mg/L), then fewer capsules a day, then the lower
+daily dose. The recommended regimen is the best one given in divided doses, as
+the monograph and the US label prescribe; once-daily candidates stay in the
+ranked table, and the rationale says when one of them scored higher. With
+CrCl < 30 mL/min or dialysis, once-daily regimens are eligible (ATS renal dosing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel
+
+from cyclodose.clinical.candidates import Candidate, candidate_grid
+from cyclodose.clinical.patient import renal_function
+from cyclodose.clinical.regimen_policy import divided_first, rank_key
+from cyclodose.clinical.renal_state import check_renal_state
+from cyclodose.clinical.status import RegimenStatus
+from cyclodose.clinical.vocabulary import recognise
+from cyclodose.intake.case import Case
+from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
+from cyclodose.pk.covariates import Covariates, validity_reasons
+from cyclodose.pk.params import individual_parameters
+from cyclodose.pk.spec import ModelSpec, get_model
+from cyclodose.pk.steady_state import metrics
+from cyclodose.workflows.adapters import covariates_from_case
+
+DEFAULT_DRAWS = 2000
+DEFAULT_SEED = 20190501
+DIVIDED_DOSES_SOURCE = "Monograph §Uses and Administration; US label"  # "in divided doses"
+USUAL_ADULT_DAILY_MG = (500.0, MAX_DAILY_DOSE_MG)  # monograph: 0.5 to 1 g daily after titration
+
+
+class Interval(BaseModel):
+    median: float
+    p05: float
+    p95: float
+
+
+class CandidatePrediction(BaseModel):
+    rank: int
+    regimen: str
+    amounts_mg: list[float]
+    interval_h: float
+    doses_per_day: int
+    daily_dose_mg: float
+    capsules: list[str]
+    capsules_per_day: int
+    peak_mg_l: Interval
+    trough_mg_l: Interval  # lowest steady-state level over the dosing day
+    auc24_mg_h_l: Interval
+    p_peak_in_window: float
+    p_peak_above_ceiling: float
+
+    @property
+    def divided(self) -> bool:
+        return self.doses_per_day >= 2
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+    citation: str
+
+
+class AprioriResult(BaseModel):
+    model: ModelRef
+    covariates: dict[str, float]
+    n_draws: int
+    seed: int
+    target_window_mg_l: tuple[float, float]
+    ceiling_mg_l: float
+    extrapolation: list[str]
+    candidates: list[CandidatePrediction]
+    recommended: CandidatePrediction
+    rationale: str
+
+
+def _interval(x: np.ndarray) -> Interval:
+    q = np.quantile(x, [0.5, 0.05, 0.95])
+    return Interval(median=round(float(q[0]), 2), p05=round(float(q[1]), 2),
+                    p95=round(float(q[2]), 2))
+
+
+def sample_eta(spec: ModelSpec, n_draws: int, seed: int) -> np.ndarray:
+    """Between-subject etas (n_draws, n_eta) from N(0, omega), seeded."""
+    rng = np.random.default_rng(seed)
+    return rng.multivariate_normal(np.zeros(len(spec.eta_names)), spec.omega, n_draws)
+
+
+def evaluate(spec: ModelSpec, cov: Covariates, candidates: Sequence[Candidate],
+             window_mg_l: tuple[float, float], eta: np.ndarray) -> list[CandidatePrediction]:
+    """Predicted exposure of each candidate on common draws, ranked."""
+    par = individual_parameters(spec, cov, eta)
+    low, high = window_mg_l
+    rows = []
+    for cand in candidates:
+        m = metrics(par, cand.pattern)
+        peak = m["cmax"]
+        p_in = float(np.mean((peak >= low) & (peak <= high)))
+        p_over = float(np.mean(peak > CEILING_MG_L))
+        rows.append((cand, m, p_in, p_over))
+    rows.sort(key=lambda r: rank_key(r[2], r[3], r[0].capsules_per_day, r[0].daily_dose_mg))
+    out = []
+    for rank, (cand, m, p_in, p_over) in enumerate(rows, start=1):
+        pat = cand.pattern
+        out.append(CandidatePrediction(
+            rank=rank, regimen=cand.label, amounts_mg=list(pat.amounts_mg),
+            interval_h=pat.period_h / len(pat.amounts_mg), doses_per_day=cand.doses_per_day,
+            daily_dose_mg=cand.daily_dose_mg, capsules=list(cand.capsules),
+            capsules_per_day=cand.capsules_per_day, peak_mg_l=_interval(m["cmax"]),
+            trough_mg_l=_interval(m["cmin"]), auc24_mg_h_l=_interval(m["auc24"]),
+            p_peak_in_window=round(p_in, 4), p_peak_above_ceiling=round(p_over, 4)))
+    return out
+
+
+def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAWS,
+            seed: int = DEFAULT_SEED, max_daily_mg: float = MAX_DAILY_DOSE_MG) -> AprioriResult:
+    """Rank the candidate maintenance regimens for this patient (no levels needed)."""
+    check_renal_state(case.patient, recognise(case.patient.conditions, (), ()))
+    spec = get_model(model or case.settings.model)
+    cov = covariates_from_case(case, spec)
+    window = (case.target.peak_low_mg_l, case.target.peak_high_mg_l)
+    cands = candidate_grid(case.settings.capsule_strengths_mg, max_daily_mg=max_daily_mg)
+    ranked = evaluate(spec, cov, cands, window, sample_eta(spec, n_draws, seed))
+    # Divided doses (monograph, US label) unless renal function is severely reduced, where the
+    # documented option is once daily or three times weekly (ATS 2003; J Thorac Dis 2018).
+    severe_renal = renal_function(case.patient).severe  # the screening's definition
+    best = divided_first(ranked, lambda c: c.divided, keep_order=severe_renal)[0]
+    assert best.daily_dose_mg <= MAX_DAILY_DOSE_MG
+    reasons = validity_reasons(spec, cov)
+    used = {name: round(float(cov.value(name)[0]), 2) for name in spec.covariates}
+    rationale = (
+        f"{best.regimen} ({best.daily_dose_mg:g} mg/day) gives the highest predicted "
+        f"probability of a steady-state peak within {window[0]:g}–{window[1]:g} mg/L "
+        f"({100 * best.p_peak_in_window:.0f} %)"
+        f"{'' if severe_renal else ' among regimens in divided doses'}, with "
+        f"{100 * best.p_peak_above_ceiling:.0f} % probability of a peak above "
+        f"{CEILING_MG_L:g} mg/L; predicted peak median "
+        f"{best.peak_mg_l.median:.1f} mg/L (90 % interval {best.peak_mg_l.p05:.1f}–"
+        f"{best.peak_mg_l.p95:.1f}). Model {spec.name} ({spec.citation}); "
+        f"{n_draws} draws of between-subject variability, inter-occasion variability 0. "
+        "Check with a measured peak level.")
+    top = ranked[0]
+    if top is not best:
+        rationale += (
+            f" {top.regimen} once daily scored higher ({100 * top.p_peak_in_window:.0f} % in "
+            f"the window) but cycloserine is given in divided doses ({DIVIDED_DOSES_SOURCE}); "
+            "it stays in the ranked candidates for a prescriber who chooses once-daily dosing.")
+    if case.patient.age_years >= 18 and best.daily_dose_mg < USUAL_ADULT_DAILY_MG[0]:
+        rationale += (
+            f" {best.daily_dose_mg:g} mg/day is below the monograph's usual adult maintenance "
+            f"of {USUAL_ADULT_DAILY_MG[0]:g}–{USUAL_ADULT_DAILY_MG[1]:g} mg/day: the model "
+            "predicts the target peak at this lower dose; weigh it against time-above-MIC "
+            "efficacy targets and confirm with a measured level.")
+    if reasons:
+        rationale += " Extrapolation: " + "; ".join(reasons) + "."
+    return AprioriResult(
+        model=ModelRef(name=spec.name, version=spec.version, citation=spec.citation),
+        covariates=used, n_draws=n_draws, seed=seed, target_window_mg_l=window,
+        ceiling_mg_l=CEILING_MG_L, extrapolation=reasons, candidates=ranked, recommended=best,
+        rationale=rationale)
+
+
+# ---- the `prediction` and `candidates` sections of an Assessment ------------------------
+
+ASSESS_DRAWS = 1000
+RENAL_RULE_RANGE_ML_MIN = (30.0, 89.0)
+
+
+class GuidelinePrediction(BaseModel):
+    """Predicted steady-state exposure of the guideline's maintenance phase (for comparison)."""
+
+    regimen: str
+    daily_dose_mg: float
+    peak_mg_l: Interval
+    trough_mg_l: Interval
+    auc24_mg_h_l: Interval
+    p_peak_in_window: float
+    p_peak_above_ceiling: float
+
+
+class PkPrediction(BaseModel):
+    status: RegimenStatus  # predicted | contraindicated (numbers kept, marked) | unavailable
+    reason: str | None = None
+    model: ModelRef | None = None
+    covariates: dict[str, float] = {}
+    regimen: str | None = None
+    amounts_mg: list[float] = []
+    interval_h: float | None = None
+    doses_per_day: int | None = None
+    daily_dose_mg: float | None = None
+    capsules: list[str] = []
+    peak_mg_l: Interval | None = None
+    trough_mg_l: Interval | None = None
+    auc24_mg_h_l: Interval | None = None
+    p_peak_in_window: float | None = None
+    p_peak_above_ceiling: float | None = None
+    target_window_mg_l: tuple[float, float] | None = None
+    replaces_renal_rule: bool = False
+    guideline: GuidelinePrediction | None = None
+    extrapolation: list[str] = []
+    n_draws: int | None = None
+    seed: int | None = None
+    rationale: list[str] = []
+
+
+def _guideline(spec: ModelSpec, cov: Covariates, window: tuple[float, float], eta: np.ndarray,
+               dose_mg: float, doses_per_day: int, strengths: Sequence[float]
+               ) -> GuidelinePrediction | None:
+    from cyclodose.clinical.candidates import _candidate
+    from cyclodose.pk.regimen import DosePattern
+
+    if dose_mg <= 0 or doses_per_day not in (1, 2, 3, 4):
+        return None
+    cand = _candidate(DosePattern.every(dose_mg, 24.0 / doses_per_day), strengths)
+    if cand is None:
+        cand = Candidate(DosePattern.every(dose_mg, 24.0 / doses_per_day), 0, ())
+    (row,) = evaluate(spec, cov, [cand], window, eta)
+    return GuidelinePrediction(regimen=row.regimen, daily_dose_mg=row.daily_dose_mg,
+                               peak_mg_l=row.peak_mg_l, trough_mg_l=row.trough_mg_l,
+                               auc24_mg_h_l=row.auc24_mg_h_l,
+                               p_peak_in_window=row.p_peak_in_window,
+                               p_peak_above_ceiling=row.p_peak_above_ceiling)
+
+
+def assessment_sections(case: Case, guideline_dose_mg: float | None = None,
+                        guideline_doses_per_day: int | None = None,
+                        n_draws: int = ASSESS_DRAWS
+                        ) -> tuple[PkPrediction, tuple[CandidatePrediction, ...] | None]:
+    """`prediction` (the model-informed maintenance regimen) and `candidates` (ranked) for
+    assess(); shown beside the guideline regimen, never instead of it."""
+    from cyclodose.errors import CaseError
+
+    try:
+        spec = get_model(case.settings.model)
+        cov = covariates_from_case(case, spec)
+        res = apriori(case, n_draws=n_draws)
+    except CaseError as exc:
+        return PkPrediction(status=RegimenStatus.NOT_MODELLED,
+                            reason="; ".join(str(p) for p in exc.problems)), None
+    best = res.recommended
+    crcl = float(cov.crcl_ml_min[0])
+    lo, hi = RENAL_RULE_RANGE_ML_MIN
+    replaces = bool(lo <= crcl < hi + 1.0) and case.patient.dialysis == "none"  # 30-89
+    rationale = [res.rationale]
+    if replaces:
+        rationale.append(
+            f"CrCl {crcl:.0f} mL/min (mild to moderate impairment): this model-informed "
+            "regimen, from the model's clearance at this renal function, replaces the "
+            "conservative renal rule of the guideline recommendation (still shown); check "
+            "a peak level within the first weeks and weekly while renal function is reduced.")
+    guide = None
+    if guideline_dose_mg and guideline_doses_per_day:
+        guide = _guideline(spec, cov, res.target_window_mg_l, sample_eta(spec, n_draws, res.seed),
+                           guideline_dose_mg, guideline_doses_per_day,
+                           case.settings.capsule_strengths_mg)
+        if guide is not None:
+            rationale.append(
+                f"The guideline maintenance regimen {guide.regimen} is predicted to give a "
+                f"peak median {guide.peak_mg_l.median:.1f} mg/L, "
+                f"{100 * guide.p_peak_in_window:.0f} % in the target window and "
+                f"{100 * guide.p_peak_above_ceiling:.0f} % above {CEILING_MG_L:g} mg/L.")
+    pred = PkPrediction(
+        status=RegimenStatus.PREDICTED, model=res.model, covariates=res.covariates,
+        regimen=best.regimen,
+        amounts_mg=best.amounts_mg, interval_h=best.interval_h, doses_per_day=best.doses_per_day,
+        daily_dose_mg=best.daily_dose_mg, capsules=best.capsules, peak_mg_l=best.peak_mg_l,
+        trough_mg_l=best.trough_mg_l, auc24_mg_h_l=best.auc24_mg_h_l,
+        p_peak_in_window=best.p_peak_in_window, p_peak_above_ceiling=best.p_peak_above_ceiling,
+        target_window_mg_l=res.target_window_mg_l, replaces_renal_rule=replaces, guideline=guide,
+        extrapolation=res.extrapolation, n_draws=res.n_draws, seed=res.seed, rationale=rationale)
+    return pred, tuple(res.candidates)

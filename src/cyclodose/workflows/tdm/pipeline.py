@@ -1,0 +1,319 @@
+"""The staged estimation run: check → preprocess → objective → MAP → posterior → forecast
+→ diagnostics → regimen → sampling advice. Pure given the seed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cyclodose import pk
+from cyclodose.clinical.blocking import blocking
+from cyclodose.clinical.patient import renal_function
+from cyclodose.clinical.regimen_policy import divided_first, not_recommended
+from cyclodose.clinical.screening import Finding
+from cyclodose.clinical.status import RegimenStatus
+from cyclodose.clinical.tdm_regimen import (
+    CEILING_MG_L,
+    CandidateRegimen,
+    ScoredRegimen,
+    current_regimen,
+    grid_for,
+    is_divided,
+    rank,
+    reason,
+    score,
+)
+from cyclodose.errors import CaseError
+from cyclodose.intake.case import Case
+from cyclodose.tdm.diagnostics import Diagnostics, diagnose, population_range
+from cyclodose.tdm.errors import EstimationFailed
+from cyclodose.tdm.forecast import Band, band, plot_window_h
+from cyclodose.tdm.objective import Objective, Prior
+from cyclodose.tdm.occasions import OccasionModel, concentrations, occasion_model
+from cyclodose.tdm.optimise import MapFit, fit_map
+from cyclodose.tdm.posterior import (
+    MIN_ESS,
+    N_DRAWS,
+    Laplace,
+    SirSample,
+    interval,
+    laplace,
+    sir,
+)
+from cyclodose.tdm.preprocess import (
+    DoseHistory,
+    FloatArray,
+    Observations,
+)
+from cyclodose.tdm.sampling import SampleAdvice, half_life_h, next_samples, regimen_start_h
+from cyclodose.workflows.adapters import (
+    covariates_from_case,
+    dose_history,
+    observations,
+    timeline_from_case,
+)
+from cyclodose.workflows.tdm.check import check_case
+from cyclodose.workflows.tdm.safety import (
+    contraindication_warnings,
+    quoted_warnings,
+    screening_findings,
+)
+
+DEFAULT_SEED = 20260301
+CURVE_DRAWS = 500
+CURVE_STEP_H = 0.2
+N_PRIOR_PREDICTIVE = 5_000  # population range of each level (tails of 0.135 %: ~7 draws each)
+REPORTED_PARAMETERS = ("cl_l_h", "v_l", "ka_per_h", "tlag_h", "mtt_h")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Everything the estimation found; `result.to_dict` makes it JSON."""
+
+    case: Case
+    spec: pk.ModelSpec
+    covariates: Any
+    validity: list[str]
+    doses: DoseHistory
+    obs: Observations
+    occasions: OccasionModel
+    fit: MapFit
+    laplace: Laplace
+    sample: SirSample
+    parameters: dict[str, dict[str, float]]
+    half_life_h: dict[str, float]
+    at_levels: Band
+    curve: Band
+    diagnostics: Diagnostics
+    ranked: list[ScoredRegimen]
+    current: ScoredRegimen | None
+    reason: str
+    warnings: list[str]
+    next_samples: list[SampleAdvice]
+    start_h: float
+    # "recommended", "verify before use" (the levels are not explained by the model, or the
+    # posterior is unreliable) or "contraindicated" (the screening found a contraindication)
+    status: RegimenStatus = RegimenStatus.RECOMMENDED
+    contraindications: tuple[Finding, ...] = ()
+
+
+def _param_arrays(spec: pk.ModelSpec, cov: pk.Covariates,
+                  etas: FloatArray) -> dict[str, FloatArray]:
+    p = pk.individual_parameters(spec, cov, etas)
+    out: dict[str, FloatArray] = {}
+    for name in REPORTED_PARAMETERS:
+        if name in spec.parameters or name == "tlag_h":
+            v = np.asarray(getattr(p, name), dtype=float)
+            out[name] = np.broadcast_to(v, (etas.shape[0],)).copy()
+    return out
+
+
+LOW_PROBABILITY = 0.3  # below this, no regimen is "likely" to reach the goal
+
+
+def cautions(validity: list[str], diag: Diagnostics, at_bound: tuple[bool, ...],
+             eta_names: tuple[str, ...], ess: float, best: ScoredRegimen) -> list[str]:
+    """Everything that should make a pharmacist pause before acting on the recommendation."""
+    out = []
+    if validity:
+        out.append("the model extrapolates for this patient (" + "; ".join(validity)
+                   + "); confirm with the next levels before relying on the forecast.")
+    implausible = [lv for lv in diag.levels if lv.flag]
+    if implausible:
+        out.append(f"{len(implausible)} level(s) are not explained by the model (see the flags): "
+                   "verify the sample times, the dose record and adherence before changing "
+                   "the dose.")
+    bound = [n for n, b in zip(eta_names, at_bound, strict=True) if b]
+    if bound:
+        out.append(f"the estimate of {', '.join(bound)} sits at the search limit (5 prior SDs): "
+                   "the levels are extreme for this model.")
+    if ess < MIN_ESS:
+        out.append(f"the posterior sample is poor (effective sample size {ess:.0f}): the "
+                   "intervals and probabilities are unreliable.")
+    if best.p_above_ceiling > 0.5:
+        out.append(f"even the top-ranked regimen has a {100 * best.p_above_ceiling:.0f} % "
+                   f"probability of a peak above {CEILING_MG_L:g} mg/L: consider withholding "
+                   "doses until a level confirms the concentration has fallen, and seek "
+                   "specialist advice.")
+    elif best.objective < LOW_PROBABILITY:
+        out.append(f"no regimen of the grid is likely to reach the goal (best "
+                   f"{100 * best.objective:.0f} %): seek specialist advice.")
+    return out
+
+
+def unreliable(diag: Diagnostics, at_bound: tuple[bool, ...], ess: float) -> bool:
+    """Levels the model does not explain, or a posterior too poor to act on."""
+    return any(lv.flag for lv in diag.levels) or any(at_bound) or ess < MIN_ESS
+
+
+def _when(case: Case) -> Callable[[float], str]:
+    def text(time_h: float) -> str:
+        clock = case.clock(time_h)
+        return clock.strftime("%Y-%m-%d %H:%M") if clock else f"{time_h:.1f} h"
+    return text
+
+
+def _ka_index(spec: pk.ModelSpec) -> int | None:
+    return spec.eta_names.index("ka") if "ka" in spec.eta_names else None
+
+
+LINEAR_KEYS = ("cmax", "cmin", "auc24")
+
+
+def _metrics_fn(spec: pk.ModelSpec, cov: pk.Covariates, draws: FloatArray,
+                mic: float | None) -> Callable[[CandidateRegimen], dict[str, FloatArray]]:
+    """Steady-state metrics of each candidate for every posterior draw.
+
+    The models are linear (first-order elimination, constant F), so concentrations scale
+    with the dose: regimens of the same shape (interval, offsets, amount ratios) share
+    one simulation, scaled. %T>MIC does not scale, so with an MIC each is simulated.
+    """
+    cache: dict[tuple[Any, ...], dict[str, FloatArray]] = {}
+
+    def metrics(c: CandidateRegimen) -> dict[str, FloatArray]:
+        if mic is not None:
+            pattern = pk.DosePattern(period_h=c.period_h, offsets_h=tuple(c.offsets_h),
+                                     amounts_mg=tuple(c.amounts_mg))
+            return pk.steady_state_metrics(spec, cov, draws, pattern, mic_mg_l=mic)
+        scale = max(c.amounts_mg)
+        unit = tuple(round(a / scale, 12) for a in c.amounts_mg)
+        key = (c.period_h, tuple(c.offsets_h), unit)
+        if key not in cache:
+            pattern = pk.DosePattern(period_h=c.period_h, offsets_h=tuple(c.offsets_h),
+                                     amounts_mg=unit)
+            cache[key] = pk.steady_state_metrics(spec, cov, draws, pattern)
+        return {k: scale * np.asarray(cache[key][k]) for k in LINEAR_KEYS}
+
+    return metrics
+
+
+def objective_for(spec: pk.ModelSpec, cov: pk.Covariates | pk.CovariateTimeline,
+                  doses: DoseHistory, obs: Observations, occ: OccasionModel) -> Objective:
+    def predict(etas: FloatArray) -> FloatArray:
+        return concentrations(spec, cov, occ, etas, doses, obs.time_h)
+
+    return Objective(predict=predict, residual_sd=spec.residual_sd,
+                     prior=Prior(occ.omega(spec.omega)), obs=obs)
+
+
+def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
+             n_draws: int = N_DRAWS, candidates: list[CandidateRegimen] | None = None,
+             findings: tuple[Finding, ...] | None = None) -> Estimate:
+    """`findings`: the assessment's screening of this case (screened here when not given)."""
+    check_case(case)
+    spec = pk.get_model(model or case.settings.model)
+    cov: pk.Covariates | pk.CovariateTimeline = (
+        timeline_from_case(case, spec) if case.patient.covariate_history
+        else covariates_from_case(case, spec))
+    # Forecasts use the covariates in force now (the last dated values, LOCF).
+    cov_now = cov.segments[-1] if isinstance(cov, pk.CovariateTimeline) else cov
+    validity = list(pk.validity_reasons(spec, cov))
+    doses = dose_history(case)
+    obs = observations(case)
+    occ = occasion_model(spec, obs, doses)
+    obj = objective_for(spec, cov, doses, obs, occ)
+
+    try:
+        fit = fit_map(obj, _ka_index(spec))
+        if not (np.isfinite(fit.ofv) and np.all(np.isfinite(fit.eta))):
+            raise EstimationFailed("the fit did not converge to finite values")
+        lap = laplace(obj, fit.eta)
+        sample = sir(obj, fit, lap, seed=seed, n_draws=n_draws)
+    except (EstimationFailed, np.linalg.LinAlgError) as exc:
+        failure = exc.reason if isinstance(exc, EstimationFailed) else str(exc)
+        raise CaseError.single("levels", "no Bayesian estimate can be made from these levels "
+                               f"and this dose history: {failure}; check the doses (amounts, "
+                               "times) and the levels (values, units, times)") from exc
+    # Forecasts and reported parameters: between-subject η only (IOV set to 0).
+    eta_map = fit.eta[: occ.n_iiv]
+    draws = sample.draws[:, : occ.n_iiv]
+
+    at_map = _param_arrays(spec, cov_now, eta_map[None, :])
+    typical = _param_arrays(spec, cov_now, np.zeros((1, occ.n_iiv)))
+    post = _param_arrays(spec, cov_now, draws)
+    parameters: dict[str, dict[str, float]] = {}
+    for name, values in post.items():
+        med, lo, hi = interval(values)
+        parameters[name] = {"map": float(at_map[name][0]), "median": med, "lower": lo,
+                            "upper": hi, "typical": float(typical[name][0])}
+    t_half_map = half_life_h(at_map["cl_l_h"][0], at_map["v_l"][0])
+    med, lo, hi = interval(np.log(2.0) * post["v_l"] / post["cl_l_h"])
+    half = {"map": t_half_map, "median": med, "lower": lo, "upper": hi}
+
+    def conc(etas: FloatArray, times: FloatArray) -> FloatArray:
+        # the fit over the history: each occasion with its own IOV η
+        return concentrations(spec, cov, occ, etas, doses, times)
+
+    at_levels = band(conc, fit.eta, sample.draws, obs.time_h)
+    # The plotted band needs fewer draws than the reported intervals (SIR draws are iid).
+    curve = band(conc, fit.eta, sample.draws[:CURVE_DRAWS],
+                 plot_window_h(doses.time_h, obs.time_h, step_h=CURVE_STEP_H))
+
+    pred_pop = conc(np.zeros((1, obj.prior.k)), obs.time_h)[0] if obs.n else np.zeros(0)
+    pop_range = None
+    if obs.n:
+        # Prior predictive check of each level (seeded apart from the SIR stream).
+        rng = np.random.default_rng(seed + 1)
+        prior_etas = rng.multivariate_normal(np.zeros(obj.prior.k), obj.prior.omega,
+                                             size=N_PRIOR_PREDICTIVE)
+        sims = conc(prior_etas, obs.time_h)
+        pop_range = population_range(sims, spec.residual_sd(sims), rng)
+    diag = diagnose(obs, doses, pred_pop, at_levels.map_mg_l, spec.residual_sd(at_levels.map_mg_l),
+                    pop_range, when=_when(case))
+
+    cands = candidates if candidates is not None else grid_for(case)
+    mic = case.target.mic_mg_l
+
+    metrics = _metrics_fn(spec, cov_now, draws, mic)
+
+    ranked = rank(cands, metrics, case.target)
+    top = ranked[0]
+    severe_renal = renal_function(case.patient).severe  # the screening's definition
+    now = current_regimen([float(t) for t in doses.time_h], [float(a) for a in doses.amount_mg],
+                          case.settings.capsule_strengths_mg)
+    current = score(now, metrics(now), case.target) if now is not None else None
+    # Divided doses unless renal function is severely reduced (ATS documents once daily there)
+    # or the patient's own once-daily regimen already ranks first (no change to make).
+    on_top_already = current is not None and top.regimen.label == current.regimen.label
+    ranked = divided_first(ranked, is_divided, keep_order=severe_renal or on_top_already)
+    model_label = f"{spec.name} v{spec.version}"
+    why = reason(ranked[0], case.target, model_label, int(draws.shape[0]),
+                 ranked[1] if len(ranked) > 1 else None, current=current,
+                 preferred_over=top if top is not ranked[0] else None)
+    warnings = cautions(validity, diag, fit.at_bound, occ.eta_names, sample.ess, ranked[0])
+    unmodelled = {n: sd for n, sd in spec.iov.items() if n not in spec.eta_names}
+    if unmodelled:
+        # The PK engine has no occasion η for these parameters (Resendiz-Galvan 2025: ka, MTT,
+        # F): the levels are fitted as if they did not vary, which narrows every interval.
+        warnings.append("the model's between-occasion variability on "
+                        + ", ".join(f"{n} (SD {sd:g})" for n, sd in unmodelled.items())
+                        + " is not part of this estimate: the intervals and probabilities are "
+                        "narrower than the truth; confirm the dose change with a new level.")
+    found = screening_findings(case) if findings is None else findings
+    blocks = blocking(found)
+    warnings = contraindication_warnings(blocks) + quoted_warnings(found) + warnings
+    status = (RegimenStatus.CONTRAINDICATED if blocks
+              else RegimenStatus.VERIFY if unreliable(diag, fit.at_bound, sample.ess)
+              else RegimenStatus.RECOMMENDED)
+    if blocks:
+        why = not_recommended(blocks, "tdm") + " " + why
+    if warnings:
+        why += (f" Caution: {len(warnings)} warning(s) apply to this recommendation "
+                "(listed with it).")
+    start_h = regimen_start_h([float(t) for t in doses.time_h],
+                              float(obs.time_h.max()) if obs.n else None)
+    best = ranked[0].regimen
+    advice = next_samples(start_h, best.period_h, list(best.offsets_h), list(best.amounts_mg),
+                          half["upper"], case.t0,
+                          half_life_text=(f"the upper 90 % bound of this patient's half-life, "
+                                          f"estimate {t_half_map:.1f} h"))
+    return Estimate(case=case, spec=spec, covariates=cov, validity=validity, doses=doses, obs=obs,
+                    occasions=occ,
+                    fit=fit, laplace=lap, sample=sample, parameters=parameters, half_life_h=half,
+                    at_levels=at_levels, curve=curve, diagnostics=diag, ranked=ranked,
+                    current=current, reason=why, warnings=warnings,
+                    next_samples=advice, start_h=start_h, status=status,
+                    contraindications=tuple(blocks))

@@ -1,0 +1,174 @@
+"""The estimate as a plain JSON document (the `tdm` key of the CLI and API output)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cyclodose import pk
+from cyclodose.clinical.tdm_regimen import CEILING_MG_L, ScoredRegimen
+
+if TYPE_CHECKING:
+    from cyclodose.workflows.tdm.pipeline import Estimate
+
+RANKED_SHOWN = 10
+
+
+def _r(x: float | None, nd: int = 4) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), nd)
+
+
+def regimen_dict(s: ScoredRegimen) -> dict[str, Any]:
+    r = s.regimen
+    out: dict[str, Any] = {
+        "regimen": r.label,
+        "interval_h": r.period_h / len(r.offsets_h) if len(set(r.amounts_mg)) == 1 else None,
+        "period_h": r.period_h,
+        "offsets_h": list(r.offsets_h),
+        "amounts_mg": list(r.amounts_mg),
+        "daily_dose_mg": r.daily_dose_mg,
+        "capsules_per_administration": list(r.capsules_per_administration),
+        "capsules": list(r.capsules),
+        "peak_mg_l": s.peak_mg_l.as_dict(),
+        "trough_mg_l": s.trough_mg_l.as_dict(),
+        "auc24_mg_h_l": s.auc24_mg_h_l.as_dict(),
+        "p_in_target": round(s.p_in_target, 4),
+        "p_above_ceiling": round(s.p_above_ceiling, 4),
+    }
+    if s.p_tmic_goal is not None and s.tmic_pct is not None:
+        out["tmic_pct"] = s.tmic_pct.as_dict()
+        out["p_tmic_goal"] = round(s.p_tmic_goal, 4)
+        out["p_tmic_goal_and_below_ceiling"] = round(s.objective, 4)
+    return out
+
+
+def schedule_text(rec: dict[str, Any]) -> str:
+    """'08:00 250 mg, 20:00 375 mg' (clock times of the new regimen's day)."""
+    parts = [f"{x['clock'] or '+' + format(x['offset_h'], 'g') + ' h'} {x['dose_mg']:g} mg"
+             for x in rec["schedule"]]
+    period = rec["period_h"]
+    return "doses: " + ", ".join(parts) + (" every day" if period == 24 else
+                                          f", repeated every {period:g} h")
+
+
+def moved_from_prior(est: Estimate) -> dict[str, dict[str, float | None]]:
+    """How far the levels moved each η: MAP in prior SDs, and posterior SD / prior SD.
+
+    A ratio near 1 means the levels said little about that parameter (the
+    estimate is still the prior, i.e. high shrinkage); near 0, the levels pinned it.
+    """
+    prior_sd = np.sqrt(np.diag(est.occasions.omega(est.spec.omega)))
+    post_sd = est.sample.draws.std(axis=0)
+    out: dict[str, dict[str, float | None]] = {}
+    for i, name in enumerate(est.occasions.eta_names):
+        out[name] = {
+            "map": _r(est.fit.eta[i]),
+            "prior_sd": _r(prior_sd[i]),
+            "z_map": _r(est.fit.eta[i] / prior_sd[i], 3),
+            "posterior_sd": _r(post_sd[i]),
+            "laplace_sd": _r(est.laplace.sd[i]),
+            "sd_ratio": _r(post_sd[i] / prior_sd[i], 3),
+        }
+    return out
+
+
+def occasions(est: Estimate) -> dict[str, Any]:
+    """Sampling occasions and, with IOV, the clearance the levels imply on each."""
+    occ = est.occasions
+    out: dict[str, Any] = {"n": occ.n_occasions, "starts_h": [0.0, *occ.starts_h],
+                           "iov_estimated": bool(occ.targets)}
+    if occ.targets:
+        cov = est.covariates
+        cls = []
+        for k, start in enumerate([-np.inf, *occ.starts_h]):
+            c = cov.at(start) if isinstance(cov, pk.CovariateTimeline) else cov
+            p = pk.individual_parameters(est.spec, c, occ.segment_etas(est.fit.eta[None, :], k))
+            cls.append(_r(float(p.cl_l_h[0])))
+        out["cl_l_h_map"] = cls
+        out["note"] = ("clearance on each sampling occasion (IIV + IOV); forecasts use the "
+                       "between-subject estimate with IOV set to 0")
+    return out
+
+
+def to_dict(est: Estimate) -> dict[str, Any]:
+    case = est.case
+    best = est.ranked[0]
+    levels = []
+    for i, d in enumerate(est.diagnostics.levels):
+        clock = case.clock(d.time_h)
+        levels.append({
+            "time_h": _r(d.time_h, 3),
+            "clock": clock.isoformat() if clock else None,
+            "time_after_dose_h": _r(d.time_after_dose_h, 3),
+            "observed_mg_l": _r(d.observed_mg_l),
+            "blq": d.blq,
+            "lloq_mg_l": d.lloq_mg_l,
+            "pred_mg_l": _r(d.pred_mg_l),
+            "ipred_mg_l": _r(d.ipred_mg_l),
+            "ipred_lower_mg_l": _r(float(est.at_levels.lower_mg_l[i])),
+            "ipred_upper_mg_l": _r(float(est.at_levels.upper_mg_l[i])),
+            "iwres": _r(d.iwres, 3),
+            "flag": d.flag,
+        })
+    c = est.curve
+    step = max(1, int(round(0.5 / max(float(np.diff(c.time_h[:2])[0]) if c.time_h.size > 1 else 0.5,
+                                       1e-9))))
+    start = case.clock(est.start_h)
+    rec = regimen_dict(best)
+    rec["status"] = est.status
+    # Clock time of each administration of the day: "250/375 mg q12h" alone does not say
+    # which dose is taken in the morning.
+    rec["schedule"] = [
+        {"clock": t.strftime("%H:%M") if (t := case.clock(est.start_h + off)) else None,
+         "offset_h": off, "dose_mg": amt}
+        for off, amt in zip(best.regimen.offsets_h, best.regimen.amounts_mg, strict=True)]
+    rec["contraindications"] = [{"code": f.code, "severity": f.severity, "message": f.message}
+                                for f in est.contraindications]
+    rec["model"] = {"name": est.spec.name, "version": est.spec.version,
+                    "citation": est.spec.citation}
+    rec["inside_validity_domain"] = not est.validity
+    rec["reason"] = est.reason
+    rec["ceiling_mg_l"] = CEILING_MG_L
+    rec["warnings"] = est.warnings
+    return {
+        "model": {"name": est.spec.name, "version": est.spec.version,
+                  "citation": est.spec.citation, "extrapolation": est.validity},
+        "n_levels": est.obs.n,
+        "parameters": {k: {kk: _r(vv) for kk, vv in v.items()} for k, v in est.parameters.items()},
+        "half_life_h": {k: _r(v, 3) for k, v in est.half_life_h.items()},
+        "occasions": occasions(est),
+        "etas": moved_from_prior(est),
+        "fit": {"ofv": _r(est.fit.ofv), "n_starts": est.fit.n_starts,
+                "n_local_optima": len(est.fit.optima),
+                "at_bound": [n for n, b in zip(est.occasions.eta_names, est.fit.at_bound,
+                                               strict=True) if b],
+                "laplace_positive_definite": est.laplace.positive_definite,
+                "sir": {"n_proposals": est.sample.n_proposals,
+                        "n_draws": int(est.sample.draws.shape[0]),
+                        "effective_sample_size": _r(est.sample.ess, 1),
+                        "n_modes": est.sample.n_modes}},
+        "predictions": {
+            "levels": levels,
+            "curve": {
+                "time_h": [_r(x, 2) for x in c.time_h[::step]],
+                "map_mg_l": [_r(x, 3) for x in c.map_mg_l[::step]],
+                "lower_mg_l": [_r(x, 3) for x in c.lower_mg_l[::step]],
+                "upper_mg_l": [_r(x, 3) for x in c.upper_mg_l[::step]],
+            },
+            "interval": "90 % credible interval of the individual's concentration "
+                        "(parameter uncertainty; residual error excluded)",
+        },
+        "diagnostics": {"flags": est.diagnostics.flags,
+                        "delayed_absorption": est.diagnostics.delayed_absorption},
+        "recommendation": rec,
+        "ranked": [regimen_dict(s) for s in est.ranked[:RANKED_SHOWN]],
+        "current_regimen": regimen_dict(est.current) if est.current is not None else None,
+        "next_samples": [
+            {"label": a.label, "time_h": _r(a.time_h, 2), "after_dose_h": a.after_dose_h,
+             "clock": a.clock.isoformat(timespec="minutes") if a.clock else None, "why": a.why}
+            for a in est.next_samples
+        ],
+        "new_regimen_start_h": _r(est.start_h, 2),
+        "new_regimen_start_clock": start.isoformat(timespec="minutes") if start else None,
+    }

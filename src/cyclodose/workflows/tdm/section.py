@@ -1,0 +1,211 @@
+"""The typed `tdm` section: what the Bayesian TDM consult found, field by field.
+
+Built from the estimate by `result.to_dict` and validated here, so that the JSON, the CLI,
+the report and the service all read one described shape (`cyclodose schema assessment`).
+Keys that only exist in some situations (the %T>MIC metrics with an MIC, the per-occasion
+clearances with inter-occasion variability) are left out of the JSON when absent, as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+from cyclodose.clinical.status import RegimenStatus
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _omit_when_none: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        out: dict[str, object] = handler(self)
+        for key in self._omit_when_none:
+            if out.get(key) is None:
+                out.pop(key, None)
+        return out
+
+
+class ModelRef(_Section):
+    name: str
+    version: str
+    citation: str
+
+
+class ModelUsed(ModelRef):
+    extrapolation: list[str] = Field(description="why the patient lies outside the model's "
+                                     "validity domain; empty when inside")
+
+
+class HalfLife(_Section):
+    map: float | None = Field(description="maximum a posteriori value")
+    median: float | None = Field(description="posterior median")
+    lower: float | None = Field(description="5th percentile (90 % interval)")
+    upper: float | None = Field(description="95th percentile (90 % interval)")
+
+
+class ParameterEstimate(HalfLife):
+    typical: float | None = Field(description="population typical value for this patient")
+
+
+class Occasions(_Section):
+    _omit_when_none = ("cl_l_h_map", "note")
+    n: int
+    starts_h: list[float]
+    iov_estimated: bool
+    cl_l_h_map: list[float | None] | None = None
+    note: str | None = None
+
+
+class EtaShift(_Section):
+    """How far the levels moved one random effect from the population prior."""
+
+    map: float | None
+    prior_sd: float | None
+    z_map: float | None = Field(description="MAP in prior standard deviations")
+    posterior_sd: float | None
+    laplace_sd: float | None
+    sd_ratio: float | None = Field(description="posterior SD / prior SD; near 1: the levels "
+                                   "said little (high shrinkage)")
+
+
+class SirSummary(_Section):
+    n_proposals: int
+    n_draws: int
+    effective_sample_size: float | None
+    n_modes: int
+
+
+class FitSummary(_Section):
+    ofv: float | None = Field(description="objective function value at the MAP (-2 log)")
+    n_starts: int
+    n_local_optima: int
+    at_bound: list[str]
+    laplace_positive_definite: bool
+    sir: SirSummary
+
+
+class LevelFit(_Section):
+    time_h: float | None
+    clock: str | None
+    time_after_dose_h: float | None
+    observed_mg_l: float | None
+    blq: bool
+    lloq_mg_l: float | None
+    pred_mg_l: float | None = Field(description="population prediction")
+    ipred_mg_l: float | None = Field(description="individual (MAP) prediction")
+    ipred_lower_mg_l: float | None
+    ipred_upper_mg_l: float | None
+    iwres: float | None = Field(description="individual weighted residual")
+    flag: str | None
+
+
+class Curve(_Section):
+    time_h: list[float | None]
+    map_mg_l: list[float | None]
+    lower_mg_l: list[float | None]
+    upper_mg_l: list[float | None]
+
+
+class Predictions(_Section):
+    levels: list[LevelFit]
+    curve: Curve
+    interval: str
+
+
+class Diagnostics(_Section):
+    flags: list[str]
+    delayed_absorption: bool
+
+
+class Band(_Section):
+    median: float
+    lower: float
+    upper: float
+
+
+class RankedRegimen(_Section):
+    """One candidate regimen at steady state (median and 90 % interval over the posterior)."""
+
+    _omit_when_none = ("tmic_pct", "p_tmic_goal", "p_tmic_goal_and_below_ceiling")
+    regimen: str
+    interval_h: float | None
+    period_h: float
+    offsets_h: list[float]
+    amounts_mg: list[float]
+    daily_dose_mg: float
+    capsules_per_administration: list[int] = Field(description="capsules taken at each "
+                                                   "administration")
+    capsules: list[str]
+    peak_mg_l: Band
+    trough_mg_l: Band
+    auc24_mg_h_l: Band
+    p_in_target: float = Field(description="P(steady-state peak inside the target window)")
+    p_above_ceiling: float = Field(description="P(peak above the 30 mg/L ceiling)")
+    tmic_pct: Band | None = None
+    p_tmic_goal: float | None = None
+    p_tmic_goal_and_below_ceiling: float | None = Field(
+        default=None, description="the ranking key with an MIC")
+
+
+class ScheduledAdministration(_Section):
+    clock: str | None
+    offset_h: float
+    dose_mg: float
+
+
+class FindingRef(_Section):
+    code: str
+    severity: str
+    message: str
+
+
+class TdmRecommendation(RankedRegimen):
+    status: RegimenStatus
+    schedule: list[ScheduledAdministration]
+    contraindications: list[FindingRef]
+    model: ModelRef
+    inside_validity_domain: bool
+    reason: str
+    ceiling_mg_l: float
+    warnings: list[str]
+
+
+class NextSample(_Section):
+    label: str
+    time_h: float | None
+    after_dose_h: float
+    clock: str | None
+    why: str
+
+
+class TdmSection(_Section):
+    """The Bayesian estimate from measured levels and the regimen it recommends."""
+
+    model: ModelUsed
+    n_levels: int
+    parameters: dict[str, ParameterEstimate]
+    half_life_h: HalfLife
+    occasions: Occasions
+    etas: dict[str, EtaShift]
+    fit: FitSummary
+    predictions: Predictions
+    diagnostics: Diagnostics
+    recommendation: TdmRecommendation
+    ranked: list[RankedRegimen]
+    current_regimen: RankedRegimen | None
+    next_samples: list[NextSample]
+    new_regimen_start_h: float | None
+    new_regimen_start_clock: str | None
+
+
+class TdmUnavailable(_Section):
+    """The estimate could not be made: each reason names the field or the step."""
+
+    unavailable: list[str]
+
+
+def section(doc: dict[str, Any]) -> TdmSection:
+    return TdmSection.model_validate(doc)
