@@ -47,10 +47,8 @@ def evaluate(doc: dict[str, Any]) -> dict[str, Any]:
         return {"problems": exc.problems, "errors": beside(exc.problems, SLOTS)}
     out: dict[str, Any] = {"problems": [], "errors": {}, "a": result, "case": case,
                            "model_ref": _model_ref(result), "curve": None, "curve_note": None}
-    from cyclodose.pk.simulation import simulate
-
     try:  # without a regimen the simulation says so; the page shows its reason
-        out["curve"] = simulation_plot(simulate(case))
+        out["curve"] = simulation_plot(cyclodose.simulate(case))
     except CaseError as exc:
         out["curve_note"] = "; ".join(p.reason for p in exc.problems)
     return out

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from cyclodose.case import DoseIn, LevelIn, RegimenIn
+from cyclodose.intake.case import DoseIn, LevelIn, RegimenIn
 from cyclodose.errors import CaseError, Problem
 from cyclodose.service import auth
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, Principal
@@ -242,18 +242,17 @@ def consult_pdf(patient_id: int, user: Reader, s: DbSession, audit: Audit, clock
                 settings: AppSettings) -> Response:
     """The consult report (the existing renderer) for the stored assessment of this version."""
     import cyclodose
-    from cyclodose.report.consult import consult_html
-    from cyclodose.tdm import estimate
+    from cyclodose.render.consult import consult_html
 
     p = s.get(PatientRow, patient_id)
     if p is None:
         raise HTTPException(404, "no such patient")
     stored = _assessment(s, p, user, audit, clock, settings)
-    case = cyclodose.parse_case(stored.input)
-    est = estimate(case)  # raises CaseError (422) without levels: the report needs a fit
+    # the consult of the stored input; a CaseError (422) without levels: the report needs a fit
+    consult = cyclodose.tdm_consult(cyclodose.parse_case(stored.input))
     from weasyprint import HTML
 
-    pdf = HTML(string=consult_html(est, stored.assessment)).write_pdf()
+    pdf = HTML(string=consult_html(consult)).write_pdf()
     audit.record("consult.report", patient_id=p.id,
                  detail={"assessment_id": stored.id, "format": "pdf",
                          "sha256": hashlib.sha256(pdf).hexdigest()})

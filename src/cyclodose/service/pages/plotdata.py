@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cyclodose.case import CEILING_MG_L, Case
+from cyclodose.intake.case import Case
+from cyclodose.limits import CEILING_MG_L
 
 X_TITLE = "time since the first dose (h)"
 Y_TITLE = "cycloserine plasma concentration (mg/L)"
