@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from cyclodose.intake.case import DoseIn, LevelIn, RegimenIn
 from cyclodose.errors import CaseError, Problem
+from cyclodose.intake.case import DoseIn, LevelIn, RegimenIn
 from cyclodose.service import auth
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, Principal
 from cyclodose.service.pages import casedoc, vocab
