@@ -191,3 +191,32 @@ def test_admin_adds_a_user_with_a_one_time_password_and_manages_tokens(service):
 
 def test_only_an_admin_opens_admin(signed_in):  # type: ignore[no-untyped-def]
     assert signed_in.client.get("/admin").status_code == 403
+
+
+def test_a_running_pta_job_shows_its_progress_and_keeps_polling(signed_in):  # type: ignore[no-untyped-def]
+    from cyclodose.service.storage import JobRow
+
+    now = signed_in.clock()
+    with signed_in.db.session() as s:
+        s.add(JobRow(id="job-1", kind="pta", status="running", progress=0.4, input={},
+                     result=None, error=None, owner="doc", created_at=now, updated_at=now))
+    html = signed_in.client.get("/pta/jobs/job-1").text
+    assert re.search(r'<progress id="job-progress" max="1" value="0.4"', html)
+    assert 'hx-trigger="every 1s"' in html and "40&nbsp;%" in html
+    with signed_in.db.session() as s:
+        row = s.get(JobRow, "job-1")
+        row.status, row.error = "failed", "interrupted by a service restart; submit it again"
+    part = signed_in.client.get("/pta/jobs/job-1/status").text
+    assert "hx-trigger" not in part and "interrupted by a service restart" in part
+
+
+def test_another_users_job_is_not_found(signed_in):  # type: ignore[no-untyped-def]
+    from cyclodose.service.storage import JobRow
+
+    now = signed_in.clock()
+    with signed_in.db.session() as s:
+        s.add(JobRow(id="job-2", kind="pta", status="done", progress=1.0, input={},
+                     result={"results": []}, error=None, owner="someone-else", created_at=now,
+                     updated_at=now))
+    assert signed_in.client.get("/pta/jobs/job-2").status_code == 404
+    assert signed_in.client.get("/pta/jobs/job-2/table.csv").status_code == 404
