@@ -220,3 +220,23 @@ def test_another_users_job_is_not_found(signed_in):  # type: ignore[no-untyped-d
                      updated_at=now))
     assert signed_in.client.get("/pta/jobs/job-2").status_code == 404
     assert signed_in.client.get("/pta/jobs/job-2/table.csv").status_code == 404
+
+
+def test_a_record_correction_keeps_the_old_value_and_refuses_a_stale_form(signed_in):  # type: ignore[no-untyped-def]
+    csrf = _csrf(signed_in.client.get("/").text)
+    pid, _ = _record_with_a_level(signed_in, csrf)
+    page = signed_in.client.get(f"/patients/{pid}").text
+    etag = re.search(r'name="etag" value="([^"]+)"', page).group(1).replace("&#34;", '"')
+    form = {"csrf_token": csrf, "etag": etag, "patient.age_years": "40",
+            "patient.sex": "male", "patient.weight_kg": "64",
+            "patient.serum_creatinine.value": "0.9", "patient.serum_creatinine.unit": "mg/dL",
+            "reason": "weighed again on the ward"}
+    r = signed_in.client.post(f"/patients/{pid}/correct", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text[:3000]
+    rec = signed_in.client.get(f"/api/v1/patients/{pid}").json()
+    assert rec["patient"]["weight_kg"] == 64
+    assert rec["revisions"][-1]["reason"] == "weighed again on the ward"
+    assert rec["revisions"][-1]["record"]["patient"]["weight_kg"] == 60
+    r = signed_in.client.post(f"/patients/{pid}/correct", data={**form, "patient.weight_kg": "70"})
+    assert r.status_code == 422 and "changed since you read it" in r.text
+    assert signed_in.client.get(f"/api/v1/patients/{pid}").json()["patient"]["weight_kg"] == 64

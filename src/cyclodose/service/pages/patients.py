@@ -27,7 +27,7 @@ from cyclodose.service.pages.plotdata import field, fit_plot
 from cyclodose.service.pages.render import page
 from cyclodose.service.pages.session import page_user, role_page_user
 from cyclodose.service.pagination import PageParams
-from cyclodose.service.records import EnteredInError, PatientCreate
+from cyclodose.service.records import EnteredInError, PatientCreate, PatientPatch
 from cyclodose.service.routes import patients as api
 from cyclodose.service.storage import AssessmentRow, AuditEntry, PatientRow
 
@@ -125,8 +125,22 @@ def _record_context(request: Request, user: Principal, s: Any, audit: Any, clock
             import cyclodose
 
             r["fit"] = fit_plot(a.tdm, cyclodose.parse_case(stored.input))
-    return {"rec": rec, "stored": stored, "r": r, "tdm": (stored.assessment.tdm
-            if stored else None), "can_write": user.role in auth.WRITE_ROLES}
+    return {"rec": rec, "stored": stored, "r": r, "can_write": user.role in auth.WRITE_ROLES,
+            "etag": api.etag(p), "record_form": _record_form(rec),
+            "vocabulary": vocab.suggestions()}
+
+
+def _record_form(rec: Any) -> dict[str, str]:
+    """The stored record as the correction form's fields (the same names as /assess)."""
+    pt = rec.patient
+    out = {f"patient.{k}": "" if getattr(pt, k) is None else str(getattr(pt, k))
+           for k in casedoc.PATIENT_FIELDS}
+    for flag in casedoc.FLAGS:
+        out[f"patient.{flag}"] = "on" if getattr(pt, flag) else ""
+    if pt.serum_creatinine is not None:
+        out["patient.serum_creatinine.value"] = f"{pt.serum_creatinine.value:g}"
+        out["patient.serum_creatinine.unit"] = pt.serum_creatinine.unit
+    return out
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
@@ -135,6 +149,20 @@ def patient_page(request: Request, patient_id: int, user: Reader, s: DbSession, 
     ctx = _record_context(request, user, s, audit, clock, settings, patient_id)
     return page(request, "patient.html", active="home", errors={}, problems=[],
                 open_form=None, **ctx)
+
+
+@router.post("/patients/{patient_id}/correct")
+async def correct_record(request: Request, patient_id: int, user: Writer, s: DbSession,
+                         audit: Audit, clock: Clock, settings: AppSettings) -> Response:
+    """A correction of the record itself: the API keeps the old value with the reason, and
+    the form's ETag makes a correction of a record changed meanwhile fail (412), not win."""
+    def act(form: Any) -> None:
+        doc = casedoc.case_document(form)
+        body = validated(PatientPatch, {"reason": text(form, "reason"), "patient": doc["patient"],
+                                        "comedications": doc["comedications"]})
+        api.correct_patient(patient_id, body, Response(), user, s, audit, clock, settings,
+                            if_match=text(form, "etag") or None)
+    return await _change(request, patient_id, user, s, audit, clock, settings, "record", act)
 
 
 def _dose_body(form: Any, prefix: str) -> Any:
@@ -173,7 +201,8 @@ async def _change(request: Request, patient_id: int, user: Principal, s: Any, au
         ctx = _record_context(request, user, s, audit, clock, settings, patient_id)
         return page(request, "patient.html", status_code=422, active="home", problems=problems,
                     errors={p.field: p.reason for p in problems}, open_form=which, **ctx)
-    return RedirectResponse(f"/patients/{patient_id}#{which.split('.')[0]}s", status_code=303)
+    anchor = {"record": "demographics"}.get(which, which.rstrip("0123456789") + "s")
+    return RedirectResponse(f"/patients/{patient_id}#{anchor}", status_code=303)
 
 
 @router.post("/patients/{patient_id}/doses")
