@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from pages_harness import SCREENSHOTS, screenshot
+from pages_harness import SCREENSHOTS, check_page, screenshot
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
@@ -70,7 +70,7 @@ def test_record_with_levels_fit_plot_regimen_and_pdf(clinician: Page) -> None:
 
     page.get_by_role("link", name="History and audit").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("History")
-    screenshot(page, "patient-history")
+    check_page(page, "patient-history")
 
 
 def test_epilepsy_contraindication_first_in_the_critical_colour(clinician: Page) -> None:
@@ -93,7 +93,7 @@ def test_epilepsy_contraindication_first_in_the_critical_colour(clinician: Page)
     severities = page.locator("#results .finding").evaluate_all(
         "els => els.map(e => e.dataset.severity)")
     assert severities.index("contraindicated") == 0 and "caution" in severities
-    screenshot(page, "assess-epilepsy")
+    check_page(page, "assess-epilepsy")
 
 
 def test_bad_creatinine_unit_error_beside_the_field(clinician: Page) -> None:
@@ -109,4 +109,4 @@ def test_bad_creatinine_unit_error_beside_the_field(clinician: Page) -> None:
         "#err-patient-serum_creatinine-unit").count() == 1
     expect(page.get_by_label("Creatinine unit")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#results .finding")).to_have_count(0)
-    screenshot(page, "assess-unit-error")
+    check_page(page, "assess-unit-error")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from pages_harness import check_page, screenshot
+from pages_harness import check_page
 from playwright.sync_api import Page, expect
 
 
@@ -36,4 +36,4 @@ def test_pta_bad_input_named_beside_the_field(clinician: Page) -> None:
     page.get_by_label("MICs").fill("1, two, 4")
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#err-mics")).to_have_text("write numbers separated by commas")
-    screenshot(page, "pta-form-error")
+    check_page(page, "pta-form-error")
