@@ -4,7 +4,7 @@ A real `cyclodose serve` (SQLite in a temp folder, one worker) answers POST /api
 from 1, 10 and 50 concurrent clients, each sending ASSESSMENTS requests that alternate a case
 without levels and a case with two levels (Bayesian TDM). Reported per level of concurrency:
 throughput, p50 and p95 latency, errors; and the ratio of the service's throughput to the
-in-process `cyclodose.assess` rate of the same cases measured in the same run.
+in-process `cyclodose.workflows.assess` rate of the same cases measured in the same run.
 
 Run: .venv/bin/python -m benchmarks.service_bench [ASSESSMENTS_PER_CLIENT] [CONCURRENCY,...]
 """
@@ -45,10 +45,10 @@ def in_process_rate(n: int) -> float:
     import cyclodose
 
     for doc in CASES:  # warm caches (models, knowledge) as the server's first requests do
-        cyclodose.assess(cyclodose.parse_case(doc))
+        cyclodose.workflows.assess(cyclodose.parse_case(doc))
     t0 = time.perf_counter()
     for i in range(n):
-        cyclodose.assess(cyclodose.parse_case(CASES[i % 2]))
+        cyclodose.workflows.assess(cyclodose.parse_case(CASES[i % 2]))
     return n / (time.perf_counter() - t0)
 
 

@@ -281,3 +281,52 @@ def test_sql_injection_in_search_finds_nothing_and_breaks_nothing(service, write
     r = service.client.get("/api/v1/patients", params={"q": attack}, headers=writer)
     assert r.status_code == 200 and r.json()["total"] == 0
     assert service.client.get("/api/v1/patients", headers=writer).json()["total"] == 1
+
+
+def test_stale_etag_on_levels_and_entered_in_error_is_412(service, writer, created):
+    pid = created.json()["id"]
+    first = service.client.post(f"/api/v1/patients/{pid}/doses", json=REGIMEN, headers=writer)
+    etag = first.headers["etag"]
+    lv = service.client.post(f"/api/v1/patients/{pid}/levels", json=LEVEL_PEAK,
+                             headers={**writer, "If-Match": etag})
+    assert lv.status_code == 201  # the ETag was current
+    assert service.client.post(f"/api/v1/patients/{pid}/levels", json=LEVEL_LATE,
+                               headers={**writer, "If-Match": etag}).status_code == 412
+    r = service.client.post(f"/api/v1/patients/{pid}/levels/{lv.json()['id']}/entered-in-error",
+                            json={"reason": "x"}, headers={**writer, "If-Match": etag})
+    assert r.status_code == 412
+    current = service.client.get(f"/api/v1/patients/{pid}", headers=writer).headers["etag"]
+    r = service.client.post(f"/api/v1/patients/{pid}/levels/{lv.json()['id']}/entered-in-error",
+                            json={"reason": "x"}, headers={**writer, "If-Match": current})
+    assert r.status_code == 200
+
+
+def test_dose_and_level_bad_input_is_422(service, writer, created):
+    pid = created.json()["id"]
+    r = service.client.post(f"/api/v1/patients/{pid}/doses", headers=writer,
+                            json={"amount_mg": 250, "interval_h": 12})
+    assert r.status_code == 422
+    r = service.client.post(f"/api/v1/patients/{pid}/doses", headers=writer,
+                            json={"time": "not a time", "amount_mg": 250})
+    assert r.status_code == 422
+    service.client.post(f"/api/v1/patients/{pid}/doses", json=REGIMEN, headers=writer)
+    r = service.client.post(f"/api/v1/patients/{pid}/levels", headers=writer,
+                            json={**LEVEL_PEAK, "unit": "parsecs"})
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "levels[0].unit"
+    r = service.client.post(f"/api/v1/patients/{pid}/levels/1/entered-in-error", json={},
+                            headers=writer)
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "reason"
+
+
+def test_a_user_who_must_change_the_password_is_refused_everywhere(service, created):
+    service.user("new", "pharmacist", must_change_password=True)
+    headers = service.token("new")
+    pid = created.json()["id"]
+    for r in (service.client.get(f"/api/v1/patients/{pid}", headers=headers),
+              service.client.post("/api/v1/assess", json=ADULT, headers=headers),
+              service.client.get("/api/v1/jobs/x", headers=headers)):
+        assert r.status_code == 403
+
+
+def test_jobs_need_authentication(service):
+    assert service.client.get("/api/v1/jobs/anything").status_code == 401

@@ -26,7 +26,7 @@ def test_assess_matches_the_python_api(service, reader):
 
     r = service.client.post("/api/v1/assess", json=ADULT, headers=reader)
     assert r.status_code == 200
-    expected = cyclodose.assess(cyclodose.parse_case(ADULT)).model_dump(mode="json")
+    expected = cyclodose.workflows.assess(cyclodose.parse_case(ADULT)).model_dump(mode="json")
     assert r.json() == expected
 
 
@@ -70,7 +70,7 @@ def test_small_pta_answers_at_once(service, reader):
         "population": POPULATION, "regimens": ["250mg q12h", "500mg q24h"],
         "mics_mg_l": [8, 16], "targets_pct": [30]})
     assert r.status_code == 200, r.text
-    assert [x["regimen"] for x in r.json()["results"]] == ["250mg q12h", "500mg q24h"]
+    assert [x["regimen"] for x in r.json()["regimens"]] == ["250mg q12h", "500mg q24h"]
 
 
 def test_path_traversal_a_population_spec_cannot_read_server_files(service, reader):
@@ -106,7 +106,7 @@ def test_large_pta_becomes_a_job_with_progress_and_result(make_service):
             break
         time.sleep(0.2)
     assert job["status"] == "done", job
-    assert job["progress"] == 1.0 and job["result"]["results"][0]["regimen"] == "250mg q12h"
+    assert job["progress"] == 1.0 and job["result"]["regimens"][0]["regimen"] == "250mg q12h"
     other = svc.token("other", "pharmacist")
     assert svc.client.get(location, headers=other).status_code == 404
     assert svc.client.get("/api/v1/jobs/nope", headers=headers).status_code == 404
@@ -220,15 +220,50 @@ def test_logs_are_json_with_a_request_id_and_no_patient_data(service, caplog):
 
 
 def test_a_crash_is_a_500_problem_without_traceback(service, monkeypatch):
-    import cyclodose
+    from cyclodose.service.routes import assess as route
 
     headers = service.token("view", "viewer")
 
-    def boom(case):
-        raise RuntimeError("internal detail that must not leak")
+    class Broken:
+        @staticmethod
+        def assess(case):
+            raise RuntimeError("internal detail that must not leak")
 
-    monkeypatch.setattr(cyclodose, "assess", boom, raising=False)
+    monkeypatch.setattr(route, "workflows", Broken)
     client = service.client.__class__(service.app, raise_server_exceptions=False)
     r = client.post("/api/v1/assess", json=ADULT, headers=headers)
     assert r.status_code == 500
     assert "internal detail" not in r.text and "Traceback" not in r.text
+
+
+def _wait(svc, location, headers):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = svc.client.get(location, headers=headers).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job still {job['status']}")
+
+
+def test_pta_jobs_run_on_the_dask_cluster_when_one_is_set(make_service):
+    import distributed
+
+    from cyclodose import workflows
+    from cyclodose.population import parse_population_spec
+
+    body = {"population": {**POPULATION, "n": 400}, "regimens": ["250mg q12h"],
+            "mics_mg_l": [8, 16], "targets_pct": [30]}
+    expected = workflows.pta(parse_population_spec(body["population"]), body["regimens"],
+                             [8, 16], [30]).model_dump(mode="json")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        svc = make_service(job_threshold=100, dask_scheduler=cluster.scheduler_address)
+        headers = svc.token("pharm", "pharmacist")
+        r = svc.client.post("/api/v1/pta", headers=headers, json=body)
+        assert r.status_code == 202
+        job = _wait(svc, r.headers["location"], headers)
+        transitions = cluster.scheduler.transition_counter  # the cluster did the work
+    assert job["status"] == "done", job
+    assert job["result"] == expected
+    assert transitions > 0

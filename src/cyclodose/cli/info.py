@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.panel import Panel
@@ -13,6 +13,7 @@ from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.errors import CaseError
 from cyclodose.intake.case import case_json_schema
 from cyclodose.knowledge import Fact, Match
+from cyclodose.render.info import identity, info_document
 
 _METHOD_NOTE = {
     "exact": "exact name",
@@ -70,48 +71,8 @@ def schema(
         raise CaseError.single("schema", f"unknown schema {what!r}; valid: case, assessment")
 
 
-def _identity() -> dict[str, Any]:
-    chem = knowledge.fact("identity.chemistry").data
-    codes = knowledge.fact("identity.codes").data
-    return {
-        "inn": knowledge.fact("identity.names").data["inn"],
-        "iupac_name": chem["iupac_name"],
-        "formula": chem["formula"],
-        "molecular_weight_g_mol": chem["molecular_weight_g_mol"],
-        "cas": codes["cas"],
-        "atc": codes["atc"],
-        "atcvet": codes["atcvet"],
-    }
-
-
-def _fact_json(f: Fact) -> dict[str, Any]:
-    doc = f.model_dump(mode="json", exclude_none=True)
-    doc["sources"] = [s.model_dump(exclude_none=True) for s in f.sources]
-    doc["source_ref"] = knowledge.source_ref(f.id)
-    return doc
-
-
-def info_document(found: Match, section_names: list[str], shown: list[Fact]) -> dict[str, Any]:
-    """The stable JSON document of `info --json`."""
-    return {
-        "query": found.query,
-        "match": {
-            "drug": found.drug,
-            "name": found.name,
-            "kinds": list(found.kinds),
-            "method": found.method,
-            "distance": found.distance,
-            "countries": list(found.countries),
-        },
-        "identity": _identity(),
-        "brands": knowledge.brands(),
-        "sections": section_names,
-        "facts": [_fact_json(f) for f in shown],
-    }
-
-
 def _render(found: Match, section_names: list[str], shown: list[Fact]) -> None:
-    ident = _identity()
+    ident = identity()
     head = Table.grid(padding=(0, 2))
     head.add_row("IUPAC name", ident["iupac_name"])
     mw = f"molecular weight {ident['molecular_weight_g_mol']} g/mol"

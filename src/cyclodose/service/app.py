@@ -42,11 +42,11 @@ def create_app(settings: Settings | None = None, *,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db.migrate()
-        from cyclodose.service.jobs import fail_interrupted
+        import anyio.to_thread
 
-        fail_interrupted(db, clock)
-        yield
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        db.migrate()  # jobs cut off by a stop are marked failed by `cyclodose serve`, once,
+        yield  # before its workers start (a worker starting later must not fail a live job)
         if database is None:
             db.dispose()
 

@@ -12,8 +12,16 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-import cyclodose
-from cyclodose.case import CaseDocument, DoseIn, LevelIn, PatientIn, RegimenIn, SettingsIn, TargetIn
+from cyclodose.intake.case import (
+    CaseDocument,
+    DoseIn,
+    LevelIn,
+    PatientIn,
+    RegimenIn,
+    SettingsIn,
+    TargetIn,
+    parse_case,
+)
 from cyclodose.service.clock_zone import to_wall, to_zone
 from cyclodose.service.storage import EntryRow, PatientRevision, PatientRow
 
@@ -159,7 +167,7 @@ def record(p: PatientRow, entries: list[EntryRow], revisions: list[PatientRevisi
 def _expanded(fields: CaseFields, regimen: RegimenIn) -> list[DoseIn]:
     """The doses a repeating regimen stands for, as the core expands them (missed doses out),
     so several regimens over time can be combined into one dose history."""
-    case = cyclodose.parse_case(CaseDocument(patient=fields.patient, regimen=regimen))
+    case = parse_case(CaseDocument(patient=fields.patient, regimen=regimen))
     if case.t0 is None:
         return []
     # float hours back to a time: whole seconds, as a person writes them

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     job_threshold: int = Field(
         default=20_000, ge=1, description="PTA runs above this many subjects become jobs"
     )
+    threads: int = Field(
+        default=4, ge=1, le=200, description="threads per process for route work; computing "
+        "is bound by the GIL, so more threads only add waiting for the database lock")
     log_level: str = "INFO"
 
     @field_validator("timezone")

@@ -11,16 +11,18 @@ from fastapi import APIRouter, BackgroundTasks, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-import cyclodose
-from cyclodose.assessment import Assessment
-from cyclodose.case import CaseDocument
+from cyclodose import workflows
 from cyclodose.errors import CaseError
-from cyclodose.pk.simulation import Simulation
+from cyclodose.intake.case import CaseDocument, parse_case
 from cyclodose.service import jobs
 from cyclodose.service.deps import AppSettings, Audit, Clock, DbSession, Reader, get_database
 from cyclodose.service.problems import ERROR_RESPONSES
 from cyclodose.service.routes.jobs import Job, job_view
 from cyclodose.service.storage import Database
+from cyclodose.workflows.assessment import Assessment
+from cyclodose.workflows.population import PtaResult
+from cyclodose.workflows.simulation import Simulation
+from cyclodose.workflows.tdm.consult import TdmConsult
 
 router = APIRouter(prefix="/api/v1", tags=["use cases"], responses=ERROR_RESPONSES)
 
@@ -31,12 +33,6 @@ class SimulateRequest(BaseModel):
     model: str | None = Field(default=None, description="population PK model (default: the "
                                                         "case's settings.model)")
     days: float | None = Field(default=None, gt=0, le=366)
-
-
-class TdmConsult(BaseModel):
-    """As `cyclodose tdm --json`."""
-
-    tdm: dict[str, Any]
 
 
 class PtaRequest(BaseModel):
@@ -52,16 +48,10 @@ class PtaRequest(BaseModel):
         default=None, description="MIC (mg/L) → frequency, for the CFR")
 
 
-class PtaResult(BaseModel):
-    """As `cyclodose pta --json`: one entry per regimen."""
-
-    results: list[dict[str, Any]]
-
-
 @router.post("/assess")
 def assess(doc: CaseDocument, principal: Reader, audit: Audit) -> Assessment:
     """Screen, recommend and plan monitoring for a case (as `cyclodose assess --json`)."""
-    result = cyclodose.assess(cyclodose.parse_case(doc))
+    result = workflows.assess(parse_case(doc))
     audit.record("assess", input=doc.model_dump(mode="json"),
                  output=result.model_dump(mode="json"))
     return result
@@ -70,9 +60,7 @@ def assess(doc: CaseDocument, principal: Reader, audit: Audit) -> Assessment:
 @router.post("/simulate")
 def simulate(body: SimulateRequest, principal: Reader, audit: Audit) -> Simulation:
     """Predicted concentrations of the case's dose history (typical patient, 90 % band)."""
-    from cyclodose.pk.simulation import simulate as run
-
-    result = run(cyclodose.parse_case(body.case), model=body.model, days=body.days)
+    result = workflows.simulate(parse_case(body.case), model=body.model, days=body.days)
     audit.record("simulate", input=body.model_dump(mode="json"),
                  output=result.model_dump(mode="json"))
     return result
@@ -81,12 +69,7 @@ def simulate(body: SimulateRequest, principal: Reader, audit: Audit) -> Simulati
 @router.post("/tdm")
 def tdm(doc: CaseDocument, principal: Reader, audit: Audit) -> TdmConsult:
     """Bayesian estimate from the measured levels and the best regimen."""
-    from cyclodose.tdm import estimate, to_dict
-
-    case = cyclodose.parse_case(doc)
-    if not case.levels:
-        raise CaseError.single("levels", "TDM needs at least one measured level")
-    result = TdmConsult(tdm=to_dict(estimate(case, None)))
+    result = workflows.tdm_consult(parse_case(doc))
     audit.record("tdm", input=doc.model_dump(mode="json"), output=result.model_dump(mode="json"))
     return result
 
@@ -107,15 +90,13 @@ def _pta_inputs(body: PtaRequest) -> tuple[Any, dict[float, float] | None]:
     return spec, freqs
 
 
-def _run_pta(body: PtaRequest, settings: Any, progress: Any = None) -> PtaResult:
-    from cyclodose.population import run_pta
-
+def _run_pta(body: PtaRequest, scheduler: str | None = None, progress: Any = None
+             ) -> PtaResult:
+    """On this machine, or on the Dask cluster at `scheduler`."""
     spec, freqs = _pta_inputs(body)
-    dask = settings.dask_scheduler is not None
-    results = run_pta(spec, body.regimens, body.mics_mg_l, body.targets_pct,
-                      mic_frequencies=freqs, backend="dask" if dask else "numpy",
-                      scheduler=settings.dask_scheduler, progress=progress)
-    return PtaResult(results=[r.to_json() for r in results])
+    return workflows.pta(spec, body.regimens, body.mics_mg_l, body.targets_pct,
+                         mic_frequencies=freqs, backend="dask" if scheduler else "numpy",
+                         scheduler=scheduler, progress=progress)
 
 
 @router.post("/pta", response_model=PtaResult,
@@ -128,19 +109,17 @@ def pta(body: PtaRequest, background: BackgroundTasks, principal: Reader, s: DbS
     spec, _ = _pta_inputs(body)  # bad input is a 422 now, not a failed job later
     payload = body.model_dump(mode="json")
     if spec.n <= settings.job_threshold:
-        result = _run_pta(body, settings)
+        result = _run_pta(body)
         audit.record("pta", input=payload, output=result.model_dump(mode="json"))
         return result
-    total = spec.n * len(body.regimens)
-
     def work(report: Any) -> dict[str, Any]:
         done = {"n": 0}
 
-        def progress(k: int) -> None:
+        def progress(k: int) -> None:  # k more virtual patients evaluated (all regimens)
             done["n"] += k
-            report(done["n"] / total)
+            report(done["n"] / spec.n)
 
-        return _run_pta(body, settings, progress).model_dump(mode="json")
+        return _run_pta(body, settings.dask_scheduler, progress).model_dump(mode="json")
 
     row = jobs.create(s, clock, "pta", principal.name, payload)
     audit.record("pta.job", input=payload, detail={"job_id": row.id})

@@ -74,7 +74,7 @@ def _section(name: str) -> knowledge.Section:
 def drug(q: str = Query(min_length=1, max_length=200, description="any name, brand, CAS or ATC")
          ) -> DrugInfo:
     """Find the drug by any name and return what the knowledge base says."""
-    from cyclodose.cli.info import info_document
+    from cyclodose.render.info import info_document
 
     found = knowledge.find(q)
     if not isinstance(found, knowledge.Match):

@@ -16,9 +16,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import cyclodose
-from cyclodose.assessment import Assessment
-from cyclodose.case import CaseDocument, LevelIn
+from cyclodose import workflows
+from cyclodose.intake.case import CaseDocument, LevelIn, parse_case
 from cyclodose.service import records
 from cyclodose.service.audit import AuditWriter, digest
 from cyclodose.service.clock_zone import from_wall, to_utc
@@ -39,6 +38,7 @@ from cyclodose.service.records import (
 from cyclodose.service.settings import Settings
 from cyclodose.service.storage import AssessmentRow, EntryRow, PatientRevision, PatientRow
 from cyclodose.service.versions import versions
+from cyclodose.workflows.assessment import Assessment
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"], responses=ERROR_RESPONSES)
 
@@ -105,7 +105,7 @@ def _case(p: PatientRow, entries: list[EntryRow], settings: Settings,
 
 def _validate(doc: CaseDocument) -> None:
     """The core decides what a usable record is; nothing unusable is stored."""
-    cyclodose.parse_case(doc)
+    parse_case(doc)
 
 
 def _full(s: Session, p: PatientRow, response: Response, settings: Settings) -> PatientRecord:
@@ -305,7 +305,7 @@ def assess_patient(patient_id: PatientId, principal: Reader, s: DbSession, audit
     doc = _case(p, _entries(s, p.id), settings)
     version = p.version
     s.commit()  # the input is read: compute without holding the database's write lock
-    result = cyclodose.assess(cyclodose.parse_case(doc))
+    result = workflows.assess(parse_case(doc))
     doc_json, out_json = doc.model_dump(mode="json"), result.model_dump(mode="json")
     row = AssessmentRow(patient_id=p.id, created_at=clock(), created_by=principal.name,
                         patient_version=version, input=doc_json, output=out_json,
