@@ -216,7 +216,7 @@ def test_another_users_job_is_not_found(signed_in):  # type: ignore[no-untyped-d
     now = signed_in.clock()
     with signed_in.db.session() as s:
         s.add(JobRow(id="job-2", kind="pta", status="done", progress=1.0, input={},
-                     result={"results": []}, error=None, owner="someone-else", created_at=now,
+                     result={"regimens": []}, error=None, owner="someone-else", created_at=now,
                      updated_at=now))
     assert signed_in.client.get("/pta/jobs/job-2").status_code == 404
     assert signed_in.client.get("/pta/jobs/job-2/table.csv").status_code == 404

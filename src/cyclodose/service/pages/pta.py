@@ -21,6 +21,7 @@ from cyclodose.service.pages.session import PageUser, page_user
 from cyclodose.service.routes import assess as api
 from cyclodose.service.routes.jobs import job as read_job
 from cyclodose.service.storage import Database
+from cyclodose.workflows.population import PtaResult, RegimenPta
 
 router = APIRouter(prefix="/pta")
 User = Annotated[PageUser, Depends(page_user)]
@@ -92,18 +93,23 @@ def _job(job_id: str, user: PageUser, s: Any) -> Any:
     return read_job(job_id, user, s)
 
 
-def _plots(results: list[dict[str, Any]], targets: list[str]) -> dict[str, str]:
+def _result(job: Any) -> list[RegimenPta]:
+    """The job's stored result read back as the typed PtaResult the API returns."""
+    return list(PtaResult.model_validate(job.result).regimens)
+
+
+def _plots(results: list[RegimenPta], targets: list[str]) -> dict[str, str]:
     """PTA against MIC (one line per regimen and target) and the exposure per regimen."""
     series = []
     for r in results:
-        mics = list(r["pta"])
+        mics = list(r.pta)
         for t in targets:
-            series.append({"x": [float(m) for m in mics], "y": [r["pta"][m][t] for m in mics],
-                           "name": f"{r['regimen']}, %T>MIC ≥ {t} %"})
-    exposure = [{"x": [r["regimen"] for r in results],
-                 "y": [r["cmax_median"] for r in results],
-                 "low": [r["cmax_p05"] for r in results],
-                 "high": [r["cmax_p95"] for r in results],
+            series.append({"x": [float(m) for m in mics], "y": [r.pta[m][t] for m in mics],
+                           "name": f"{r.regimen}, %T>MIC ≥ {t} %"})
+    exposure = [{"x": [r.regimen for r in results],
+                 "y": [r.cmax_median for r in results],
+                 "low": [r.cmax_p05 for r in results],
+                 "high": [r.cmax_p95 for r in results],
                  "name": "steady-state Cmax, median and 5th–95th percentile"}]
     return {
         "pta": json.dumps({"kind": "lines", "series": series, "x_log": True,
@@ -128,16 +134,16 @@ def job_status(request: Request, job_id: str, user: User, s: DbSession) -> HTMLR
 def _job_context(job_id: str, user: PageUser, s: Any) -> dict[str, Any]:
     job = _job(job_id, user, s)
     ctx: dict[str, Any] = {"job": job, "plots": None, "targets": [], "mics": [],
-                           "model_ref": None}
+                           "model_ref": None, "results": []}
     if job.status == "done" and job.result:
-        results = job.result["results"]
+        results = ctx["results"] = _result(job)
         first = results[0]
-        ctx["mics"] = list(first["pta"])
-        ctx["targets"] = list(next(iter(first["pta"].values())))
+        ctx["mics"] = list(first.pta)
+        ctx["targets"] = list(next(iter(first.pta.values())))
         ctx["plots"] = _plots(results, ctx["targets"])
         from cyclodose.pk.spec import get_model
 
-        spec = get_model(first["model"])
+        spec = get_model(first.model)
         ctx["model_ref"] = {"name": spec.name, "version": spec.version,
                             "citation": spec.citation}
     return ctx
@@ -153,12 +159,12 @@ def job_csv(job_id: str, user: User, s: DbSession) -> Response:
     w.writerow(["regimen", "daily_dose_mg", "target_pct_t_above_mic", "mic_mg_l", "pta",
                 "breakpoint_mg_l", "cmax_median_mg_l", "cmax_p05_mg_l", "cmax_p95_mg_l",
                 "auc24_median_mg_h_l", "p_cmax_above_30"])
-    for r in job.result["results"]:
-        for mic, by_t in r["pta"].items():
+    for r in _result(job):
+        for mic, by_t in r.pta.items():
             for t, p in by_t.items():
-                w.writerow([r["regimen"], r["daily_dose_mg"], t, mic, p, r["breakpoint"].get(t),
-                            r["cmax_median"], r["cmax_p05"], r["cmax_p95"], r["auc24_median"],
-                            r["p_cmax_above_30"]])
+                w.writerow([r.regimen, r.daily_dose_mg, t, mic, p, r.breakpoint.get(t),
+                            r.cmax_median, r.cmax_p05, r.cmax_p95, r.auc24_median,
+                            r.p_cmax_above_30])
     return Response(out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="pta-{job_id}.csv"'})
 

@@ -36,6 +36,9 @@ STATUS_LABEL = {"recommended": "Recommended", "predicted": "Predicted",
 RENAL_METHOD_LABEL = {"measured": "measured", "cockcroft_gault": "Cockcroft–Gault",
                       "bedside_schwartz": "bedside Schwartz", "dialysis": "on dialysis",
                       "unknown": "not known"}
+# The result's own flags -> words (the pages only map them).
+VALIDITY_NOTE = {True: " · inside its validity domain", False: " · OUTSIDE its validity domain"}
+ABOVE_MAXIMUM_NOTE = {True: " (above the licensed 1 g/day)", False: ""}
 
 
 def qty(value: Any, unit: str = "", nd: int | None = None) -> str:
@@ -97,6 +100,7 @@ def environment() -> Environment:
     env.globals.update(version=__version__, SEVERITY_CLASS=SEVERITY_CLASS,
                        SEVERITY_LABEL=SEVERITY_LABEL, STATUS_CLASS=STATUS_CLASS,
                        STATUS_LABEL=STATUS_LABEL, RENAL_METHOD_LABEL=RENAL_METHOD_LABEL,
+                       VALIDITY_NOTE=VALIDITY_NOTE, ABOVE_MAXIMUM_NOTE=ABOVE_MAXIMUM_NOTE,
                        slot=slot)
     return env
 
