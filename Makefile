@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 DEB_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils \
-            postgresql postgresql-client
+            postgresql postgresql-client chromium
 
 .PHONY: run test lint validate bench deb clean
 
@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian libraries WeasyPrint needs, pdftoppm for the report tests, PostgreSQL for the
-# service storage tests (a throw-away cluster per test session).
+# service storage tests (a throw-away cluster per test session), and chromium for the
+# browser tests (Playwright drives /usr/bin/chromium; never `playwright install`).
 deb:
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -33,7 +34,7 @@ test: $(STAMP) deb
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest -n 2 --cov=cyclodose --cov-report=term:skip-covered
+	$(BIN)/pytest -n 2 --dist loadgroup --cov=cyclodose --cov-report=term:skip-covered
 
 validate: $(STAMP) deb
 	$(BIN)/python -m cyclodose.validation docs/validation.md

@@ -64,7 +64,19 @@ def create_app(settings: Settings | None = None, *,
     problems.install(app)
 
     # ---- routers: one line each ----------------------------------------------------------
-    from cyclodose.service.routes import assess, audit, auth, health, jobs, knowledge, patients
+    from cyclodose.service import smart
+    from cyclodose.service.pages import router as pages_router  # the clinician's web pages
+    from cyclodose.service.routes import (
+        assess,
+        audit,
+        auth,
+        cds_hooks,
+        fhir,
+        health,
+        jobs,
+        knowledge,
+        patients,
+    )
 
     app.include_router(health.router)
     app.include_router(auth.router)
@@ -73,12 +85,10 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(knowledge.router)
     app.include_router(patients.router)
     app.include_router(audit.router)
-    from cyclodose.service import smart
-    from cyclodose.service.routes import cds_hooks, fhir
-
     app.include_router(fhir.router)
     app.include_router(cds_hooks.router)
     app.include_router(smart.router)
+    app.include_router(pages_router)
     # ---------------------------------------------------------------------------------------
 
     _docs(app)
