@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 BENCHMARKS = ["benchmarks.pk_bench", "benchmarks.tdm_bench", "benchmarks.population_bench",
-              "benchmarks.service_bench"]
+              "benchmarks.service_bench", "benchmarks.cds_bench"]
 
 
 def main() -> int:

@@ -14,7 +14,7 @@ from cyclodose.service.storage import AuditEntry, Database, User
 
 def test_migrations_create_the_schema_and_are_idempotent(any_service):
     db = any_service.db
-    assert db.current() == db.head() == "0001"
+    assert db.current() == db.head() == "e001"  # e001: CDS Hooks JWT ids (EHR, #12)
     db.migrate()  # a second start changes nothing
     assert db.ready()
     assert any_service.client.get("/readyz").json()["status"] == "ready"

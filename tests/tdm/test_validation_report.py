@@ -11,7 +11,8 @@ def test_validation_report_small(tmp_path: Path) -> None:
     out = tmp_path / "validation.md"
     assert main([str(out), "--n", "8"]) == 0
     text = out.read_text(encoding="utf-8")
-    for heading in ("## 1. Simulation–estimation study", "## 2. MAP against an independent",
+    for heading in ("## 1. Simulation–estimation study", "## 2. Model averaging",
+                    "## 3. MAP against an independent",
                     "### Agreement with ODE integration", "### Typical-patient values",
                     "### Monograph statements"):
         assert heading in text, heading

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,7 +11,7 @@ from rich.markup import escape
 
 from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.cli.prediction_view import render_prediction
-from cyclodose.intake.case import Case, load_case
+from cyclodose.intake.case import Case
 
 if TYPE_CHECKING:  # the clinical core loads when a command runs, not at CLI start
     from cyclodose.clinical.dosing import Phase, RegimenOption
@@ -31,18 +32,36 @@ def with_model(case: Case, model: str | None) -> Case:
 @app.command("assess")
 @user_errors
 def assess_command(
-    case_file: Annotated[Path, typer.Argument(metavar="CASE", help="Case file (YAML or JSON).")],
+    case_file: Annotated[Path, typer.Argument(
+        metavar="CASE", help="Case file (YAML or JSON), or a FHIR R4 Bundle (JSON).")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_fhir: Annotated[bool, typer.Option("--fhir", help="A FHIR R4 Bundle: draft "
+                                          "MedicationRequest, DetectedIssues, CarePlan.")] = False,
     model: Annotated[str | None, typer.Option("--model", help="PK model name "
                                               "(overrides settings.model).")] = None,
+    at: Annotated[datetime | None, typer.Option(
+        "--at", help="Assessment time for a FHIR Bundle (ages, staleness); default now, "
+        "UTC unless a zone is given.")] = None,
 ) -> None:
     """Screen a case, recommend a guideline regimen and a monitoring plan."""
+    from cyclodose.cli.fhir_input import load_input, render_reading
     from cyclodose.workflows.assessment import assess
 
-    result = assess(with_model(load_case(case_file), model))
-    if as_json:
-        print_json(result.model_dump(mode="json"))
+    case, reading = load_input(case_file, at)
+    result = assess(with_model(case, model))
+    if as_fhir:
+        from cyclodose.render.fhir_bundle import assessment_bundle
+
+        subject = f"Patient/{reading.patient_id}" if reading and reading.patient_id else None
+        print_json(assessment_bundle(result, now=datetime.now(UTC), subject=subject))
+    elif as_json:
+        out = result.model_dump(mode="json")
+        if reading is not None:
+            out["fhir_input"] = reading.model_dump(mode="json", exclude={"document"})
+        print_json(out)
     else:
+        if reading is not None:
+            render_reading(reading)
         render(result)
 
 

@@ -16,6 +16,17 @@ def _fmt_band(d: dict[str, float], nd: int = 1, sep: str = " ") -> str:
     return f"{d['median']:.{nd}f}{sep}({d['lower']:.{nd}f}–{d['upper']:.{nd}f})"
 
 
+def _averaging(doc: dict[str, Any]) -> None:
+    """The model-averaging weights and why (settings.model auto)."""
+    av = doc.get("model_averaging")
+    if av:
+        console.print("  model averaging: " + "; ".join(
+            f"{w['name']} weight {w['weight']:.2f}"
+            + (" [yellow](extrapolates)[/yellow]" if w["extrapolation"] else "")
+            + (f" (not used: {w['unavailable']})" if w.get("unavailable") else "")
+            for w in av["weights"]) + f" — {av['why']}", highlight=False)
+
+
 def _render(doc: dict[str, Any]) -> None:
     m = doc["model"]
     console.print(f"[bold]Bayesian TDM[/bold] — model {m['name']} v{m['version']}")
@@ -24,6 +35,7 @@ def _render(doc: dict[str, Any]) -> None:
         console.print("  the patient lies inside the model's validity domain", highlight=False)
     for reason in m["extrapolation"]:
         console.print(f"[yellow]extrapolation:[/yellow] {reason}", highlight=False)
+    _averaging(doc)
     t = Table(title="Individual parameters (MAP and 90 % interval)")
     for col in ("parameter", "MAP", "90 % interval"):
         t.add_column(col)
@@ -104,7 +116,9 @@ def tdm(
     report: Annotated[
         Path | None, typer.Option("--report", help="Write the consult report (.pdf or .html).")
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Population PK model name.")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="Population PK model name, or auto: average the models weighted by "
+        "their fit to the levels.")] = None,
 ) -> None:
     """Individual PK estimate from measured levels (MAP, Laplace, SIR) and the best regimen."""
     from cyclodose.workflows.tdm.consult import tdm_consult
@@ -148,6 +162,7 @@ def render_summary(doc: dict[str, Any]) -> None:
                   highlight=False)
     for reason in m["extrapolation"]:
         console.print(f"  [yellow]extrapolation:[/yellow] {reason}", highlight=False)
+    _averaging(doc)
     units = {"cl_l_h": "L/h", "v_l": "L", "ka_per_h": "1/h", "tlag_h": "h", "mtt_h": "h"}
     params = [f"{name} {p['map']:.3g} {units.get(name, '')} (90 % {p['lower']:.3g}–"
               f"{p['upper']:.3g})" for name, p in doc["parameters"].items()]

@@ -73,6 +73,12 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(knowledge.router)
     app.include_router(patients.router)
     app.include_router(audit.router)
+    from cyclodose.service import smart
+    from cyclodose.service.routes import cds_hooks, fhir
+
+    app.include_router(fhir.router)
+    app.include_router(cds_hooks.router)
+    app.include_router(smart.router)
     # ---------------------------------------------------------------------------------------
 
     _docs(app)

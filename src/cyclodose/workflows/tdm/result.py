@@ -131,7 +131,7 @@ def to_dict(est: Estimate) -> dict[str, Any]:
     rec["reason"] = est.reason
     rec["ceiling_mg_l"] = CEILING_MG_L
     rec["warnings"] = est.warnings
-    return {
+    out = {
         "model": {"name": est.spec.name, "version": est.spec.version,
                   "citation": est.spec.citation, "extrapolation": est.validity},
         "n_levels": est.obs.n,
@@ -172,3 +172,13 @@ def to_dict(est: Estimate) -> dict[str, Any]:
         "new_regimen_start_h": _r(est.start_h, 2),
         "new_regimen_start_clock": start.isoformat(timespec="minutes") if start else None,
     }
+    if est.averaging is not None:
+        av = est.averaging
+        out["model_averaging"] = {
+            "weights": [{"name": w.name, "version": w.version, "citation": w.citation,
+                         "weight": _r(w.weight), "ofv": _r(w.ofv),
+                         "prior_weight": _r(w.prior_weight), "n_draws": w.n_draws,
+                         "extrapolation": w.extrapolation, "unavailable": w.unavailable}
+                        for w in av.weights],
+            "method": av.method, "why": av.why}
+    return out
