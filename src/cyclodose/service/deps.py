@@ -11,7 +11,7 @@ the write is stored) and rolls back if it raises.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
@@ -42,7 +42,12 @@ def get_clock(request: Request) -> Callable[[], datetime]:
     return clock
 
 
-def db_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+async def db_session(db: Annotated[Database, Depends(get_database)]
+                     ) -> AsyncIterator[Session]:
+    """Async on purpose: the commit runs on the event loop right after the route returns. A
+    sync teardown would wait for a free worker thread while holding SQLite's write lock, and
+    the threads could all be waiting for that lock (a deadlock until the busy timeout).
+    Committing a transaction that already holds the lock never waits, so this is brief."""
     s = db.new_session()
     try:
         yield s

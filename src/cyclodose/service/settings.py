@@ -43,8 +43,8 @@ class Settings(BaseSettings):
         default=20_000, ge=1, description="PTA runs above this many subjects become jobs"
     )
     threads: int = Field(
-        default=4, ge=1, le=200, description="threads per process for route work; computing "
-        "is bound by the GIL, so more threads only add waiting for the database lock")
+        default=100, ge=1, le=1000, description="threads per process for route work; keep it "
+        "above the number of concurrent requests on SQLite (see the report of issue #10)")
     log_level: str = "INFO"
 
     @field_validator("timezone")

@@ -43,7 +43,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives power loss
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -64,7 +64,7 @@ class Database:
             if path is not None:
                 _owner_only(path)
             self.engine = create_engine(url, connect_args={"check_same_thread": False,
-                                                           "timeout": 30})
+                                                           "timeout": 60})
             _sqlite_pragmas(self.engine)
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
