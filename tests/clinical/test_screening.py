@@ -40,7 +40,7 @@ EXTRA_CODES = {"caution.anxiety", "caution.heart_failure", "caution.neuropsychia
                "info.renal_mildly_reduced", "caution.acute_kidney_injury",
                "contraindication.severe_neurotoxicity", "caution.heart_failure_symptoms",
                "caution.liver_symptoms", "interaction.prothionamide", "caution.efavirenz",
-               "caution.possible_cns_effect", "level.below_target"}
+               "caution.possible_cns_effect", "level.below_target", "level.unit_suspect"}
 
 BASE: dict[str, Any] = {
     "patient": {"age_years": 40, "sex": "female", "weight_kg": 70, "height_cm": 170,
@@ -236,6 +236,16 @@ CASES: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
     ],
     "level.above_ceiling": [(_level(32.0), _level(30.0)), (_level(45.5), _level(12.0))],
     # issue #9 Misleading 3: a low peak-time level (or BLQ) is a finding of its own
+    # 2.5 mmol/L = 255 mg/L: only plausible as 2.5 mg/L; 0.2 mmol/L (20.4 mg/L) is plausible
+    # and 2.5 mg/L as entered was not converted.
+    "level.unit_suspect": [
+        ({**_q12(250), "levels": [{"time": "2026-03-03T10:00:00", "value": 2.5,
+                                   "unit": "mmol/L"}]},
+         {**_q12(250), "levels": [{"time": "2026-03-03T10:00:00", "value": 0.2,
+                                   "unit": "mmol/L"}]}),
+        ({**_q12(250), "levels": [{"time": "2026-03-03T10:00:00", "value": 1.5,
+                                   "unit": "mmol/L"}]}, _level(153.0)),
+    ],
     "level.below_target": [(_level(8.0), _level(24.0)),
                            ({**_q12(250), "levels": [{"time": "2026-03-03T10:00:00",
                                                       "value": None, "unit": "mg/L",

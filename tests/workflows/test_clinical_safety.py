@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
@@ -289,7 +290,7 @@ def test_with_levels_the_population_regimen_is_labelled_as_ignoring_them() -> No
 def test_pregnancy_is_said_to_be_outside_both_models() -> None:
     a = _assess({"pregnant": True, "sex": "female"})
     assert a.prediction is not None
-    assert any("Pregnancy was not in either model" in r for r in a.prediction.rationale)
+    assert any("Pregnancy is outside both models' data" in r for r in a.prediction.rationale)
 
 
 def test_an_infants_age_reads_in_months() -> None:
@@ -367,3 +368,96 @@ def test_a_low_level_asks_about_adherence_and_timing_before_an_increase(
         assert asked in f.message
     res = tdm_consult(parse_case(doc))
     assert any("level.below_target" in w for w in res.tdm.recommendation.warnings)
+
+
+# ---- Misleading 7 (continued): wording, precision, unit errors, one severity --------------
+
+def _levels(value: float, unit: str) -> list[dict[str, Any]]:
+    return [{"time": "2026-03-10T10:00:00", "value": value, "unit": unit}]
+
+
+def test_peritoneal_dialysis_is_written_in_full() -> None:
+    a = _assess({"dialysis": "peritoneal", "serum_creatinine": None})
+    text = _text(a)
+    assert "on peritoneal dialysis" in text
+    assert re.search(r"on peritoneal(?! dialysis)", text) is None
+
+
+def test_a_converted_level_is_shown_to_3_significant_figures_beside_the_value_as_entered() -> None:
+    # 400 µmol/L × 102.09 g/mol = 40.836 mg/L: above the ceiling.
+    a = _assess(regimen=ON_500, levels=_levels(400, "umol/L"))
+    f = next(f for f in a.findings if f.code == "level.above_ceiling")
+    assert "40.8 mg/L (entered as 400 umol/L)" in f.message
+    assert "40.836" not in _text(a)
+    # 80 µmol/L = 8.1672 mg/L: below the target window, to 3 significant figures.
+    low = _assess(regimen=ON_500, levels=_levels(80, "umol/L"))
+    f = next(f for f in low.findings if f.code == "level.below_target")
+    assert "8.17 mg/L (entered as 80 umol/L)" in f.message
+    # A level entered in mg/L is not echoed (nothing was converted).
+    plain = _assess(regimen=ON_500, levels=_levels(8, "mg/L"))
+    f = next(f for f in plain.findings if f.code == "level.below_target")
+    assert "8.00 mg/L 2 h after a dose" in f.message and "entered as" not in f.message
+
+
+def test_a_level_only_plausible_in_another_unit_suggests_the_unit_error() -> None:
+    a = _assess(regimen=ON_500, levels=_levels(2.5, "mmol/L"))  # 255 mg/L
+    f = next(f for f in a.findings if f.code == "level.unit_suspect")
+    assert f.severity == "warning"
+    assert "255 mg/L (entered as 2.5 mmol/L)" in f.message and "2.5 mg/L" in f.message
+    assert "check the unit" in f.message.lower()
+    # A plausible molar entry (0.2 mmol/L = 20.4 mg/L) raises nothing.
+    ok = _assess(regimen=ON_500, levels=_levels(0.2, "mmol/L"))
+    assert "level.unit_suspect" not in _codes(ok)
+
+
+def test_a_level_finding_has_the_same_severity_in_assess_and_tdm() -> None:
+    doc = _doc(regimen=ON_500, levels=_levels(40.0, "mg/L"))
+    res = tdm_consult(parse_case(doc))
+    f = next(f for f in res.assessment.findings if f.code == "level.above_ceiling")
+    quoted = [w for w in res.tdm.recommendation.warnings if "level.above_ceiling" in w]
+    assert quoted and all(w.startswith(f"{f.severity.upper()} (level.above_ceiling)")
+                          for w in quoted)
+
+
+# ---- Misleading 5: obesity -------------------------------------------------------------
+
+def test_an_obese_adult_gets_cockcroft_gault_with_adjusted_body_weight_beside_actual() -> None:
+    obese = {"weight_kg": 120, "height_cm": 172, "serum_creatinine": {"value": 1.0,
+                                                                        "unit": "mg/dL"}}
+    a = _assess(obese)
+    renal = a.patient.renal
+    # IBW (Devine, male, 172 cm) = 50 + 2.3 × (172/2.54 − 60) = 67.76 kg;
+    # ABW = 67.76 + 0.4 × (120 − 67.76) = 88.65 kg; CG = (140 − 40) × weight / 72.
+    assert renal.crcl_ml_min == pytest.approx(100 * 120 / 72)
+    assert renal.crcl_adjusted_weight_ml_min == pytest.approx(100 * 88.65 / 72, abs=0.1)
+    note = next(n for n in renal.notes if "adjusted body" in n)
+    assert "167 mL/min with actual weight" in note and "123 mL/min" in note
+    assert "renal rules and dose use the actual-weight value" in note
+    assert "not a single standard" in note
+    assert {"ext.devine_1974", "ext.adjusted_body_weight"} <= set(renal.sources)
+    from cyclodose.knowledge.loader import fact
+
+    assert "not a single published standard" in fact("ext.adjusted_body_weight").text
+    lean = _assess()  # BMI 22: nothing added
+    assert lean.patient.renal.crcl_adjusted_weight_ml_min is None
+
+
+# ---- Misleading 4: pregnancy -----------------------------------------------------------
+
+def test_a_gestational_week_is_refused_for_a_male_or_non_pregnant_patient() -> None:
+    for patient in ({"gestational_week": 20},
+                    {"gestational_week": 20, "sex": "female", "pregnant": False}):
+        with pytest.raises(CaseError) as err:
+            parse_case(_doc(patient))
+        assert [p.field for p in err.value.problems] == ["patient.gestational_week"]
+
+
+def test_the_gestational_week_is_beside_the_model_informed_dose() -> None:
+    a = _assess({"pregnant": True, "sex": "female", "gestational_week": 24})
+    assert a.prediction is not None
+    note = next(r for r in a.prediction.rationale if "Pregnancy is outside both models" in r)
+    assert "week 24 (second trimester)" in note
+    from cyclodose.intake.case import case_json_schema
+
+    schema = json.dumps(case_json_schema())
+    assert "gestational_week" in schema and "needs pregnant: true" in schema

@@ -10,6 +10,7 @@ import typer
 from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.errors import CaseError
 from cyclodose.intake.case import load_case
+from cyclodose.intake.units import sig3
 
 
 @app.command()
@@ -64,7 +65,8 @@ def simulate(
         table.add_row(*row)
     console.print(table)
     for lv in sim.levels:
-        obs = f"< {lv.lloq_mg_l:g} mg/L" if lv.blq else f"{lv.observed_mg_l:g} mg/L"
+        obs = (f"< {lv.lloq_mg_l:g} mg/L" if lv.blq or lv.observed_mg_l is None
+               else f"{sig3(lv.observed_mg_l)} mg/L")
         console.print(f"level {lv.clock or f'{lv.time_h:g} h'}: observed {obs}; typical "
                       f"prediction {lv.typical_mg_l:.1f} mg/L (90 % band {lv.band_p05_mg_l:.1f}–"
                       f"{lv.band_p95_mg_l:.1f})", highlight=False)

@@ -10,6 +10,7 @@ import typer
 from cyclodose.cli.app import Table, app, console, print_json, user_errors
 from cyclodose.errors import CaseError
 from cyclodose.intake.case import load_case
+from cyclodose.intake.units import sig3
 
 
 def _fmt_band(d: dict[str, float], nd: int = 1, sep: str = " ") -> str:
@@ -50,7 +51,7 @@ def _render(doc: dict[str, Any]) -> None:
     for col in ("time", "after dose", "observed", "fitted (90 % interval)", "IWRES"):
         lv.add_column(col)
     for row in doc["predictions"]["levels"]:
-        obs = f"< {row['lloq_mg_l']:g} mg/L" if row["blq"] else f"{row['observed_mg_l']:g} mg/L"
+        obs = f"< {row['lloq_mg_l']:g} mg/L" if row["blq"] else f"{sig3(row['observed_mg_l'])} mg/L"
         iw = "" if row["iwres"] is None else f"{row['iwres']:+.2f}"
         lv.add_row(row["clock"] or f"{row['time_h']:.1f} h",
                    f"{row['time_after_dose_h']:.1f} h", obs,

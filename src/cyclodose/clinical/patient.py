@@ -5,6 +5,9 @@ Equations (test vectors in tests/test_patient.py):
 - CKD-EPI 2021 race-free: Inker LA et al. N Engl J Med 2021;385:1737-49.
 - Bedside Schwartz: Schwartz GJ et al. J Am Soc Nephrol 2009;20:629-37.
 - Fat-free mass: Janmahasatian S et al. Clin Pharmacokinet 2005;44:1051-65.
+- Ideal body weight: Devine BJ. Drug Intell Clin Pharm 1974;8:650-5.
+- Adjusted body weight IBW + 0.4 x (TBW - IBW) for Cockcroft-Gault in obesity: common
+  practice, not a single standard (knowledge id ext.adjusted_body_weight).
 - GFR categories: KDIGO 2012 CKD guideline (G1 >= 90 ... G5 < 15; G5D on dialysis).
 """
 
@@ -18,6 +21,10 @@ from cyclodose.intake.case import Patient
 from cyclodose.limits import RENAL_IMPAIRMENT_CRCL_ML_MIN, SEVERE_RENAL_CRCL_ML_MIN
 
 Sex = Literal["male", "female"]
+
+# The `patient.dialysis` values spelled out for a reader ("peritoneal" alone is not a therapy).
+DIALYSIS_LABEL = {"none": "no dialysis", "haemodialysis": "haemodialysis",
+                  "peritoneal": "peritoneal dialysis"}
 
 
 def cockcroft_gault_ml_min(age_years: float, weight_kg: float, scr_mg_dl: float, sex: Sex) -> float:
@@ -49,6 +56,30 @@ def fat_free_mass_kg(weight_kg: float, height_cm: float, sex: Sex) -> float:
     if sex == "male":
         return 9270.0 * weight_kg / (6680.0 + 216.0 * bmi)
     return 9270.0 * weight_kg / (8780.0 + 244.0 * bmi)
+
+
+def ideal_body_weight_kg(height_cm: float, sex: Sex) -> float:
+    """Devine 1974: 50 kg (men) or 45.5 kg (women) + 2.3 kg per inch above 5 feet."""
+    base = 50.0 if sex == "male" else 45.5
+    return base + 2.3 * (height_cm / 2.54 - 60.0)
+
+
+def adjusted_body_weight_kg(weight_kg: float, height_cm: float, sex: Sex) -> float:
+    """IBW + 0.4 x (TBW - IBW); actual weight when it is not above the ideal weight."""
+    ibw = ideal_body_weight_kg(height_cm, sex)
+    return weight_kg if weight_kg <= ibw else ibw + 0.4 * (weight_kg - ibw)
+
+
+def gestation_text(patient: Patient) -> str:
+    """'pregnant, week 24 (second trimester)', or 'pregnant, gestation not recorded'."""
+    week = patient.gestational_week
+    if week is None:
+        return "pregnant, gestation not recorded"
+    trimester = "first" if week <= 13 else "second" if week <= 27 else "third"
+    return f"pregnant, week {week} ({trimester} trimester)"
+
+
+OBESITY_BMI_KG_M2 = 30.0  # WHO obesity threshold: the adjusted-weight estimate is shown from here
 
 
 # ---- renal function and age group for a validated Patient --------------------
@@ -101,6 +132,8 @@ class RenalFunction(BaseModel):
     # A condition records kidney failure (ESRD, CKD stage 4-5, N18.4-N18.6): severe whatever
     # the creatinine estimate says (set by `renal_state.renal_state`).
     recorded_severe: bool = False
+    # BMI >= 30 (adults): Cockcroft-Gault with adjusted body weight, shown beside the one used.
+    crcl_adjusted_weight_ml_min: float | None = None
 
     @property
     def impaired(self) -> bool:
@@ -138,8 +171,8 @@ def renal_function(patient: Patient) -> RenalFunction:
     if patient.dialysis != "none":
         value = patient.measured_crcl_ml_min
         notes.append(
-            f"on {patient.dialysis}: an estimate from serum creatinine is not meaningful; "
-            "treated as severe renal impairment (KDIGO G5D)"
+            f"on {DIALYSIS_LABEL[patient.dialysis]}: an estimate from serum creatinine is not "
+            "meaningful; treated as severe renal impairment (KDIGO G5D)"
         )
         return RenalFunction(
             crcl_ml_min=value, method="dialysis", unit="mL/min", kdigo_category="G5D",
@@ -165,11 +198,29 @@ def renal_function(patient: Patient) -> RenalFunction:
         notes.append("Cockcroft–Gault with actual body weight (mL/min, not BSA-indexed)")
         if ckd_epi is not None:
             notes.append(f"CKD-EPI 2021 eGFR {ckd_epi:.1f} mL/min/1.73 m² shown alongside")
+        adjusted = None
+        sources: tuple[str, ...] = ("ext.cockcroft_gault_1976", "ext.ckd_epi_2021",
+                                    "ext.kdigo_2012")
+        if (patient.height_cm is not None
+                and bmi_kg_m2(patient.weight_kg, patient.height_cm) >= OBESITY_BMI_KG_M2):
+            abw = adjusted_body_weight_kg(patient.weight_kg, patient.height_cm, patient.sex)
+            adjusted = cockcroft_gault_ml_min(patient.age_years, abw, scr, patient.sex)
+            bmi = bmi_kg_m2(patient.weight_kg, patient.height_cm)
+            notes.append(
+                f"BMI {bmi:.1f} kg/m² (obese): Cockcroft–Gault {value:.0f} mL/min with actual "
+                f"weight {patient.weight_kg:g} kg, {adjusted:.0f} mL/min with adjusted body "
+                f"weight {abw:.1f} kg (ideal weight by Devine + 0.4 × excess). With actual "
+                "weight the equation overestimates clearance in obesity: the renal rules and "
+                "dose use the actual-weight value (the equation as published) and the "
+                "adjusted value is shown as the lower estimate; if the two fall in different "
+                "renal categories, measure creatinine clearance. The adjusted weight is common "
+                "practice, not a single standard.")
+            sources += ("ext.devine_1974", "ext.adjusted_body_weight")
         return RenalFunction(
             crcl_ml_min=value, method="cockcroft_gault", unit="mL/min",
             kdigo_category=kdigo_category(value), ckd_epi_ml_min_173m2=ckd_epi,
-            dialysis="none", notes=tuple(notes),
-            sources=("ext.cockcroft_gault_1976", "ext.ckd_epi_2021", "ext.kdigo_2012"),
+            dialysis="none", notes=tuple(notes), sources=sources,
+            crcl_adjusted_weight_ml_min=adjusted,
         )
     if patient.height_cm is None:
         notes.append("a child's eGFR (bedside Schwartz) needs height_cm: renal function unknown")

@@ -18,9 +18,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from cyclodose.clinical.dosing import max_24h_dose_mg
-from cyclodose.clinical.patient import RenalFunction
+from cyclodose.clinical.patient import DIALYSIS_LABEL, RenalFunction
 from cyclodose.clinical.vocabulary import Vocabulary
-from cyclodose.intake.case import Case
+from cyclodose.intake.case import Case, Level
+from cyclodose.intake.units import sig3
 from cyclodose.knowledge.citations import SourceRef, cite_all
 
 Severity = Literal["contraindicated", "avoid", "warning", "caution", "info"]
@@ -70,7 +71,7 @@ _METHOD_LABEL = {"cockcroft_gault": "Cockcroft–Gault", "bedside_schwartz": "be
 def _renal_text(ctx: Context) -> str:
     r = ctx.renal
     if r.dialysis != "none":
-        return f"on {r.dialysis}"
+        return f"on {DIALYSIS_LABEL[r.dialysis]}"
     if r.crcl_ml_min is None:
         return "no usable creatinine or clearance"
     return f"{r.crcl_ml_min:.1f} {r.unit}, {_METHOD_LABEL.get(r.method, r.method)}"
@@ -166,11 +167,35 @@ def _p_max_24h_above(ctx: Context, limit_mg: float) -> Evidence | None:
     return _dose_evidence(ctx) if ctx.max_24h_mg > limit_mg else None
 
 
+def level_text(lv: Level) -> str:
+    """A measured level to 3 significant figures, with the value as entered when converted."""
+    assert lv.conc_mg_l is not None
+    text = f"{sig3(lv.conc_mg_l)} mg/L"
+    return f"{text} (entered as {lv.entered})" if lv.entered else text
+
+
 def _p_level_above(ctx: Context, limit_mg_l: float) -> Evidence | None:
-    values = [lv.conc_mg_l for lv in ctx.case.levels if lv.conc_mg_l is not None]
-    if not values or max(values) <= limit_mg_l:
+    measured = [lv for lv in ctx.case.levels if lv.conc_mg_l is not None]
+    if not measured:
         return None
-    return {"matched": f"level {max(values):.1f} mg/L", "max_level_mg_l": f"{max(values):.1f}"}
+    top = max(measured, key=lambda lv: lv.conc_mg_l or 0.0)
+    assert top.conc_mg_l is not None
+    if top.conc_mg_l <= limit_mg_l:
+        return None
+    return {"matched": f"level {level_text(top)}", "max_level": level_text(top),
+            "max_level_mg_l": sig3(top.conc_mg_l)}
+
+
+def _p_level_unit_implausible(ctx: Context, above_mg_l: float) -> Evidence | None:
+    """A converted level implausibly high in mg/L whose number, read as mg/L, is plausible."""
+    hits = [lv for lv in ctx.case.levels
+            if lv.conc_mg_l is not None and lv.entered_value is not None
+            and lv.conc_mg_l > above_mg_l >= lv.entered_value]
+    if not hits:
+        return None
+    return {"matched": "; ".join(level_text(lv) for lv in hits),
+            "as_mg_l": "; ".join(f"{lv.entered_value:g} mg/L" for lv in hits),
+            "above": f"{above_mg_l:g}"}
 
 
 # A level this long after the dose before it is read as a peak-time level (peak 2-6 h,
@@ -192,7 +217,7 @@ def _p_level_below_target(ctx: Context, _: Any) -> Evidence | None:
         if lv.conc_mg_l is None:
             hits.append("a level below quantification")
         elif tad is not None and PEAK_TIME_H[0] <= tad <= PEAK_TIME_H[1] and lv.conc_mg_l < low:
-            hits.append(f"{lv.conc_mg_l:.3g} mg/L {tad:.3g} h after a dose")
+            hits.append(f"{level_text(lv)} {tad:.3g} h after a dose")
     if not hits:
         return None
     late = any(t >= 5.0 for t in after)
@@ -220,6 +245,7 @@ PREDICATES: dict[str, Predicate] = {
     "regimen_max_24h_mg_above": _p_max_24h_above,
     "level_above_mg_l": _p_level_above,
     "level_below_target": _p_level_below_target,
+    "level_unit_implausible_above_mg_l": _p_level_unit_implausible,
 }
 
 

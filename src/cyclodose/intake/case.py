@@ -56,6 +56,10 @@ class PatientIn(_Strict):
     )
     dialysis: Dialysis = "none"
     pregnant: bool = False
+    gestational_week: int | None = Field(
+        default=None, ge=1, le=44,
+        description="completed weeks of gestation (1-44) for a pregnant patient; needs "
+                    "pregnant: true. Trimester: 1st weeks 1-13, 2nd 14-27, 3rd 28 onwards")
     breastfeeding: bool = False
     alcohol: Alcohol = "none"
     conditions: list[str] = Field(default_factory=list)
@@ -178,6 +182,7 @@ class Patient(_Frozen):
     pregnant: bool
     breastfeeding: bool
     alcohol: Alcohol
+    gestational_week: int | None = None
     conditions: tuple[str, ...]
     symptoms: tuple[str, ...]
     covariate_history: tuple[CovariateObservation, ...] = ()
@@ -193,6 +198,16 @@ class Level(_Frozen):
     conc_mg_l: float | None  # None when below the limit of quantification
     blq: bool = False
     lloq_mg_l: float | None = None
+    # The number and unit as entered, kept when the unit was converted (a molar unit): shown
+    # beside the mg/L value so that a unit error can be seen.
+    entered_value: float | None = None
+    entered_unit: str | None = None
+
+    @property
+    def entered(self) -> str | None:
+        if self.entered_value is None or self.entered_unit is None:
+            return None
+        return f"{self.entered_value:g} {self.entered_unit}"
 
 
 class Target(_Frozen):
@@ -296,7 +311,10 @@ def _parse_level(i: int, lv: LevelIn, t0: datetime) -> Level:
         raise CaseError.single(f"{field}.value", f"{value} is not a finite number")
     if value < 0:
         raise CaseError.single(f"{field}.value", "a concentration cannot be negative")
-    return Level(time_h=t, conc_mg_l=units.drug_conc_mg_l(value, lv.unit, f"{field}.unit"))
+    conc = units.drug_conc_mg_l(value, lv.unit, f"{field}.unit")
+    converted = not math.isclose(conc, value, rel_tol=1e-9, abs_tol=1e-12)
+    return Level(time_h=t, conc_mg_l=conc, entered_value=value if converted else None,
+                 entered_unit=lv.unit.strip() if converted else None)
 
 
 def _creatinine(q: QuantityIn | None, field: str) -> float | None:
@@ -380,6 +398,14 @@ def _canonical(doc: CaseDocument) -> Case:
     if p.sex == "male":
         problems += [Problem(f"patient.{flag}", f"{flag} is recorded for a male patient; check sex")
                      for flag in ("pregnant", "breastfeeding") if getattr(p, flag)]
+    if p.gestational_week is not None:
+        if p.sex == "male":
+            problems.append(Problem("patient.gestational_week",
+                                    "a gestational week is recorded for a male patient; check sex"))
+        elif not p.pregnant:
+            problems.append(Problem("patient.gestational_week",
+                                    "a gestational week needs pregnant: true; set it or remove "
+                                    "the week"))
     # Written so that NaN fails too; a capsule above the daily maximum cannot be used.
     if not all(0 < s <= MAX_DAILY_DOSE_MG for s in doc.settings.capsule_strengths_mg):
         problems.append(Problem("settings.capsule_strengths_mg",
@@ -391,7 +417,8 @@ def _canonical(doc: CaseDocument) -> Case:
         age_years=p.age_years, sex=p.sex, weight_kg=p.weight_kg, height_cm=p.height_cm,
         serum_creatinine_mg_dl=scr, measured_crcl_ml_min=p.crcl_ml_min, dialysis=p.dialysis,
         pregnant=p.pregnant, breastfeeding=p.breastfeeding, alcohol=p.alcohol,
-        conditions=tuple(p.conditions), symptoms=tuple(p.symptoms),
+        gestational_week=p.gestational_week, conditions=tuple(p.conditions),
+        symptoms=tuple(p.symptoms),
         covariate_history=tuple(sorted(history, key=lambda o: o.time_h)),
     )
     doses = tuple(

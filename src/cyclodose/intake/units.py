@@ -7,6 +7,7 @@ common spellings are accepted; a value without a unit is refused.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -77,6 +78,14 @@ def _convert(value: float, unit: str, target: str, field: str, what: str) -> flo
         return float(q.to(target).magnitude)
     except _errors().DimensionalityError as exc:
         raise CaseError.single(field, f"unit {unit!r} is not a {what}") from exc
+
+
+def sig3(value: float) -> str:
+    """A number to 3 significant figures, trailing zeros kept (25.012 -> "25.0", 255.3 -> "255")."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
+    return f"{round(value, decimals):.{decimals}f}"
 
 
 def weight_kg(value: float, unit: str, field: str = "weight") -> float:

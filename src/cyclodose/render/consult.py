@@ -22,6 +22,7 @@ from cyclodose import pk
 from cyclodose.clinical.tdm_regimen import CEILING_MG_L
 from cyclodose.errors import CaseError
 from cyclodose.intake.case import Case
+from cyclodose.intake.units import sig3
 from cyclodose.limits import MAX_DAILY_DOSE_MG
 from cyclodose.render import plots
 from cyclodose.version import __version__
@@ -174,7 +175,7 @@ def consult_html(consult: TdmConsult, generated: datetime | None = None) -> str:
 
     lv_rows = []
     for r in doc["predictions"]["levels"]:
-        obs = f"< {r['lloq_mg_l']:g} mg/L (BLQ)" if r["blq"] else f"{r['observed_mg_l']:g} mg/L"
+        obs = f"< {r['lloq_mg_l']:g} mg/L (BLQ)" if r["blq"] else f"{sig3(r['observed_mg_l'])} mg/L"
         lv_rows.append([_clock(case, r["time_h"]), f"{r['time_after_dose_h']:.1f} h", obs,
                         f"{r['ipred_mg_l']:.1f} mg/L ({r['ipred_lower_mg_l']:.1f}–"
                         f"{r['ipred_upper_mg_l']:.1f})", f"{r['pred_mg_l']:.1f} mg/L",

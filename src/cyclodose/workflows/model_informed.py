@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from cyclodose.clinical.candidates import Candidate, candidate_grid
-from cyclodose.clinical.patient import RenalFunction
+from cyclodose.clinical.patient import RenalFunction, gestation_text
 from cyclodose.clinical.regimen_policy import (
     divided_first,
     rank_key,
@@ -280,9 +280,10 @@ def assessment_sections(case: Case, guideline_dose_mg: float | None = None,
             "no dose is held; the model's clearance at this renal function is in the "
             "prediction.")
     if case.patient.pregnant:
-        rationale.append("Pregnancy was not in either model's data (Alghamdi 2019, "
-                         "Resendiz-Galvan 2025): the prediction ignores the changes of "
-                         "pregnancy; confirm with a measured peak level.")
+        rationale.append(f"Pregnancy is outside both models' data (Alghamdi 2019, "
+                         f"Resendiz-Galvan 2025; {gestation_text(case.patient)}): the "
+                         "prediction ignores the changes of pregnancy; confirm with a measured "
+                         "peak level.")
     eta = sample_eta(spec, n_draws, res.seed)
     strengths = case.settings.capsule_strengths_mg
     guide = None

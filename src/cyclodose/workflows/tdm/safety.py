@@ -16,7 +16,8 @@ from cyclodose.intake.case import Case
 
 # Findings about the measured levels and the current dose: quoted with the TDM regimen
 # (a 60 mg/L level must not sit in the levels table without a word).
-QUOTED_CODES = ("level.above_ceiling", "level.below_target", "dose.above_maximum")
+QUOTED_CODES = ("level.above_ceiling", "level.below_target", "level.unit_suspect",
+                "dose.above_maximum")
 
 
 def screening_findings(case: Case) -> tuple[Finding, ...]:
@@ -26,8 +27,9 @@ def screening_findings(case: Case) -> tuple[Finding, ...]:
 
 
 def quoted_warnings(found: tuple[Finding, ...]) -> list[str]:
-    """The screening's findings on the levels and the current dose, as cautions."""
-    return [f"As recorded: {f.message} ({f.code})" for f in found if f.code in QUOTED_CODES]
+    """The screening's level and current-dose findings, with the assessment's severity."""
+    return [f"{f.severity.upper()} ({f.code}): as recorded: {f.message}"
+            for f in found if f.code in QUOTED_CODES]
 
 
 def contraindication_warnings(findings: list[Finding]) -> list[str]:
