@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 HALF_LIVES_TO_STEADY_STATE = 5.0
 SAMPLE_OFFSETS_H = (2.0, 6.0)
@@ -46,6 +46,13 @@ def regimen_start_h(dose_times_h: list[float], last_level_h: float | None) -> fl
     return start
 
 
+def _clock(t0: datetime, time_h: float) -> datetime:
+    """t0 + hours as an instant (an aware t0 keeps its zone across a daylight saving change)."""
+    if t0.tzinfo is None:
+        return t0 + timedelta(hours=time_h)
+    return (t0.astimezone(UTC) + timedelta(hours=time_h)).astimezone(t0.tzinfo)
+
+
 def _daytime(clock: datetime, day_hours: tuple[float, float]) -> bool:
     hour = clock.hour + clock.minute / 60.0
     return day_hours[0] <= hour <= day_hours[1]
@@ -76,7 +83,7 @@ def next_samples(start_h: float, period_h: float, offsets_h: list[float], amount
             gap = gaps[offs.index(off)]
             last_h = dose_h + min(SAMPLE_OFFSETS_H[-1], gap - 0.25)
             day = t0 is not None and all(
-                _daytime(t0 + timedelta(hours=t), day_hours)
+                _daytime(_clock(t0, t), day_hours)
                 for t in (dose_h + min(SAMPLE_OFFSETS_H[0], gap - 0.25), last_h))
             options.append((not day, -amounts_mg[k], dose_h, k))
     if t0 is None or not any(not o[0] for o in options):
@@ -101,5 +108,5 @@ def next_samples(start_h: float, period_h: float, offsets_h: list[float], amount
                     f"{max(amounts_mg):g} mg dose's peak")
         t = dose_h + after_h
         out.append(SampleAdvice(label=label, time_h=t, after_dose_h=after_h, dose_time_h=dose_h,
-                                clock=None if t0 is None else t0 + timedelta(hours=t), why=why))
+                                clock=None if t0 is None else _clock(t0, t), why=why))
     return out
