@@ -191,6 +191,16 @@ class Dose(_Frozen):
     amount_mg: float
 
 
+class StatedRegimen(_Frozen):
+    """The repeating regimen as the document states it (hours from t0): what the patient is
+    prescribed, read before any single dose time is guessed from."""
+
+    interval_h: float
+    amounts_mg: tuple[float, ...]  # cycling, e.g. (250, 500): morning 250, evening 500
+    start_h: float
+    last_h: float  # the last scheduled dose
+
+
 class Level(_Frozen):
     time_h: float
     conc_mg_l: float | None  # None when below the limit of quantification
@@ -227,6 +237,7 @@ class Case(_Frozen):
     target: Target
     settings: Settings
     t0: datetime | None = None
+    stated_regimen: StatedRegimen | None = None
 
     def clock(self, time_h: float) -> datetime | None:
         return None if self.t0 is None else clock_at(self.t0, time_h)
@@ -473,6 +484,14 @@ def _canonical_times(doc: CaseDocument, zone: tzinfo | None) -> Case:
     ) if t0 is not None else ()
     tg = doc.target
     st = doc.settings
+    stated = None
+    reg = doc.regimen
+    if reg is not None and reg.interval_h is not None and reg.start is not None and t0 is not None:
+        scheduled = _expand_regimen(reg.model_copy(update={"doses": [], "missed": []}), zone)
+        hours = [(t - t0).total_seconds() / 3600.0 for t, _ in scheduled]
+        stated = StatedRegimen(interval_h=reg.interval_h,
+                               amounts_mg=tuple(reg.amounts_mg or [reg.amount_mg or 0.0]),
+                               start_h=hours[0], last_h=hours[-1])
     return Case(
         patient=patient,
         comedications=tuple(doc.comedications),
@@ -485,6 +504,7 @@ def _canonical_times(doc: CaseDocument, zone: tzinfo | None) -> Case:
                           paediatric_guideline=st.paediatric_guideline, start_date=st.start_date,
                           timezone=st.timezone),
         t0=t0,
+        stated_regimen=stated,
     )
 
 

@@ -19,7 +19,6 @@ from cyclodose.clinical.tdm_regimen import (
     CEILING_MG_L,
     CandidateRegimen,
     ScoredRegimen,
-    current_regimen,
     grid_for,
     is_divided,
     rank,
@@ -48,7 +47,7 @@ from cyclodose.tdm.preprocess import (
     FloatArray,
     Observations,
 )
-from cyclodose.tdm.sampling import SampleAdvice, half_life_h, next_samples, regimen_start_h
+from cyclodose.tdm.sampling import SampleAdvice, half_life_h, next_samples
 from cyclodose.workflows.adapters import (
     covariates_from_case,
     dose_history,
@@ -56,6 +55,7 @@ from cyclodose.workflows.adapters import (
     timeline_from_case,
 )
 from cyclodose.workflows.tdm.check import check_case
+from cyclodose.workflows.tdm.current import UsualSchedule, new_regimen_start_h, usual_schedule
 from cyclodose.workflows.tdm.safety import (
     contraindication_warnings,
     quoted_warnings,
@@ -94,6 +94,7 @@ class Estimate:
     warnings: list[str]
     next_samples: list[SampleAdvice]
     start_h: float
+    usual: UsualSchedule | None
     # "recommended", "verify before use" (the levels are not explained by the model, or the
     # posterior is unreliable) or "contraindicated" (the screening found a contraindication)
     status: RegimenStatus = RegimenStatus.RECOMMENDED
@@ -272,8 +273,8 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     ranked = rank(cands, metrics, case.target)
     top = ranked[0]
     severe_renal = renal_function(case.patient).severe  # the screening's definition
-    now = current_regimen([float(t) for t in doses.time_h], [float(a) for a in doses.amount_mg],
-                          case.settings.capsule_strengths_mg)
+    usual = usual_schedule(case)
+    now = usual.regimen if usual is not None else None
     current = score(now, metrics(now), case.target) if now is not None else None
     # Divided doses unless renal function is severely reduced (ATS documents once daily there)
     # or the patient's own once-daily regimen already ranks first (no change to make).
@@ -303,8 +304,8 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     if warnings:
         why += (f" Caution: {len(warnings)} warning(s) apply to this recommendation "
                 "(listed with it).")
-    start_h = regimen_start_h([float(t) for t in doses.time_h],
-                              float(obs.time_h.max()) if obs.n else None)
+    start_h = new_regimen_start_h(usual, float(doses.time_h.max()) if doses.n else None,
+                                  float(obs.time_h.max()) if obs.n else None)
     best = ranked[0].regimen
     advice = next_samples(start_h, best.period_h, list(best.offsets_h), list(best.amounts_mg),
                           half["upper"], case.t0,
@@ -315,5 +316,5 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
                     fit=fit, laplace=lap, sample=sample, parameters=parameters, half_life_h=half,
                     at_levels=at_levels, curve=curve, diagnostics=diag, ranked=ranked,
                     current=current, reason=why, warnings=warnings,
-                    next_samples=advice, start_h=start_h, status=status,
+                    next_samples=advice, start_h=start_h, usual=usual, status=status,
                     contraindications=tuple(blocks))
