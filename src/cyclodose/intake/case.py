@@ -487,8 +487,8 @@ def _canonical_times(doc: CaseDocument, zone: tzinfo | None) -> Case:
     stated = None
     reg = doc.regimen
     if reg is not None and reg.interval_h is not None and reg.start is not None and t0 is not None:
-        scheduled = _expand_regimen(reg.model_copy(update={"doses": [], "missed": []}), zone)
-        hours = [(t - t0).total_seconds() / 3600.0 for t, _ in scheduled]
+        repeating = _expand_regimen(reg.model_copy(update={"doses": [], "missed": []}), zone)
+        hours = [(t - t0).total_seconds() / 3600.0 for t, _ in repeating]
         stated = StatedRegimen(interval_h=reg.interval_h,
                                amounts_mg=tuple(reg.amounts_mg or [reg.amount_mg or 0.0]),
                                start_h=hours[0], last_h=hours[-1])

@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cyclodose.errors import CaseError
-
 if TYPE_CHECKING:
     from cyclodose.pk.spec import ModelSpec
 
@@ -28,15 +26,16 @@ LOCF_RULE = (
     "value the baseline patient values hold"
 )
 
-# Where each covariate comes from in a Case, for error messages.
-COVARIATE_FIELDS = {
-    "weight_kg": "patient.weight_kg",
-    "crcl_ml_min": "patient.serum_creatinine",
-    "crcl_56m_ml_min": "patient.serum_creatinine",
-    "ffm_kg": "patient.height_cm",
-    "age_years": "patient.age_years",
-    "patient": "patient",
-}
+
+
+class MissingCovariate(ValueError):
+    """A covariate the model needs has no value (the engine knows no input document: the
+    use-case layer says which field to fill)."""
+
+    def __init__(self, model: str, covariate: str) -> None:
+        self.model = model
+        self.covariate = covariate
+        super().__init__(f"model {model} needs covariate {covariate}, which has no value")
 
 _NAN = float("nan")
 
@@ -124,17 +123,10 @@ class CovariateTimeline:
 
 
 def require(spec: ModelSpec, cov: Covariates) -> None:
-    """Fail loudly, naming the case field, when a covariate the model needs is missing."""
+    """Raise MissingCovariate when a covariate the model needs has no value."""
     for name in spec.covariates:
-        values = cov.value(name)
-        if np.any(np.isnan(values)):
-            field = COVARIATE_FIELDS.get(name, name)
-            need = {
-                "crcl_ml_min": "creatinine clearance (give serum creatinine or a measured CrCl)",
-                "crcl_56m_ml_min": "age and serum creatinine (CLcr for a 56 kg male)",
-                "ffm_kg": "fat-free mass (give height with weight and sex)",
-            }.get(name, name)
-            raise CaseError.single(field, f"model {spec.name} needs {need}")
+        if np.any(np.isnan(cov.value(name))):
+            raise MissingCovariate(spec.name, name)
 
 
 def validity_reasons(spec: ModelSpec, cov: Covariates | CovariateTimeline) -> list[str]:

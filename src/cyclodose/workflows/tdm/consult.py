@@ -25,6 +25,11 @@ class TdmConsult(BaseModel):
     def estimate(self) -> Estimate:
         return self._estimate
 
+    @property
+    def case(self) -> Case:
+        """The case the consult was made for (the report's patient and dose tables)."""
+        return self._estimate.case
+
 
 def tdm_consult(case: Case, *, model: str | None = None) -> TdmConsult:
     """The consult for a case with levels; a CaseError naming the field when it cannot be made.

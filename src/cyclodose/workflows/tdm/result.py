@@ -43,15 +43,6 @@ def regimen_dict(s: ScoredRegimen) -> dict[str, Any]:
     return out
 
 
-def schedule_text(rec: dict[str, Any]) -> str:
-    """'08:00 250 mg, 20:00 375 mg' (clock times of the new regimen's day)."""
-    parts = [f"{x['clock'] or '+' + format(x['offset_h'], 'g') + ' h'} {x['dose_mg']:g} mg"
-             for x in rec["schedule"]]
-    period = rec["period_h"]
-    return "doses: " + ", ".join(parts) + (" every day" if period == 24 else
-                                          f", repeated every {period:g} h")
-
-
 def moved_from_prior(est: Estimate) -> dict[str, dict[str, float | None]]:
     """How far the levels moved each η: MAP in prior SDs, and posterior SD / prior SD.
 
@@ -101,6 +92,7 @@ def to_dict(est: Estimate) -> dict[str, Any]:
             "time_h": _r(d.time_h, 3),
             "clock": clock.isoformat() if clock else None,
             "time_after_dose_h": _r(d.time_after_dose_h, 3),
+            "pre_dose": d.pre_dose,
             "observed_mg_l": _r(d.observed_mg_l),
             "blq": d.blq,
             "lloq_mg_l": d.lloq_mg_l,
@@ -133,7 +125,11 @@ def to_dict(est: Estimate) -> dict[str, Any]:
     rec["warnings"] = est.warnings
     return {
         "model": {"name": est.spec.name, "version": est.spec.version,
-                  "citation": est.spec.citation, "extrapolation": est.validity},
+                  "citation": est.spec.citation, "title": est.spec.title,
+                  "structure": est.spec.structure, "extrapolation": est.validity,
+                  "covariate_rule": (est.covariates.rule
+                                     if isinstance(est.covariates, pk.CovariateTimeline)
+                                     else None)},
         "n_levels": est.obs.n,
         "parameters": {k: {kk: _r(vv) for kk, vv in v.items()} for k, v in est.parameters.items()},
         "half_life_h": {k: _r(v, 3) for k, v in est.half_life_h.items()},
@@ -156,6 +152,8 @@ def to_dict(est: Estimate) -> dict[str, Any]:
                 "lower_mg_l": [_r(x, 3) for x in c.lower_mg_l[::step]],
                 "upper_mg_l": [_r(x, 3) for x in c.upper_mg_l[::step]],
             },
+            "dose_times_h": [_r(float(t), 3) for t in est.doses.time_h
+                             if c.time_h[0] <= t <= c.time_h[-1]],
             "interval": "90 % credible interval of the individual's concentration "
                         "(parameter uncertainty; residual error excluded)",
         },

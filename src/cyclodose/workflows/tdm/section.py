@@ -35,8 +35,13 @@ class ModelRef(_Section):
 
 
 class ModelUsed(ModelRef):
+    _omit_when_none = ("covariate_rule",)
+    title: str
+    structure: str
     extrapolation: list[str] = Field(description="why the patient lies outside the model's "
                                      "validity domain; empty when inside")
+    covariate_rule: str | None = Field(default=None, description="how covariates that change "
+                                       "over time are applied (absent: they do not change)")
 
 
 class HalfLife(_Section):
@@ -90,7 +95,8 @@ class FitSummary(_Section):
 class LevelFit(_Section):
     time_h: float | None
     clock: str | None
-    time_after_dose_h: float | None
+    time_after_dose_h: float | None = Field(description="since the last dose before the sample")
+    pre_dose: bool = Field(description="drawn at a dose time or just before it (a trough)")
     observed_mg_l: float | None
     blq: bool
     lloq_mg_l: float | None
@@ -112,6 +118,7 @@ class Curve(_Section):
 class Predictions(_Section):
     levels: list[LevelFit]
     curve: Curve
+    dose_times_h: list[float] = Field(description="the doses inside the curve's time window")
     interval: str
 
 
