@@ -10,3 +10,5 @@ CEILING_MG_L = 30.0
 # Severe renal impairment: creatinine clearance below 30 mL/min (monograph, contraindication
 # in severe renal impairment; ATS/CDC/IDSA 2003 renal dosing below 30 mL/min).
 SEVERE_RENAL_CRCL_ML_MIN = 30.0
+# UK TB drug monographs (cycloserine): the risk of CNS toxicity rises with peaks above 35 mg/L.
+CNS_RISK_MG_L = 35.0

@@ -9,7 +9,7 @@ import typer
 
 from cyclodose.cli.app import app, console, print_json, user_errors
 from cyclodose.errors import CaseError
-from cyclodose.intake.case import load_case
+from cyclodose.intake.case import hours_from_first_dose, load_case
 
 
 @app.command()
@@ -26,6 +26,16 @@ def tdm(
         Path | None, typer.Option("--report", help="Write the consult report (.pdf or .html).")
     ] = None,
     model: Annotated[str | None, typer.Option("--model", help="Population PK model name.")] = None,
+    predict_at: Annotated[str | None, typer.Option(
+        "--predict-at", help="Comma-separated times to predict the concentration at, e.g. "
+        "2026-03-12T10:00,2026-03-12T14:00 (read like the case's times).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the posterior "
+                                             "sampling (default fixed: reproducible).")] = None,
+    regimens: Annotated[str | None, typer.Option(
+        "--regimens", help="Candidate regimens to consider instead of the capsule grid, "
+        "separated by ';', e.g. '250mg q12h;250/500mg q12h'.")] = None,
+    sample_after: Annotated[str | None, typer.Option(
+        "--sample-after", help="Sample times after a dose to advise, in hours, e.g. 2,6.")] = None,
 ) -> None:
     """Individual PK estimate from measured levels (MAP, Laplace, SIR) and the best regimen."""
     from cyclodose.workflows.tdm.consult import tdm_consult
@@ -34,7 +44,22 @@ def tdm(
         raise CaseError.single("--report", "the report file must end in .pdf or .html")
     if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise CaseError.single("--plot", "the plot file must end in .png, .svg or .pdf")
-    consult = tdm_consult(load_case(case_file), model=model)
+    case = load_case(case_file)
+    options: dict[str, object] = {}
+    if predict_at:
+        options["predict_at_h"] = tuple(hours_from_first_dose(case, t, "--predict-at")
+                                        for t in predict_at.split(",") if t.strip())
+    if seed is not None:
+        options["seed"] = seed
+    if regimens:
+        options["regimens"] = [r for r in regimens.split(";") if r.strip()]
+    if sample_after:
+        try:
+            options["sample_after_h"] = tuple(float(x) for x in sample_after.split(","))
+        except ValueError:
+            raise CaseError.single("--sample-after", f"cannot read {sample_after!r}: give "
+                                   "hours after a dose, e.g. 2,6") from None
+    consult = tdm_consult(case, model=model, **options)  # type: ignore[arg-type]
     if plot is not None:
         from cyclodose.render.consult import write_fit_plot
 

@@ -118,6 +118,8 @@ class LevelIn(_Strict):
     unit: str = Field(min_length=1)
     blq: bool = False
     lloq: float | None = Field(default=None, gt=0)
+    occasion: int | str | None = Field(default=None, description="occasion label: levels with "
+                                       "the same label share a between-occasion effect")
 
 
 class TargetIn(_Strict):
@@ -140,6 +142,8 @@ class SettingsIn(_Strict):
                                               max_length=8)
     paediatric_guideline: Literal["AAP", "BNFC"] = "BNFC"
     start_date: date | None = None
+    occasion_starts: list[datetime] = Field(default_factory=list, description="times at which "
+                                            "a new pharmacokinetic occasion starts")
     timezone: str | None = Field(
         default=None, description="IANA time zone (e.g. Europe/Moscow) in which times written "
         "without a UTC offset are read; needed when a case mixes times with and without one")
@@ -206,6 +210,7 @@ class Level(_Frozen):
     conc_mg_l: float | None  # None when below the limit of quantification
     blq: bool = False
     lloq_mg_l: float | None = None
+    occasion: str | None = None
 
 
 class Target(_Frozen):
@@ -221,6 +226,7 @@ class Settings(_Frozen):
     paediatric_guideline: Literal["AAP", "BNFC"]
     start_date: date | None
     timezone: str | None = None
+    occasion_starts_h: tuple[float, ...] = ()
 
 
 class Case(_Frozen):
@@ -241,6 +247,27 @@ class Case(_Frozen):
 
     def clock(self, time_h: float) -> datetime | None:
         return None if self.t0 is None else clock_at(self.t0, time_h)
+
+
+def hours_from_first_dose(case: Case, text: str, field: str) -> float:
+    """A time given on the command line ('2026-03-12T10:00', with or without an offset, read
+    as the case's times are) as hours from the case's first dose."""
+    if case.t0 is None:
+        raise CaseError.single(field, "the case has no dated doses to count the time from")
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CaseError.single(field, f"cannot read {text!r} as a date and time, e.g. "
+                               "2026-03-12T10:00") from None
+    if when.tzinfo is None and case.t0.tzinfo is not None:
+        if not case.settings.timezone:
+            raise CaseError.single(field, f"{text!r} has no UTC offset but the case's times "
+                                   "have one: give it an offset too")
+        when = when.replace(tzinfo=_zone(case.settings.timezone))
+    elif when.tzinfo is not None and case.t0.tzinfo is None:
+        raise CaseError.single(field, f"{text!r} has a UTC offset but the case's times have "
+                               "none: give it without one, or give the case settings.timezone")
+    return (when - case.t0).total_seconds() / 3600.0
 
 
 def clock_at(t0: datetime, time_h: float) -> datetime:
@@ -290,6 +317,8 @@ def _document_times(doc: CaseDocument) -> list[tuple[str, datetime]]:
         out += [(f"regimen.doses[{i}].time", d.time) for i, d in enumerate(reg.doses)]
         out += [(f"regimen.{k}", t) for k in ("start", "end") if (t := getattr(reg, k))]
         out += [(f"regimen.missed[{i}]", m) for i, m in enumerate(reg.missed)]
+    out += [(f"settings.occasion_starts[{i}]", t)
+            for i, t in enumerate(doc.settings.occasion_starts)]
     out += [(f"levels[{i}].time", lv.time) for i, lv in enumerate(doc.levels)]
     out += [(f"patient.covariate_history[{i}].time", o.time)
             for i, o in enumerate(doc.patient.covariate_history)]
@@ -444,6 +473,8 @@ def _canonical_times(doc: CaseDocument, zone: tzinfo | None) -> Case:
             level = _collect(problems, _parse_level, i, lv, t0, zone)
             if level is None:
                 continue
+            if lv.occasion is not None:
+                level = level.model_copy(update={"occasion": str(lv.occasion)})
             if level.time_h < 0:
                 problems.append(Problem(f"levels[{i}].time",
                                         "the level is timed before the first dose"))
@@ -502,7 +533,10 @@ def _canonical_times(doc: CaseDocument, zone: tzinfo | None) -> Case:
         settings=Settings(model=st.model,
                           capsule_strengths_mg=tuple(sorted(st.capsule_strengths_mg)),
                           paediatric_guideline=st.paediatric_guideline, start_date=st.start_date,
-                          timezone=st.timezone),
+                          timezone=st.timezone,
+                          occasion_starts_h=tuple(sorted(
+                              (_naive(t, zone) - t0).total_seconds() / 3600.0
+                              for t in st.occasion_starts)) if t0 is not None else ()),
         t0=t0,
         stated_regimen=stated,
     )

@@ -22,6 +22,7 @@ from cyclodose.pk.covariates import (
     LOCF_RULE,
     Covariates,
     CovariateTimeline,
+    near_edge_reasons,
     validity_reasons,
 )
 from cyclodose.pk.metrics import window_metrics
@@ -98,6 +99,7 @@ def exposure_metrics(spec: ModelSpec, covariates: Cov, eta: Any, dose_times_h: A
 
 __all__ = [
     "validity_reasons",
+    "near_edge_reasons",
     "DEFAULT_MODEL",
     "LOCF_RULE",
     "CovariateTimeline",

@@ -161,3 +161,29 @@ def validity_reasons(spec: ModelSpec, cov: Covariates | CovariateTimeline) -> li
                 add(f"{name} {bad:.1f} {unit} lies outside the model's data "
                     f"(IQR {q1}-{q3} {unit}; beyond 1.5 IQR)")
     return reasons
+
+
+NEAR_EDGE_AGE_YEARS = 2.0  # within 2 years of the youngest age the model was built on
+NEAR_EDGE_CRCL = 1.2  # within 20 % above the lowest creatinine clearance in its data
+
+
+def near_edge_reasons(spec: ModelSpec, cov: Covariates | CovariateTimeline) -> list[str]:
+    """Inside the model's stated limits, but close to one: the forecast is less certain."""
+    covs = cov.segments if isinstance(cov, CovariateTimeline) else (cov,)
+    v = spec.validity
+    out: list[str] = []
+    for c in covs:
+        age = c.age_years[~np.isnan(c.age_years)]
+        if age.size and v.min_age_years <= np.min(age) < v.min_age_years + NEAR_EDGE_AGE_YEARS:
+            msg = (f"age {np.min(age):.0f} years is near the model's lower limit "
+                   f"({v.min_age_years:.0f} years; {v.population})")
+            if msg not in out:
+                out.append(msg)
+        crcl = c.crcl_ml_min[~np.isnan(c.crcl_ml_min)]
+        if crcl.size and v.min_crcl_ml_min <= np.min(crcl) < v.min_crcl_ml_min * NEAR_EDGE_CRCL:
+            msg = (f"CrCl {np.min(crcl):.0f} mL/min is near the model's lower limit of "
+                   f"{v.min_crcl_ml_min:.0f} mL/min: few patients of its data had so little "
+                   "renal function")
+            if msg not in out:
+                out.append(msg)
+    return out

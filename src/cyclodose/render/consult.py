@@ -22,7 +22,7 @@ from cyclodose.errors import CaseError
 from cyclodose.intake.case import Case, Target
 from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
 from cyclodose.render import plots
-from cyclodose.render.tdm_text import UNITS, after_dose_text, schedule_text
+from cyclodose.render.tdm_text import UNITS, after_dose_text, predicted_text, schedule_text
 from cyclodose.version import __version__
 from cyclodose.workflows.assessment import Assessment
 from cyclodose.workflows.tdm.consult import TdmConsult
@@ -223,12 +223,17 @@ def consult_html(consult: TdmConsult, generated: datetime | None = None) -> str:
         extrap = ('<div class="warn"><strong>Caution</strong><ul>'
                   + "".join(f"<li>{_e(w)}</li>" for w in rec.warnings) + "</ul></div>")
 
-    mon_items = [f"<li>Start the new regimen with the dose due at "
-                 f"{_e(_clock(case, s.new_regimen_start_h or 0.0))}.</li>"]
+    start_at = _e(_clock(case, s.new_regimen_start_h or 0.0))
+    mon_items = [f"<li><strong>{_e(rec.advice.action.capitalize())}</strong>: "
+                 f"{_e(rec.advice.text)}</li>",
+                 f"<li>Start the new regimen with the dose due at {start_at}.</li>"
+                 if s.regimen_changes else
+                 f"<li>Continue the current regimen; the next dose is due at {start_at}.</li>"]
     for smp in s.next_samples:
         when = (smp.clock.replace("T", " ") if smp.clock
                 else f"{smp.time_h:.1f} h from the first dose")
-        mon_items.append(f"<li>{_e(smp.label)}: {_e(when)} — {_e(smp.why)}</li>")
+        mon_items.append(f"<li>{_e(smp.label)}: {_e(when)} — {_e(predicted_text(smp.predicted))}"
+                         f" — {_e(smp.why)}</li>")
     for m in assessment.monitoring:
         mon_items.append(f"<li>{_e(m.what)} — {_e(m.when)}. {_e(m.why)}</li>")
     mon_items.append("<li>Ask about and record CNS symptoms (headache, somnolence, tremor, "

@@ -10,6 +10,7 @@ from cyclodose.render.text import Table
 from cyclodose.workflows.tdm.section import (
     Band,
     LevelFit,
+    Predicted,
     TdmRecommendation,
     TdmSection,
     TdmUnavailable,
@@ -35,6 +36,20 @@ def after_dose_text(row: LevelFit) -> str:
     if row.pre_dose:
         return "pre-dose"
     return "" if row.time_after_dose_h is None else f"{row.time_after_dose_h:.1f} h"
+
+
+def predicted_text(p: Predicted) -> str:
+    """'20.6 mg/L (a measured level 13.7–29.8 mg/L)'."""
+    return (f"predicted {p.map_mg_l:.1f} mg/L (90 % {p.lower_mg_l:.1f}–{p.upper_mg_l:.1f}; a "
+            f"measured level, residual error included, {p.measured_lower_mg_l:.1f}–"
+            f"{p.measured_upper_mg_l:.1f} mg/L)")
+
+
+def next_levels_heading(s: TdmSection) -> str:
+    start = s.new_regimen_start_clock or f"{s.new_regimen_start_h:.1f} h"
+    if s.regimen_changes:
+        return f"(new regimen from its first dose at {start})"
+    return f"(current regimen continued; next dose at {start})"
 
 
 def _m(markup: str) -> Text:
@@ -78,7 +93,7 @@ def detail(s: TdmSection) -> list[RenderableType]:
         out.append(_m("[red]flag:[/red] ") + Text(flag))
     rec = s.recommendation
     style = _status_style(rec)
-    out.append(_m(f"[{style}]TDM regimen — {rec.status}:[/{style}] ")
+    out.append(_m(f"[{style}]TDM regimen — {rec.status}, {rec.advice.action}:[/{style}] ")
                + Text(f"{rec.regimen} ({rec.daily_dose_mg:g} mg/day; per administration "
                       f"{' / '.join(rec.capsules)})"))
     out.append(Text("  " + schedule_text(rec)))
@@ -110,12 +125,19 @@ def detail(s: TdmSection) -> list[RenderableType]:
                    band_text(r.auc24_mg_h_l, 0, sep="\n"),
                    f"{100 * (goal or 0.0):.0f} %", f"{100 * r.p_above_ceiling:.0f} %")
     out.append(rk)
-    start = s.new_regimen_start_clock or f"{s.new_regimen_start_h:.1f} h"
-    out.append(_m("[bold]Next levels[/bold] ") + Text(f"(new regimen from its first dose at "
-                                                      f"{start})"))
+    if s.predictions.predicted_at:
+        pt = Table(title="Predicted concentrations at the requested times")
+        for col in ("time", "MAP", "90 % interval", "a measured level (90 %)"):
+            pt.add_column(col)
+        for at in s.predictions.predicted_at:
+            pt.add_row(at.clock or f"{at.time_h:.1f} h", f"{at.map_mg_l:.2f} mg/L",
+                       f"{at.lower_mg_l:.2f}–{at.upper_mg_l:.2f} mg/L",
+                       f"{at.measured_lower_mg_l:.2f}–{at.measured_upper_mg_l:.2f} mg/L")
+        out.append(pt)
+    out.append(_m("[bold]Next levels[/bold] ") + Text(next_levels_heading(s)))
     for smp in s.next_samples:
         when = smp.clock or f"{smp.time_h:.1f} h from the first dose"
-        out.append(Text(f"  {smp.label}: {when} — {smp.why}"))
+        out.append(Text(f"  {smp.label}: {when} — {predicted_text(smp.predicted)} — {smp.why}"))
     return out
 
 
@@ -140,7 +162,7 @@ def summary(s: TdmSection | TdmUnavailable) -> list[RenderableType]:
         out.append(_m("  [red]flag:[/red] ") + Text(flag))
     rec = s.recommendation
     style = _status_style(rec)
-    out.append(_m(f"  [{style}]TDM regimen — {rec.status}:[/{style}] ")
+    out.append(_m(f"  [{style}]TDM regimen — {rec.status}, {rec.advice.action}:[/{style}] ")
                + Text(f"{rec.regimen} ({rec.daily_dose_mg:g} mg/day; {' / '.join(rec.capsules)}): "
                       f"steady-state peak {band_text(rec.peak_mg_l)} mg/L; P(peak in target) "
                       f"{100 * rec.p_in_target:.0f} %; P(peak > {rec.ceiling_mg_l:g} mg/L) "
@@ -152,6 +174,6 @@ def summary(s: TdmSection | TdmUnavailable) -> list[RenderableType]:
         out.append(_m("  [yellow]caution:[/yellow] ") + Text(warning))
     for smp in s.next_samples:
         when = smp.clock or f"{smp.time_h:.1f} h from the first dose"
-        out.append(Text(f"  next level {smp.label}: {when} — {smp.why}"))
+        out.append(Text(f"  next level {smp.label}: {when} — {predicted_text(smp.predicted)}"))
     out.append(Text("  (full detail, ranked alternatives and the reason: cyclodose tdm CASE)"))
     return out

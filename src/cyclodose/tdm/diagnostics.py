@@ -98,7 +98,8 @@ def population_range(sims_mg_l: FloatArray, residual_sd_mg_l: FloatArray, rng: n
 def diagnose(obs: Observations, doses: DoseHistory, pred: FloatArray, ipred: FloatArray,
              ipred_sd: FloatArray,
              pop_range_mg_l: tuple[FloatArray, FloatArray] | None = None,
-             when: Callable[[float], str] | None = None) -> Diagnostics:
+             when: Callable[[float], str] | None = None,
+             absorption_varies: bool = True) -> Diagnostics:
     """Per-level PRED, IPRED and IWRES, with flags a pharmacist should see. `when` names a
     sample time (hours from the first dose) as the pharmacist knows it, e.g. a clock time."""
     tad = time_after_dose_h(obs.time_h, doses.time_h)
@@ -143,5 +144,8 @@ def diagnose(obs: Observations, doses: DoseHistory, pred: FloatArray, ipred: Flo
         flags.append(f"delayed absorption: the level {tad[j]:.1f} h after the dose "
                      f"({obs.conc_mg_l[j]:.1f} mg/L) is above the level at {tad[i]:.1f} h "
                      f"({obs.conc_mg_l[i]:.1f} mg/L), so the early sample missed the peak (seen "
-                     "in about a fifth of patients, Hung 2014); the fit allows slow absorption")
+                     "in about a fifth of patients, Hung 2014); "
+                     + ("the fit allows slow absorption" if absorption_varies else
+                        "this model has no between-patient variability on absorption and "
+                        "cannot follow it"))
     return Diagnostics(levels=rows, flags=flags, delayed_absorption=pair is not None)

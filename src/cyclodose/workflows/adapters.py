@@ -128,3 +128,23 @@ def observations(case: Case) -> Observations:
         blq=blq,
         lloq_mg_l=lloq,
     )
+
+
+def occasion_starts(case: Case, doses: DoseHistory) -> tuple[float, ...] | None:
+    """The starts of occasions 2..K the case gives (None: the engine's default rule).
+
+    `settings.occasion_starts` are boundary times; occasion labels on the levels start a new
+    occasion at the dose before the first level of each new label (never before the last
+    level of the previous one)."""
+    if case.settings.occasion_starts_h:
+        return case.settings.occasion_starts_h
+    labelled = [lv for lv in sorted(case.levels, key=lambda x: x.time_h) if lv.occasion]
+    if not labelled:
+        return None
+    starts: list[float] = []
+    for prev, cur in zip(labelled[:-1], labelled[1:], strict=True):
+        if cur.occasion != prev.occasion:
+            before = doses.time_h[doses.time_h <= cur.time_h]
+            start = float(before.max()) if before.size else cur.time_h
+            starts.append(max(start, prev.time_h + 1e-9))
+    return tuple(starts)

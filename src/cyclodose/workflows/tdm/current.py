@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cyclodose.clinical.candidates import fewest_capsules
+from cyclodose.clinical.candidates import capsule_text, fewest_capsules
 from cyclodose.clinical.tdm_regimen import CandidateRegimen
 from cyclodose.intake.case import Case
 from cyclodose.pk.regimen import DosePattern
@@ -50,16 +50,19 @@ class UsualSchedule:
                    for s in self.slots_h)
 
 
-def _candidate(pattern: DosePattern, strengths: tuple[float, ...]) -> CandidateRegimen:
-    counts = []
+def candidate_from_pattern(pattern: DosePattern,
+                           strengths: tuple[float, ...]) -> CandidateRegimen:
+    """A regimen as the ranking needs it, with the fewest whole capsules of each dose."""
+    counts, texts = [], []
     for a in pattern.amounts_mg:
         caps = fewest_capsules(a, strengths)
         counts.append(sum(caps.values()) if caps else 0)
+        texts.append(capsule_text(caps) if caps else f"{a:g} mg (no whole capsules)")
     return CandidateRegimen(label=pattern.label, period_h=pattern.period_h,
                             offsets_h=tuple(pattern.offsets_h),
                             amounts_mg=tuple(pattern.amounts_mg),
                             daily_dose_mg=pattern.daily_dose_mg,
-                            capsules_per_administration=tuple(counts))
+                            capsules_per_administration=tuple(counts), capsules=tuple(texts))
 
 
 def _hour_of_day(case: Case, time_h: float) -> float:
@@ -98,7 +101,7 @@ def _stated(case: Case, last_dose_h: float) -> UsualSchedule | None:
     pattern = (DosePattern.every(st.amounts_mg[0], st.interval_h) if len(st.amounts_mg) == 1
                else DosePattern.cycle(st.amounts_mg, st.interval_h))
     slots = tuple(st.start_h + o for o in pattern.offsets_h)
-    return UsualSchedule(_candidate(pattern, case.settings.capsule_strengths_mg), slots,
+    return UsualSchedule(candidate_from_pattern(pattern, case.settings.capsule_strengths_mg), slots,
                          pattern.period_h, "the stated repeating regimen")
 
 
@@ -117,7 +120,7 @@ def usual_schedule(case: Case) -> UsualSchedule | None:
     if gaps.size and float(np.median(gaps[-6:])) > LONG_INTERVAL_H:
         interval = float(np.round(np.median(gaps[-6:])))
         pattern = DosePattern.every(doses[-1][1], interval)
-        return UsualSchedule(_candidate(pattern, strengths), (last,), interval,
+        return UsualSchedule(candidate_from_pattern(pattern, strengths), (last,), interval,
                              f"the usual interval of the recent doses ({interval:g} h)")
     recent = [(t, a) for t, a in doses if t > last - RECENT_DAYS * 24.0]
     groups = _groups([(_hour_of_day(case, t), t, a) for t, a in recent])
@@ -136,7 +139,7 @@ def usual_schedule(case: Case) -> UsualSchedule | None:
     midnight = last - _hour_of_day(case, last)  # the last dose's day, in hours from t0
     slots = tuple(midnight + h for h, _ in hours)
     clock = ", ".join(f"{int(h):02d}:{round(60 * (h % 1)) % 60:02d}" for h, _ in hours)
-    return UsualSchedule(_candidate(pattern, strengths), slots, 24.0,
+    return UsualSchedule(candidate_from_pattern(pattern, strengths), slots, 24.0,
                          f"the usual dose times of the last {RECENT_DAYS:g} days ({clock})")
 
 
