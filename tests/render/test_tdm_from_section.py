@@ -56,3 +56,17 @@ def test_text_renderers_live_in_render_and_take_the_section(consult: TdmConsult)
     assert any("Bayesian TDM from 2 level(s)" in p for p in short)
     gone = summary(TdmUnavailable(unavailable=["levels: none"]))
     assert "not available — levels: none" in str(getattr(gone[0], "plain", ""))
+
+
+def test_no_new_regimen_wording_when_nothing_changes(consult: TdmConsult) -> None:
+    s = consult.tdm
+    kept = s.model_copy(update={"regimen_changes": False})
+    from cyclodose.render.tdm_text import next_levels_heading
+
+    assert "new regimen" in next_levels_heading(s)
+    assert "new regimen" not in next_levels_heading(kept)
+    assert "current regimen continued" in next_levels_heading(kept)
+    copy = consult.model_copy(update={"tdm": kept})
+    copy._estimate = consult.estimate
+    html = report.consult_html(copy)
+    assert "Start the new regimen" not in html and "Continue the current regimen" in html

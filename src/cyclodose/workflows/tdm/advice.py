@@ -3,9 +3,11 @@
 - A measured level above the 30 mg/L ceiling (monograph; above 35 mg/L the CNS risk rises,
   UK TB drug monographs): hold the next dose now, check an early level when the fit predicts
   the concentration below 30 mg/L, restart only then; not only a steady-state recheck.
-- A level far above anything this dose history can produce (outside the population model's
-  99.7 % prediction range, residual error included): a possible dosing or sampling error;
-  the advice is "verify".
+- A level far above what this dose history can produce (outside the population model's
+  99.7 % prediction range, residual error included, or above the ceiling at more than
+  POSSIBLE_ERROR_RATIO times the population prediction for these doses and this renal
+  function, e.g. 55 mg/L on 250 mg twice daily): a possible dosing or sampling error; the
+  advice is "verify".
 - A change of regimen only for a clinically meaningful gain: at least MEANINGFUL_GAIN in
   P(goal), or MEANINGFUL_GAIN less P(peak > 30 mg/L); otherwise keep the current regimen.
 """
@@ -26,6 +28,7 @@ MEANINGFUL_GAIN = 0.10  # 10 percentage points: about 3 Monte Carlo SEs at 1000 
 CHANGE_THRESHOLD = (f"a change is proposed only for a gain of at least "
                     f"{100 * MEANINGFUL_GAIN:.0f} percentage points in P(goal) or "
                     f"{100 * MEANINGFUL_GAIN:.0f} points less P(peak > {CEILING_MG_L:g} mg/L)")
+POSSIBLE_ERROR_RATIO = 2.0
 FALL_WINDOW_H = 120.0
 FALL_STEP_H = 0.25
 FALL_DRAWS = 500
@@ -63,7 +66,7 @@ def _fall_time(conc: Callable[[FloatArray, FloatArray], FloatArray], eta_map: Fl
     return map_t, (None if upper is None or not np.isfinite(upper) else upper)
 
 
-def advise(obs: Observations, pop_upper_mg_l: FloatArray | None,
+def advise(obs: Observations, pop_upper_mg_l: FloatArray | None, pred_mg_l: FloatArray,
            current: ScoredRegimen | None, best: ScoredRegimen,
            conc: Callable[[FloatArray, FloatArray], FloatArray], eta_map: FloatArray,
            draws: FloatArray, when: Callable[[float], str]) -> Advice:
@@ -71,16 +74,22 @@ def advise(obs: Observations, pop_upper_mg_l: FloatArray | None,
     highest = float(quantified.max()) if quantified.size else None
     parts: list[str] = []
     possible_error = False
-    if pop_upper_mg_l is not None:
-        for i in range(obs.n):
-            if obs.quantified[i] and obs.conc_mg_l[i] > pop_upper_mg_l[i]:
-                possible_error = True
-                parts.append(
-                    f"Verify: the level of {obs.conc_mg_l[i]:.1f} mg/L at {when(obs.time_h[i])} is "
-                    f"far above what this dose history can produce (population model, 99.7 % "
-                    f"range up to {pop_upper_mg_l[i]:.1f} mg/L): a possible dosing or sampling "
-                    "error (extra doses, wrong sample time or tube, a sample drawn through a "
-                    "line); check the dose record and repeat the level before acting on it.")
+    for i in range(obs.n):
+        if not obs.quantified[i]:
+            continue
+        c = float(obs.conc_mg_l[i])
+        outside = pop_upper_mg_l is not None and c > pop_upper_mg_l[i]
+        if outside or (c > CEILING_MG_L and c > POSSIBLE_ERROR_RATIO * pred_mg_l[i]):
+            possible_error = True
+            basis = (f"population model, 99.7 % range up to {pop_upper_mg_l[i]:.1f} mg/L"
+                     if outside and pop_upper_mg_l is not None else
+                     f"more than {POSSIBLE_ERROR_RATIO:g} × the {pred_mg_l[i]:.1f} mg/L a typical "
+                     "patient with this renal function would have on these doses")
+            parts.append(
+                f"Verify: the level of {c:.1f} mg/L at {when(obs.time_h[i])} is far above what "
+                f"this dose history can produce ({basis}): a possible dosing or sampling error "
+                "(extra doses, wrong sample time or tube, a sample drawn through a line); check "
+                "the dose record and repeat the level before acting on it.")
     if highest is not None and highest > CEILING_MG_L:
         last_h = float(obs.time_h.max())
         fall, fall_up = _fall_time(conc, eta_map, draws, last_h)

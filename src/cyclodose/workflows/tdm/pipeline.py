@@ -322,7 +322,8 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     # or the patient's own once-daily regimen already ranks first (no change to make).
     on_top_already = current is not None and top.regimen.label == current.regimen.label
     ranked = divided_first(ranked, is_divided, keep_order=severe_renal or on_top_already)
-    advice = advise(obs, pop_range[1] if pop_range is not None else None, current, ranked[0],
+    advice = advise(obs, pop_range[1] if pop_range is not None else None, pred_pop, current,
+                    ranked[0],
                     conc, fit.eta, sample.draws, _when(case))
     recommended = ranked[0]
     if advice.action is Action.KEEP and current is not None:
