@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import distributed
 import numpy as np
 import pytest
 
 from cyclodose.errors import CaseError
-from cyclodose.population import backends, parse_population_spec, run_pta
+from cyclodose.population import backends, parse_population_spec, per_kg, run_pta, weight_bands
 
 
 def test_dask_local_cluster_equals_numpy() -> None:
-    distributed = pytest.importorskip("distributed")
     spec = parse_population_spec({
         "n": 3000, "seed": 5,
         "covariates": {
             "weight_kg": {"dist": "normal", "mean": 58.0, "sd": 12.2, "min": 35, "max": 110},
             "crcl_ml_min": {"dist": "lognormal", "mean": 89.1, "sd": 31.9, "min": 25}},
         "correlations": [{"a": "weight_kg", "b": "crcl_ml_min", "rho": 0.4}]})
-    regs, mics = ["250mg q12h", "250/500mg q12h"], [8, 16, 32]
+    regs, mics = ["250mg q12h", "250/500mg q12h",
+                  weight_bands("bands", [(None, 50, "250mg q12h"), (50, None, "500mg q12h")]),
+                  per_kg("15 mg/kg/day", 15, 2, 125)], [8, 16, 32]
     ref = run_pta(spec, regs, mics, [30, 64], chunk_size=3000)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
@@ -27,6 +29,7 @@ def test_dask_local_cluster_equals_numpy() -> None:
     assert sum(seen) == 3000 and len(seen) == 5  # one progress report per chunk
     for a, b in zip(ref, got, strict=True):
         assert a.to_json() == b.to_json()
+        assert a.details_json() == b.details_json()
         assert np.array_equal(a.cmax_mg_l, b.cmax_mg_l)
         assert np.array_equal(a.cmin_mg_l, b.cmin_mg_l)
 

@@ -19,6 +19,7 @@ from cyclodose.population import evaluate as ev
 from cyclodose.population.backends import run_numpy
 from cyclodose.population.evaluate import Job, evaluate_chunk, make_covariates
 from cyclodose.population.pta import ChunkSummary, Combiner, combine, exposure_stats
+from cyclodose.population.regimens import fixed
 from cyclodose.population.sampling import Sampler
 
 POP = {"weight_kg": {"dist": "normal", "mean": 58.0, "sd": 12.2, "min": 35, "max": 110},
@@ -30,7 +31,7 @@ TARGETS = (30.0, 64.0)
 
 def _job(n: int = 700, seed: int = 5) -> Job:
     spec = parse_population_spec({"n": n, "seed": seed, "covariates": POP})
-    return Job(spec=spec, patterns=tuple(pk.parse_regimen(r) for r in REGIMENS),
+    return Job(spec=spec, plans=tuple(fixed(r) for r in REGIMENS),
                mics_mg_l=MICS, targets_pct=TARGETS)
 
 
@@ -43,7 +44,7 @@ def test_chunk_equals_one_public_call_per_regimen(monkeypatch: pytest.MonkeyPatc
     sample = Sampler(job.spec, model.omega).sample(start, stop)
     cov = make_covariates(sample.covariates, model)
     targets = np.array(TARGETS)
-    for r, pattern in enumerate(job.patterns):
+    for r, pattern in enumerate(p.pattern for p in job.plans):
         ref = pk.steady_state_metrics(model, cov, sample.eta, pattern, mics_mg_l=MICS)
         # identical, not merely close: the same per-row arithmetic
         assert np.array_equal(got.cmax_mg_l[r], ref["cmax"])

@@ -24,6 +24,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from cyclodose import __version__
+
+        sys.stdout.write(f"cyclodose {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """Decision support for cycloserine therapy in drug-resistant tuberculosis."""
+
 err_console = Console(stderr=True, soft_wrap=True)  # one problem, one line
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -4,14 +4,17 @@ Correlated standard normals z = L·ε (L L' = R, the latent correlation matrix)
 become uniforms u = Φ(z) and then covariates x = F⁻¹(u) through each
 (truncated) marginal's inverse CDF. Truncation is exact: u is mapped onto
 [F(min), F(max)], so no draw is clipped or rejected and the copula's rank
-correlation survives unchanged.
+correlation survives unchanged. A window that lies wholly in one tail is
+mapped in log space on the lower side (the upper tail mirrored onto it),
+where the normal CDF keeps its relative precision however far out the window
+is: Φ(z) itself rounds to 1 beyond about 8 SD above the mean.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtr, ndtri
+from scipy.special import log_ndtr, ndtr, ndtri, ndtri_exp
 
 from cyclodose.errors import CaseError
 from cyclodose.population.spec import Correlation, CovariateDist
@@ -37,7 +40,16 @@ def correlation_cholesky(names: list[str], correlations: list[Correlation]) -> F
 
 
 def _truncated_normal_ppf(u: FloatArray, lo: float, hi: float) -> FloatArray:
-    """Standard normal inverse CDF restricted to [lo, hi] (in z units)."""
+    """Standard normal inverse CDF restricted to [lo, hi] (in z units), accurate in both tails."""
+    if lo > 0:  # wholly in the upper tail: the mirror image of a lower-tail window
+        return -_truncated_normal_ppf(1.0 - u, -hi, -lo)
+    if hi < 0:  # wholly in the lower tail: F = exp(log F), interpolated in log space
+        log_lo = float(log_ndtr(lo)) if np.isfinite(lo) else -np.inf
+        log_hi = float(log_ndtr(hi))
+        with np.errstate(divide="ignore"):
+            log_p = np.logaddexp(np.log1p(-u) + log_lo, np.log(u) + log_hi)
+        return np.clip(ndtri_exp(log_p), lo, hi)
+    # the window holds the mean: F(lo) <= 0.5 <= F(hi), both well represented
     f_lo = float(ndtr(lo)) if np.isfinite(lo) else 0.0
     f_hi = float(ndtr(hi)) if np.isfinite(hi) else 1.0
     z: FloatArray = ndtri(f_lo + u * (f_hi - f_lo))

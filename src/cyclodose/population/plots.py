@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -18,8 +19,13 @@ from cyclodose.population.pta import (  # noqa: E402
 )
 
 
-def plot_pta(results: list[RegimenResult], path: str | Path) -> Path:
-    """PTA-vs-MIC panels (one per target) and Cmax / AUC24 distributions; PNG/SVG/PDF by suffix."""
+def plot_pta(results: list[RegimenResult], path: str | Path,
+             caption: list[str] | None = None, source: str = "") -> Path:
+    """PTA-vs-MIC panels (one per target) and Cmax / AUC24 distributions; PNG/SVG/PDF by suffix.
+
+    `caption`: warnings (validity of the model for this population) printed under the
+    figure, so that a figure copied on its own still carries them; `source`: a line of
+    provenance (versions, seed) for the title."""
     targets = list(results[0].breakpoint)
     n_panels = len(targets) + 2
     cols = 2
@@ -65,8 +71,15 @@ def plot_pta(results: list[RegimenResult], path: str | Path) -> Path:
     n = results[0].n
     fig.suptitle(f"{results[0].model}: {n:,} virtual patients, individual predictions "
                  f"(no residual error), %T>MIC {results[0].tmic_method}.\n"
-                 "Research output for regimen design, not a dosing recommendation.", fontsize=9)
-    fig.tight_layout()
+                 "Research output for regimen design, not a dosing recommendation."
+                 + (f"\n{source}" if source else ""), fontsize=9)
+    lines = [textwrap.fill("Warning: " + w, 150) for w in caption or []]
+    if lines:
+        fig.text(0.01, 0.005, "\n".join(lines), fontsize=7, va="bottom", ha="left",
+                 color="darkred")
+        fig.tight_layout(rect=(0, 0.025 * sum(t.count("\n") + 1 for t in lines), 1, 1))
+    else:
+        fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=110)
     plt.close(fig)
