@@ -92,3 +92,11 @@ def test_contraindicated_mic_case_says_so_and_ranks_by_the_mic_goal() -> None:
     assert "P(%T&gt;MIC ≥ 64 %, peak ≤ 30 mg/L)" in html
     assert "OUTSIDE the model&#x27;s validity domain" in html
     assert "Start the new regimen with the dose due at 2026-03-11 08:00" in html
+
+
+def test_model_averaging_weights_and_why_are_in_the_report() -> None:
+    html = _flat(consult_html(tdm_consult(load_case(EXAMPLE), model="auto")))
+    assert "Model averaging (settings.model auto): " in html
+    assert re.search(r"alghamdi2019 v2019\.1 weight 0\.\d\d", html)
+    assert re.search(r"resendiz2025 v2025\.1 weight 0\.\d\d", html)
+    assert "Why: " in html and "Uster 2021" in html

@@ -53,8 +53,8 @@ def _typical_log(cov):
     (22.0, 21.0),
 ])
 def test_map_agrees_with_independent_implementation(levels_mg_l):
-    """Our MAP (η-space, L-BFGS-B, PK engine) against log-parameter Nelder–Mead on an own
-    Bateman superposition: estimates agree to 1e-3 relative (issue 4)."""
+    """Our MAP (η-space, batched Levenberg–Marquardt, PK engine) against log-parameter
+    Nelder–Mead on an own Bateman superposition: estimates agree to 1e-3 relative (issue 4)."""
     cov = pk.Covariates.create(weight_kg=[58.0], crcl_ml_min=[85.0])
     td, ad = dose_history()
     ts = sample_times()

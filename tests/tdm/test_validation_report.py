@@ -11,12 +11,13 @@ def test_validation_report_small(tmp_path: Path) -> None:
     out = tmp_path / "validation.md"
     assert main([str(out), "--n", "8"]) == 0
     text = out.read_text(encoding="utf-8")
-    for heading in ("## 1. Simulation–estimation study", "## 2. MAP against an independent",
+    for heading in ("## 1. Simulation–estimation study", "## 2. Model averaging",
+                    "## 3. MAP against an independent",
                     "### Agreement with ODE integration", "### Typical-patient values",
                     "### Monograph statements", "### Real-world dose histories and occasions"):
         assert heading in text, heading
     # a failed check is written as NO: none may fail
     assert "| NO |" not in text
     assert "8 virtual adult TB patients" in text
-    for case in ("late dose", "irregular history", "two occasions"):
+    for case in ("late dose", "irregular history", "two occasions", "inside the lag"):
         assert f"| {case}" in text, case

@@ -25,7 +25,9 @@ def tdm(
     report: Annotated[
         Path | None, typer.Option("--report", help="Write the consult report (.pdf or .html).")
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Population PK model name.")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="Population PK model name, or auto: average the models weighted by "
+        "their fit to the levels.")] = None,
     predict_at: Annotated[str | None, typer.Option(
         "--predict-at", help="Comma-separated times to predict the concentration at, e.g. "
         "2026-03-12T10:00,2026-03-12T14:00 (read like the case's times).")] = None,

@@ -12,6 +12,7 @@ monograph and the US label prescribe, except in severe renal impairment.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from cyclodose.clinical.regimen_policy import TIE_PROBABILITY, rank_key
 from cyclodose.intake.case import Case, Target
 from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
 from cyclodose.pk.regimen import DosePattern
-from cyclodose.tdm.posterior import interval
+from cyclodose.tdm.forecast import CREDIBLE_LEVEL
 from cyclodose.tdm.preprocess import FloatArray
 
 
@@ -70,31 +71,46 @@ class ScoredRegimen:
 MetricsFn = Callable[[CandidateRegimen], dict[str, FloatArray]]
 
 
-def _summary(x: FloatArray) -> Summary:
-    m, lo, hi = interval(np.asarray(x, dtype=float))
-    return Summary(m, lo, hi)
+def _summaries(x: FloatArray) -> list[Summary]:
+    """Median and central 90 % interval of each row (candidate) over the draws, one call."""
+    lo, hi = 50.0 * (1.0 - CREDIBLE_LEVEL), 50.0 * (1.0 + CREDIBLE_LEVEL)
+    q = np.percentile(np.asarray(x, dtype=float), [50.0, lo, hi], axis=1)
+    return [Summary(float(m), float(a), float(b)) for m, a, b in q.T]
+
+
+def score_many(cands: Sequence[CandidateRegimen], metrics: Sequence[dict[str, FloatArray]],
+               target: Target) -> list[ScoredRegimen]:
+    """Every candidate scored at once: metrics stacked to (candidates, draws)."""
+    if not cands:
+        return []
+    cmax = np.vstack([np.asarray(m["cmax"], dtype=float) for m in metrics])
+    in_window = (cmax >= target.peak_low_mg_l) & (cmax <= target.peak_high_mg_l)
+    below_ceiling = cmax <= CEILING_MG_L
+    p_in = np.mean(in_window, axis=1)
+    p_above = np.mean(~below_ceiling, axis=1)
+    peaks = _summaries(cmax)
+    troughs = _summaries(np.vstack([m["cmin"] for m in metrics]))
+    aucs = _summaries(np.vstack([m["auc24"] for m in metrics]))
+    with_mic = target.mic_mg_l is not None and all(m.get("tmic_pct") is not None
+                                                   for m in metrics)
+    tmics: list[Summary | None] = [None] * len(cands)
+    p_tmic: list[float | None] = [None] * len(cands)
+    objective = p_in
+    if with_mic:
+        tm = np.vstack([np.asarray(m["tmic_pct"], dtype=float) for m in metrics])
+        reached = tm >= target.tmic_pct
+        tmics = list(_summaries(tm))
+        p_tmic = [float(v) for v in np.mean(reached, axis=1)]
+        objective = np.mean(reached & below_ceiling, axis=1)
+    return [ScoredRegimen(regimen=c, peak_mg_l=peaks[i], trough_mg_l=troughs[i],
+                          auc24_mg_h_l=aucs[i], tmic_pct=tmics[i], p_in_target=float(p_in[i]),
+                          p_above_ceiling=float(p_above[i]), p_tmic_goal=p_tmic[i],
+                          objective=float(objective[i]))
+            for i, c in enumerate(cands)]
 
 
 def score(cand: CandidateRegimen, metrics: dict[str, FloatArray], target: Target) -> ScoredRegimen:
-    cmax = np.asarray(metrics["cmax"], dtype=float)
-    in_window = (cmax >= target.peak_low_mg_l) & (cmax <= target.peak_high_mg_l)
-    below_ceiling = cmax <= CEILING_MG_L
-    p_tmic = None
-    tmic = None
-    if target.mic_mg_l is not None and metrics.get("tmic_pct") is not None:
-        tm = np.asarray(metrics["tmic_pct"], dtype=float)
-        tmic = _summary(tm)
-        reached = tm >= target.tmic_pct
-        p_tmic = float(np.mean(reached))
-        objective = float(np.mean(reached & below_ceiling))
-    else:
-        objective = float(np.mean(in_window))
-    return ScoredRegimen(
-        regimen=cand, peak_mg_l=_summary(cmax), trough_mg_l=_summary(metrics["cmin"]),
-        auc24_mg_h_l=_summary(metrics["auc24"]), tmic_pct=tmic,
-        p_in_target=float(np.mean(in_window)), p_above_ceiling=float(np.mean(~below_ceiling)),
-        p_tmic_goal=p_tmic, objective=objective,
-    )
+    return score_many([cand], [metrics], target)[0]
 
 
 def _key(s: ScoredRegimen) -> tuple[float, float, float, float]:
@@ -106,7 +122,7 @@ def rank(candidates: Sequence[CandidateRegimen], metrics: MetricsFn,
          target: Target) -> list[ScoredRegimen]:
     """All candidates within 1 g/day, best first."""
     allowed = [c for c in candidates if c.daily_dose_mg <= MAX_DAILY_DOSE_MG + 1e-9]
-    scored = [score(c, metrics(c), target) for c in allowed]
+    scored = score_many(allowed, [metrics(c) for c in allowed], target)
     return sorted(scored, key=_key)
 
 
@@ -206,7 +222,12 @@ def reason(best: ScoredRegimen, target: Target, model_label: str, n_draws: int,
 
 def grid_for(case: Case) -> list[CandidateRegimen]:
     """The candidate grid of `cyclodose.clinical.candidates` (the case's capsule strengths)."""
-    strengths = case.settings.capsule_strengths_mg
+    return list(_grid(tuple(case.settings.capsule_strengths_mg)))
+
+
+@functools.lru_cache(maxsize=16)
+def _grid(strengths: tuple[float, ...]) -> tuple[CandidateRegimen, ...]:
+    # cached: the grid depends on the strengths alone and costs milliseconds per consult
     out = []
     for c in candidate_grid(strengths):
         counts = []
@@ -217,4 +238,4 @@ def grid_for(case: Case) -> list[CandidateRegimen]:
             label=c.label, period_h=c.pattern.period_h, offsets_h=tuple(c.pattern.offsets_h),
             amounts_mg=tuple(c.pattern.amounts_mg), daily_dose_mg=c.daily_dose_mg,
             capsules_per_administration=tuple(counts), capsules=c.capsules))
-    return out
+    return tuple(out)

@@ -6,6 +6,8 @@ Public API (others code against these names):
 - `Covariates`, `CovariateTimeline` (built from a Case by `cyclodose.workflows.adapters`)
 - `individual_parameters(spec, covariates, eta) -> Params`
 - `predict(spec, covariates, eta, dose_times_h, dose_amounts_mg, times_h) -> (n, nt) mg/L`
+- `predictor(spec, covariates, dose_times_h, dose_amounts_mg, times_h)`: the same with all
+  but η bound once (for a MAP search or a sampler)
 - `DosePattern`, `parse_regimen(text)`, `repeat_doses(...)`
 - `steady_state_metrics(spec, covariates, eta, pattern, mic_mg_l=None, *, mics_mg_l=None)`
 - `steady_state_concentration(spec, covariates, eta, pattern, times_h)`
@@ -14,6 +16,7 @@ Public API (others code against these names):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,7 +29,7 @@ from cyclodose.pk.covariates import (
     validity_reasons,
 )
 from cyclodose.pk.metrics import window_metrics
-from cyclodose.pk.params import Params, as_eta, individual_parameters
+from cyclodose.pk.params import ParameterMap, Params, as_eta, individual_parameters, parameter_map
 from cyclodose.pk.regimen import DosePattern, parse_regimen, repeat_doses
 from cyclodose.pk.solution import Segment, concentration_mg_l
 from cyclodose.pk.spec import DEFAULT_MODEL, ModelSpec, get_model, list_models
@@ -56,6 +59,24 @@ def predict(spec: ModelSpec, covariates: Cov, eta: Any, dose_times_h: Any, dose_
     ad = np.atleast_1d(np.asarray(dose_amounts_mg, dtype=float))
     t = np.atleast_1d(np.asarray(times_h, dtype=float))
     return concentration_mg_l(segs, td, ad, t)
+
+
+def predictor(spec: ModelSpec, covariates: Cov, dose_times_h: Any, dose_amounts_mg: Any,
+              times_h: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """`predict` as a function of η (n, n_eta) alone: the typical values of every covariate
+    segment are computed once, so a call costs only exp(η) and the closed form."""
+    segs = (list(zip(covariates.start_h, covariates.segments, strict=True))
+            if isinstance(covariates, CovariateTimeline) else [(-np.inf, covariates)])
+    maps = [(start, parameter_map(spec, c)) for start, c in segs]
+    td = np.atleast_1d(np.asarray(dose_times_h, dtype=float))
+    ad = np.atleast_1d(np.asarray(dose_amounts_mg, dtype=float))
+    t = np.atleast_1d(np.asarray(times_h, dtype=float))
+
+    def conc(eta: np.ndarray) -> np.ndarray:
+        e = as_eta(spec, eta, 1)
+        return concentration_mg_l([Segment(start, m.at(e)) for start, m in maps], td, ad, t)
+
+    return conc
 
 
 def steady_state_concentration(spec: ModelSpec, covariates: Covariates, eta: Any,
@@ -106,14 +127,17 @@ __all__ = [
     "Covariates",
     "DosePattern",
     "ModelSpec",
+    "ParameterMap",
     "Params",
     "as_eta",
     "exposure_metrics",
     "get_model",
     "individual_parameters",
     "list_models",
+    "parameter_map",
     "parse_regimen",
     "predict",
+    "predictor",
     "repeat_doses",
     "segments",
     "steady_state_concentration",

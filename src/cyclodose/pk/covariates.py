@@ -12,6 +12,7 @@ Covariates that change over time (`case.patient.covariate_history`) form a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -94,8 +95,9 @@ class Covariates:
                    ffm_kg=ffm, scr_mg_dl=scr, crcl_56m_ml_min=c56, patient=_arr(patient),
                    dialysis=_arr(dialysis))
 
-    @property
+    @functools.cached_property
     def size(self) -> int:
+        # cached: asked at every prediction (the arrays of a frozen instance never change size)
         return int(np.broadcast_shapes(*(getattr(self, f.name).shape for f in fields(self)))[0])
 
     def take(self, index: Any) -> Covariates:

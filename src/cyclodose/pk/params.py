@@ -73,24 +73,55 @@ def _typical(p: ParameterSpec, cov: Covariates) -> np.ndarray:
     return np.atleast_1d(value)
 
 
-def individual_parameters(spec: ModelSpec, covariates: Covariates, eta: Any = None) -> Params:
-    """Parameters for each individual: typical value x covariate effects x exp(eta)."""
+@dataclass(frozen=True, eq=False)
+class ParameterMap:
+    """Typical values for some covariates, computed once, and the η each parameter takes:
+    `at(eta)` is then only exp(η) times the typical value (what a MAP search or a
+    sampler calls thousands of times)."""
+
+    typical: dict[str, np.ndarray]  # (n_cov,) per parameter name
+    eta_index: dict[str, int]  # parameter name -> column of η
+    n_eta: int
+    n_stages: int
+
+    @property
+    def size(self) -> int:
+        return int(next(iter(self.typical.values())).shape[0])
+
+    def at(self, eta: np.ndarray) -> Params:
+        e = np.asarray(eta, dtype=float)
+        n = max(e.shape[0], self.size)
+        if e.shape[0] not in (1, n) or self.size not in (1, n):
+            raise ValueError(f"eta rows ({e.shape[0]}) and covariates ({self.size}) do not "
+                             "broadcast")
+        out: dict[str, np.ndarray] = {}
+        for name, value in self.typical.items():
+            j = self.eta_index.get(name)
+            v = value * np.exp(e[:, j]) if j is not None else value
+            out[name] = np.broadcast_to(v, (n,)).astype(float, copy=True)
+        return Params(n_stages=self.n_stages, **out)
+
+
+def parameter_map(spec: ModelSpec, covariates: Covariates) -> ParameterMap:
+    """Typical values of every parameter for these covariates (checked to be present)."""
     require(spec, covariates)
-    eta_arr = np.asarray(eta, dtype=float) if eta is not None else None
-    n_cov = covariates.size
-    e = as_eta(spec, eta_arr, n_cov)
-    n = max(e.shape[0], n_cov)
-    if e.shape[0] not in (1, n) or n_cov not in (1, n):
-        raise ValueError(f"eta rows ({e.shape[0]}) and covariates ({n_cov}) do not broadcast")
-    out: dict[str, np.ndarray] = {}
+    typical: dict[str, np.ndarray] = {}
+    index: dict[str, int] = {}
     for name in ("cl_l_h", "v_l", "ka_per_h", "tlag_h", "mtt_h", "f"):
         p = spec.parameters.get(name)
         if p is None:
             default = {"tlag_h": 0.0, "f": 1.0}.get(name, np.nan)
-            out[name] = np.full(n, default)
+            typical[name] = np.full(covariates.size, default)
             continue
-        value = _typical(p, covariates)
+        typical[name] = np.broadcast_to(_typical(p, covariates), (covariates.size,)).astype(float)
         if p.eta is not None:
-            value = value * np.exp(e[:, spec.eta_names.index(p.eta)])
-        out[name] = np.broadcast_to(value, (n,)).astype(float, copy=True)
-    return Params(n_stages=spec.n_stages, **out)
+            index[name] = spec.eta_names.index(p.eta)
+    return ParameterMap(typical=typical, eta_index=index, n_eta=len(spec.eta_names),
+                        n_stages=spec.n_stages)
+
+
+def individual_parameters(spec: ModelSpec, covariates: Covariates, eta: Any = None) -> Params:
+    """Parameters for each individual: typical value x covariate effects x exp(eta)."""
+    pmap = parameter_map(spec, covariates)
+    eta_arr = np.asarray(eta, dtype=float) if eta is not None else None
+    return pmap.at(as_eta(spec, eta_arr, pmap.size))

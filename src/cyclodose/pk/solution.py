@@ -29,6 +29,8 @@ from scipy import special
 from cyclodose.pk.params import Params
 
 _CHUNK = 2_000_000  # elements per (individual x dose x time) block
+SEQUENTIAL_BLOCK = 16_384  # individuals x times per block of the final superposition
+SEQUENTIAL_ELEMENTS = 50_000  # individuals x doses x times above which `amounts_sequential` wins
 
 
 def phi1(x: np.ndarray) -> np.ndarray:
@@ -158,6 +160,11 @@ def _chains_all(s_max: int, lam: np.ndarray, ktr: np.ndarray, t: np.ndarray
 def responses_to(r: Rates, dst: int, t: np.ndarray) -> list[np.ndarray]:
     """[response(r, src, dst, t) for src in 0..dst], sharing the chain integrals."""
     m = r.n_stages
+    if m == 0 and dst == 1 and np.all(r.ka >= r.k):
+        # first-order absorption, the usual ka >= k: central <- depot shares e^(-k t) with
+        # central <- central (the same numbers as `response`, one exponential fewer)
+        ek = np.exp(-r.k * t)
+        return [r.ka * t * ek * phi1((r.ka - r.k) * t), ek]
     if dst < m or m == 0:
         return [response(r, src, dst, t) for src in range(dst + 1)]
     ka = _separated(r.ka, r.k) if dst == m + 1 else r.ka
@@ -238,30 +245,49 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
     entry: O(times x compartments) instead of O(times x doses) for long histories.
 
     The lag shifts every entry of an individual equally, so entries keep the order of
-    the doses and the gaps between them are shared by all individuals."""
+    the doses and the gaps between them are shared by all individuals. A regular history
+    has one gap: its transition matrix is computed once and applied at every dose."""
     order = np.argsort(dose_times_h, kind="stable")
     td, ad = dose_times_h[order], dose_amounts_mg[order]
     n, nd, ns = par.size, td.size, par.n_stages + 2
     r = Rates.of(par)
-    states = np.zeros((nd, n, ns))
-    x = np.zeros((n, ns))
-    for k in range(nd):
-        if k:
-            x = propagate(r, x, np.full(n, td[k] - td[k - 1]))
-        x[:, 0] += ad[k] * par.f
-        states[k] = x
+    gaps, which = np.unique(np.diff(td), return_inverse=True)
+    phis = [{ds: np.broadcast_to(v, (n, 1))[:, 0] for ds, v in
+             transition(r, np.full((n, 1), g)).items()} for g in gaps]
     last = np.searchsorted(td, t - par.tlag_h[:, None], side="right") - 1  # (n, nt)
     live = last >= 0
     k_idx = np.maximum(last, 0)
-    tau = np.where(live, t - (td[k_idx] + par.tlag_h[:, None]), 0.0)
-    xs = states[k_idx, np.arange(n)[:, None], :]  # (n, nt, ns)
+    needed = np.zeros(nd, dtype=bool)
+    needed[k_idx[live]] = True
+    states = np.zeros((ns, n, nd))  # amount in each compartment just after each entry
+    x = [np.zeros(n) for _ in range(ns)]
+    for k in range(int(np.max(k_idx)) + 1):
+        if k:
+            phi = phis[which[k - 1]]  # lower triangular: mass only moves down the chain
+            x = [sum(phi[d, s] * x[s] for s in range(d + 1)) for d in range(ns)]
+        x[0] = x[0] + ad[k] * par.f
+        if needed[k]:
+            for c in range(ns):
+                states[c, :, k] = x[c]
     out = np.zeros((n, len(comps), t.shape[1]))
-    for ci, c in enumerate(comps):
-        acc = np.zeros(t.shape)
-        for src, resp in enumerate(responses_to(r, c, tau)):
-            acc += resp * xs[:, :, src]
-        out[:, ci, :] = np.where(live, acc, 0.0)
+    # in blocks of rows that stay in the CPU cache (many times per row: a plotted band)
+    rows = max(1, SEQUENTIAL_BLOCK // max(1, t.shape[1]))
+    for i0 in range(0, n, rows):
+        sl = slice(i0, i0 + rows)
+        rb = Rates(ktr=_block(r.ktr, sl), ka=_block(r.ka, sl), k=_block(r.k, sl),
+                   n_stages=r.n_stages)
+        kb, lb = k_idx[sl], live[sl]
+        tau = np.where(lb, t[sl] - (td[kb] + par.tlag_h[sl, None]), 0.0)
+        for ci, c in enumerate(comps):
+            acc = np.zeros(tau.shape)
+            for src, resp in enumerate(responses_to(rb, c, tau)):
+                acc += resp * np.take_along_axis(states[src, sl], kb, axis=1)
+            out[sl, ci, :] = np.where(lb, acc, 0.0)
     return out
+
+
+def _block(x: np.ndarray, sl: slice) -> np.ndarray:
+    return x[sl] if x.shape[0] > 1 else x
 
 
 def amounts(segments: Sequence[Segment], dose_times_h: np.ndarray, dose_amounts_mg: np.ndarray,
@@ -278,9 +304,10 @@ def amounts(segments: Sequence[Segment], dose_times_h: np.ndarray, dose_amounts_
     n = base.size
     td = np.asarray(dose_times_h, dtype=float)
     tt = np.asarray(times_h, dtype=float)
-    # many doses and many times: propagate from dose to dose instead of summing all doses
+    # many doses and many times (or many individuals): propagate from dose to dose instead
+    # of summing all doses; below these sizes the Python loop over doses costs more
     if len(segments) == 1 and x0 is None and td.ndim == 1 and td.size > 4 and (
-            td.size * tt.shape[-1] > 4096):
+            td.size * tt.shape[-1] > 4096 or n * td.size * tt.shape[-1] > SEQUENTIAL_ELEMENTS):
         tt = np.broadcast_to(tt, (n, tt.shape[-1])) if tt.ndim == 1 else _rows(tt, n)
         ad1 = np.broadcast_to(np.asarray(dose_amounts_mg, dtype=float), td.shape)
         return amounts_sequential(base, td, ad1, tt, comps)

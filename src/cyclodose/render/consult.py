@@ -247,11 +247,21 @@ def consult_html(consult: TdmConsult, generated: datetime | None = None) -> str:
               + "; ".join(model.extrapolation) + ".")
     model_text = (f"{_e(model.title)} ({_e(model.name)} v{_e(model.version)}). "
                   f"{_e(model.citation)}. {_e(model.structure)}. {_e(inside)}")
+    av = s.model_averaging
+    if av is not None:
+        model_text += _e(" Model averaging (settings.model auto): " + "; ".join(
+            f"{w.name} v{w.version} weight {w.weight:.2f}"
+            + (f" (extrapolates: {'; '.join(w.extrapolation)})" if w.extrapolation else "")
+            + (f" (not used: {w.unavailable})" if w.unavailable else "")
+            for w in av.weights) + f". Why: {av.why}. Method: {av.method}. The "
+            "estimates and level fits shown are the highest-weight model's; the forecasts, the "
+            "ranking, the advice and the prediction intervals are the weighted mixture's.")
     fit = s.fit
     method_text = (
         "Maximum a posteriori estimate of the individual random effects (Kang objective, "
-        "below-quantification samples by the M3 likelihood, L-BFGS-B from "
-        f"{fit.n_starts} starting points); uncertainty by sampling-importance-resampling "
+        "below-quantification samples by the M3 likelihood, Levenberg–Marquardt from "
+        f"{fit.n_starts} starting points placed along every random effect, Newton-polished); "
+        "uncertainty by sampling-importance-resampling "
         f"({fit.sir.n_draws} draws from {fit.sir.n_proposals} proposals, effective "
         f"sample size {fit.sir.effective_sample_size or 0.0:.0f}) with the Laplace approximation "
         "for comparison. Forecasts set between-occasion variability to 0 and assume steady state "

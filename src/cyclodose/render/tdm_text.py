@@ -52,6 +52,23 @@ def next_levels_heading(s: TdmSection) -> str:
     return f"(current regimen continued; next dose at {start})"
 
 
+def averaging_text(s: TdmSection) -> list[RenderableType]:
+    """The model-averaging weights and why (settings.model auto); nothing otherwise."""
+    av = s.model_averaging
+    if av is None:
+        return []
+    line = _m("  model averaging: ")
+    for i, w in enumerate(av.weights):
+        if i:
+            line += Text("; ")
+        line += Text(f"{w.name} weight {w.weight:.2f}")
+        if w.extrapolation:
+            line += _m(" [yellow](extrapolates)[/yellow]")
+        if w.unavailable:
+            line += Text(f" (not used: {w.unavailable})")
+    return [line + Text(f" — {av.why}")]
+
+
 def _m(markup: str) -> Text:
     return Text.from_markup(markup)
 
@@ -70,6 +87,7 @@ def detail(s: TdmSection) -> list[RenderableType]:
         out.append(Text("  the patient lies inside the model's validity domain"))
     for reason in m.extrapolation:
         out.append(_m("[yellow]extrapolation:[/yellow] ") + Text(reason))
+    out += averaging_text(s)
     t = Table(title="Individual parameters (MAP and 90 % interval)")
     for col in ("parameter", "MAP", "90 % interval"):
         t.add_column(col)
@@ -153,6 +171,7 @@ def summary(s: TdmSection | TdmUnavailable) -> list[RenderableType]:
                       + ("" if m.extrapolation else " (patient inside its validity domain)")))
     for reason in m.extrapolation:
         out.append(_m("  [yellow]extrapolation:[/yellow] ") + Text(reason))
+    out += averaging_text(s)
     params = [f"{name} {p.map:.3g} {UNITS.get(name, '')} (90 % {p.lower:.3g}–"
               f"{p.upper:.3g})" for name, p in s.parameters.items()]
     h = s.half_life_h

@@ -30,15 +30,18 @@ class Band:
     upper_mg_l: FloatArray
 
 
-def band(conc: ConcFn, eta_map: FloatArray, draws: FloatArray, time_h: FloatArray) -> Band:
+def band(conc: ConcFn, eta_map: FloatArray, draws: FloatArray, time_h: FloatArray,
+         sims: ConcFn | None = None) -> Band:
+    """The MAP curve from `conc` and the band over the draws; `sims(draws, times)`, when
+    given, simulates the draws instead (a mixture of models, each with its own draws)."""
     time_h = np.asarray(time_h, dtype=float)
     if time_h.size == 0:
         empty = np.zeros(0)
         return Band(empty, empty, empty, empty, empty)
     at_map = conc(np.atleast_2d(eta_map), time_h)[0]
-    sims = conc(draws, time_h)
+    sims_mg_l = (sims or conc)(draws, time_h)
     lo, hi = 50.0 * (1.0 - CREDIBLE_LEVEL), 50.0 * (1.0 + CREDIBLE_LEVEL)
-    q = np.percentile(sims, [50.0, lo, hi], axis=0)
+    q = np.percentile(sims_mg_l, [50.0, lo, hi], axis=0)
     return Band(time_h=time_h, map_mg_l=at_map, median_mg_l=q[0], lower_mg_l=q[1], upper_mg_l=q[2])
 
 

@@ -7,10 +7,17 @@
 f = individual prediction, g = residual SD at f. OFV is −2 × the log posterior
 up to a constant, so exp(−OFV/2) is the unnormalised posterior density used by
 the importance sampler. Everything here is vectorised over rows of η.
+
+`derivatives` gives, for many η at once, the OFV, its gradient and the
+Fisher-scoring curvature (the expected Hessian, positive semi-definite) from one
+batched prediction call: the Jacobian of the predictions by central differences,
+then the chain rule through the likelihood written out by hand. This is what a
+Gauss–Newton / Levenberg–Marquardt search needs.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +29,9 @@ from cyclodose.tdm.preprocess import FloatArray, Observations
 # Smallest residual SD (mg/L): with a purely proportional error a prediction of
 # exactly zero (a sample inside the lag time) would otherwise divide by zero.
 RESIDUAL_SD_FLOOR_MG_L = 1e-4
+
+JACOBIAN_STEP = 1e-5  # central-difference step in η for the Jacobian of the predictions
+LOG_SQRT_2PI = 0.5 * float(np.log(2.0 * np.pi))
 
 PredictFn = Callable[[FloatArray], FloatArray]  # etas (n, k) -> conc (n, n_obs) mg/L
 ResidualSdFn = Callable[[FloatArray], FloatArray]  # conc mg/L -> SD mg/L, elementwise
@@ -37,11 +47,11 @@ class Prior:
     def k(self) -> int:
         return int(self.omega.shape[0])
 
-    @property
+    @functools.cached_property
     def omega_inv(self) -> FloatArray:
         return np.asarray(np.linalg.inv(self.omega), dtype=float)
 
-    @property
+    @functools.cached_property
     def sd(self) -> FloatArray:
         return np.sqrt(np.diag(self.omega))
 
@@ -49,6 +59,17 @@ class Prior:
         """ηᵀ Ω⁻¹ η for each row."""
         e = np.atleast_2d(etas)
         return np.asarray(np.einsum("ni,ij,nj->n", e, self.omega_inv, e), dtype=float)
+
+
+@dataclass(frozen=True)
+class Derivatives:
+    """Per row of η: OFV (n,), gradient (n, k), Fisher-scoring curvature (n, k, k), and the
+    standardised residuals of the quantified levels (n, n_quantified)."""
+
+    ofv: FloatArray
+    grad: FloatArray
+    fisher: FloatArray
+    iwres: FloatArray
 
 
 @dataclass(frozen=True)
@@ -85,6 +106,64 @@ class Objective:
                 ofv = ofv + self.data_term(self.predict(etas))
         return np.where(np.isfinite(ofv), ofv, np.inf)
 
+    def _sd_and_slope(self, f: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Residual SD at f (floored) and its derivative dg/df (0 where the floor applies)."""
+        g = self.residual_sd(f)
+        delta = 1e-6 * np.maximum(1.0, np.abs(f))
+        slope = (self.residual_sd(f + delta) - self.residual_sd(f - delta)) / (2.0 * delta)
+        floored = g < RESIDUAL_SD_FLOOR_MG_L
+        return np.where(floored, RESIDUAL_SD_FLOOR_MG_L, g), np.where(floored, 0.0, slope)
+
+    def derivatives(self, etas: FloatArray, step: float = JACOBIAN_STEP) -> Derivatives:
+        """OFV, gradient and Fisher-scoring curvature for each row of etas (n, k).
+
+        One prediction call over the central-difference stencil of every row. Per level,
+        with r = (y − f)/g and g' = dg/df: d OFV/df = −2r(1 + r g')/g + 2g'/g and the
+        expected curvature 2(1 + 2g'²)/g²; for a BLQ level, z = (LLOQ − f)/g and
+        λ = φ(z)/Φ(z): d/df = −2λ dz/df, curvature 2λ(z + λ)(dz/df)². Rows whose
+        predictions are not finite get OFV = inf and a zero gradient.
+        """
+        etas = np.atleast_2d(np.asarray(etas, dtype=float))
+        n, k = etas.shape
+        prior = 2.0 * self.prior.omega_inv
+        grad = etas @ prior
+        fisher = np.broadcast_to(prior, (n, k, k)).copy()
+        ofv = self.prior.penalty(etas)
+        q, b = self.obs.quantified, self.obs.blq
+        if not self.obs.n:
+            return Derivatives(ofv, grad, fisher, np.zeros((n, 0)))
+        shifts = np.vstack([np.zeros(k), step * np.eye(k), -step * np.eye(k)])  # (2k+1, k)
+        stencil = (etas[None, :, :] + shifts[:, None, :]).reshape(-1, k)
+        with np.errstate(all="ignore"):
+            pred = np.asarray(self.predict(stencil), dtype=float).reshape(2 * k + 1, n, -1)
+            f = pred[0]
+            jac = np.moveaxis((pred[1:k + 1] - pred[k + 1:]) / (2.0 * step), 0, -1)  # (n, m, k)
+            g, slope = self._sd_and_slope(f)
+            d1 = np.zeros_like(f)
+            w = np.zeros_like(f)
+            r = np.zeros((n, int(q.sum())))
+            if q.any():
+                r = (self.obs.conc_mg_l[q] - f[:, q]) / g[:, q]
+                gq, sq = g[:, q], slope[:, q]
+                d1[:, q] = -2.0 * r * (1.0 + r * sq) / gq + 2.0 * sq / gq
+                w[:, q] = 2.0 * (1.0 + 2.0 * sq**2) / gq**2
+            if b.any():
+                gb, sb = g[:, b], slope[:, b]
+                z = (self.obs.lloq_mg_l[b] - f[:, b]) / gb
+                lam = np.exp(-0.5 * z**2 - LOG_SQRT_2PI - log_ndtr(z))
+                dz = -(1.0 + z * sb) / gb
+                d1[:, b] = -2.0 * lam * dz
+                w[:, b] = 2.0 * lam * (z + lam) * dz**2
+            ofv = ofv + self.data_term(f)
+            grad = grad + np.einsum("nm,nmk->nk", d1, jac)
+            fisher = fisher + np.einsum("nm,nmi,nmj->nij", w, jac, jac)
+        bad = ~(np.isfinite(ofv) & np.all(np.isfinite(grad), axis=1)
+                & np.all(np.isfinite(fisher), axis=(1, 2)))
+        ofv = np.where(bad, np.inf, ofv)
+        grad[bad] = 0.0
+        fisher[bad] = prior
+        return Derivatives(ofv, grad, fisher, r)
+
     def __call__(self, eta: FloatArray) -> float:
         return float(self.many(np.asarray(eta, dtype=float)[None, :])[0])
 
@@ -102,23 +181,27 @@ class Objective:
 
     def hessian(self, eta: FloatArray, step: float = 1e-3) -> FloatArray:
         """Central-difference Hessian of the OFV at eta (one batched prediction call)."""
-        eta = np.asarray(eta, dtype=float)
-        k = eta.size
-        h = step * np.maximum(1.0, np.abs(eta))
-        pts = [eta]
+        return self.hessians(np.asarray(eta, dtype=float)[None, :], step)[0]
+
+    def hessians(self, etas: FloatArray, step: float = 1e-3) -> FloatArray:
+        """Central-difference Hessians (n, k, k) of the OFV at each row, in one call."""
+        etas = np.atleast_2d(np.asarray(etas, dtype=float))
+        n, k = etas.shape
+        h = step * np.maximum(1.0, np.abs(etas))  # (n, k)
+        pts = [etas]
         for i in range(k):
             for j in range(k):
                 for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
-                    p = eta.copy()
-                    p[i] += si * h[i]
-                    p[j] += sj * h[j]
+                    p = etas.copy()
+                    p[:, i] += si * h[:, i]
+                    p[:, j] += sj * h[:, j]
                     pts.append(p)
-        v = self.many(np.vstack(pts))
-        hess = np.empty((k, k))
+        v = self.many(np.vstack(pts)).reshape(len(pts), n)
+        hess = np.empty((n, k, k))
         idx = 1
         for i in range(k):
             for j in range(k):
-                pp, pm, mp, mm = v[idx : idx + 4]
-                hess[i, j] = (pp - pm - mp + mm) / (4.0 * h[i] * h[j])
+                pp, pm, mp, mm = v[idx:idx + 4]
+                hess[:, i, j] = (pp - pm - mp + mm) / (4.0 * h[:, i] * h[:, j])
                 idx += 4
-        return 0.5 * (hess + hess.T)
+        return 0.5 * (hess + np.swapaxes(hess, 1, 2))

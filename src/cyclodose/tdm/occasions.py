@@ -14,6 +14,7 @@ With one occasion IOV and IIV cannot be told apart and no IOV η is added.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +108,16 @@ def occasion_model(spec: pk.ModelSpec, obs: Observations, doses: DoseHistory,
     return OccasionModel(n_iiv=len(spec.eta_names), starts_h=starts, targets=targets,
                          iov_sd=sds, eta_names=tuple(names),
                          rule=RULE_GAP if starts_h is None else RULE_GIVEN)
+
+
+def predictor(spec: pk.ModelSpec, cov: pk.Covariates | pk.CovariateTimeline, occ: OccasionModel,
+              doses: DoseHistory, times_h: FloatArray) -> Callable[[FloatArray], FloatArray]:
+    """`concentrations` at fixed times as a function of the full η rows alone; without IOV
+    the typical values are computed once (`pk.predictor`)."""
+    if occ.targets:
+        return lambda etas: concentrations(spec, cov, occ, etas, doses, times_h)
+    bound = pk.predictor(spec, cov, doses.time_h, doses.amount_mg, times_h)
+    return lambda etas: np.asarray(bound(np.atleast_2d(etas)[:, : occ.n_iiv]), dtype=float)
 
 
 def concentrations(spec: pk.ModelSpec, cov: pk.Covariates | pk.CovariateTimeline,

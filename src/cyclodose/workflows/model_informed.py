@@ -29,9 +29,10 @@ from cyclodose.intake.case import Case
 from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
 from cyclodose.pk.covariates import Covariates, validity_reasons
 from cyclodose.pk.params import individual_parameters
-from cyclodose.pk.spec import ModelSpec, get_model
+from cyclodose.pk.spec import ModelSpec
 from cyclodose.pk.steady_state import metrics
 from cyclodose.workflows.adapters import covariates_from_case
+from cyclodose.workflows.tdm.averaging import single_model
 
 DEFAULT_DRAWS = 2000
 DEFAULT_SEED = 20190501
@@ -126,7 +127,7 @@ def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAW
             seed: int = DEFAULT_SEED, max_daily_mg: float = MAX_DAILY_DOSE_MG) -> AprioriResult:
     """Rank the candidate maintenance regimens for this patient (no levels needed)."""
     check_renal_state(case.patient, recognise(case.patient.conditions, (), ()))
-    spec = get_model(model or case.settings.model)
+    spec = single_model(model or case.settings.model)
     cov = covariates_from_case(case, spec)
     window = (case.target.peak_low_mg_l, case.target.peak_high_mg_l)
     cands = candidate_grid(case.settings.capsule_strengths_mg, max_daily_mg=max_daily_mg)
@@ -241,7 +242,7 @@ def assessment_sections(case: Case, guideline_dose_mg: float | None = None,
     from cyclodose.errors import CaseError
 
     try:
-        spec = get_model(case.settings.model)
+        spec = single_model(case.settings.model)
         cov = covariates_from_case(case, spec)
         res = apriori(case, n_draws=n_draws)
     except CaseError as exc:

@@ -17,9 +17,9 @@ from cyclodose.pk import segments
 from cyclodose.pk.covariates import LOCF_RULE, validity_reasons
 from cyclodose.pk.metrics import window_metrics
 from cyclodose.pk.solution import concentration_mg_l
-from cyclodose.pk.spec import get_model
 from cyclodose.workflows.adapters import covariates_from_case, timeline_from_case
 from cyclodose.workflows.model_informed import ModelRef, sample_eta
+from cyclodose.workflows.tdm.averaging import single_model
 
 BAND_DRAWS = 500
 BAND_SEED = 20190502
@@ -91,7 +91,7 @@ def simulate(case: Case, *, model: str | None = None, days: float | None = None,
         raise CaseError.single("regimen", "simulate needs a dose history or a planned regimen")
     if days is not None and not 0 < days <= 366:
         raise CaseError.single("--days", "days must be within 0-366")
-    spec = get_model(model or case.settings.model)
+    spec = single_model(model or case.settings.model)
     timeline = bool(case.patient.covariate_history)
     cov = timeline_from_case(case, spec) if timeline else covariates_from_case(case, spec)
     base_cov = covariates_from_case(case, spec)

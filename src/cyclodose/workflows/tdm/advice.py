@@ -50,11 +50,16 @@ class Advice:
     below_ceiling_upper_h: float | None  # 95th percentile of that time over the posterior
 
 
-def _fall_time(conc: Callable[[FloatArray, FloatArray], FloatArray], eta_map: FloatArray,
-               draws: FloatArray, from_h: float) -> tuple[float | None, float | None]:
-    """When the concentration (history doses only) is below the ceiling for good."""
+ConcFn = Callable[[FloatArray, FloatArray], FloatArray]
+
+
+def _fall_time(conc: ConcFn, eta_map: FloatArray, draws: FloatArray, from_h: float,
+               mix: ConcFn | None = None) -> tuple[float | None, float | None]:
+    """When the concentration (history doses only) is below the ceiling for good; `mix(draws,
+    times)`, when given, simulates the posterior draws instead (a model-averaged mixture)."""
     t = from_h + np.arange(0.0, FALL_WINDOW_H + FALL_STEP_H, FALL_STEP_H)
-    sims = conc(np.vstack([eta_map[None, :], draws[:FALL_DRAWS]]), t)
+    sims = (conc(np.vstack([eta_map[None, :], draws[:FALL_DRAWS]]), t) if mix is None
+            else np.vstack([conc(eta_map[None, :], t), mix(draws[:FALL_DRAWS], t)]))
     above = sims >= CEILING_MG_L
     # the last grid time above the ceiling, +1 step (none above: already below at from_h)
     last = np.where(above.any(axis=1), above.shape[1] - np.argmax(above[:, ::-1], axis=1), 0)
@@ -68,8 +73,10 @@ def _fall_time(conc: Callable[[FloatArray, FloatArray], FloatArray], eta_map: Fl
 
 def advise(obs: Observations, pop_upper_mg_l: FloatArray | None, pred_mg_l: FloatArray,
            current: ScoredRegimen | None, best: ScoredRegimen,
-           conc: Callable[[FloatArray, FloatArray], FloatArray], eta_map: FloatArray,
-           draws: FloatArray, when: Callable[[float], str]) -> Advice:
+           conc: ConcFn, eta_map: FloatArray, draws: FloatArray, when: Callable[[float], str],
+           sims: ConcFn | None = None) -> Advice:
+    """`current`, `best`: scored over the same posterior as the ranking; `sims`: the
+    posterior draws' concentrations when they are a model-averaged mixture."""
     quantified = obs.conc_mg_l[obs.quantified] if obs.n else np.zeros(0)
     highest = float(quantified.max()) if quantified.size else None
     parts: list[str] = []
@@ -92,7 +99,7 @@ def advise(obs: Observations, pop_upper_mg_l: FloatArray | None, pred_mg_l: Floa
                 "the dose record and repeat the level before acting on it.")
     if highest is not None and highest > CEILING_MG_L:
         last_h = float(obs.time_h.max())
-        fall, fall_up = _fall_time(conc, eta_map, draws, last_h)
+        fall, fall_up = _fall_time(conc, eta_map, draws, last_h, sims)
         risk = (f"; above {CNS_RISK_MG_L:g} mg/L the risk of CNS toxicity (psychosis, seizures) "
                 "rises (UK TB drug monographs)" if highest > CNS_RISK_MG_L else "")
         text = (f"Hold the next dose now: a level of {highest:.1f} mg/L is above the "

@@ -64,15 +64,24 @@ def forecaster(spec: pk.ModelSpec, cov: pk.Covariates | pk.CovariateTimeline,
     return conc
 
 
+Component = tuple[Callable[[FloatArray, FloatArray], FloatArray], pk.ModelSpec, FloatArray]
+
+
 def predict(conc: Callable[[FloatArray, FloatArray], FloatArray], spec: pk.ModelSpec,
             fit: MapFit, draws: FloatArray, times_h: FloatArray,
-            rng: np.random.Generator) -> list[Prediction]:
+            rng: np.random.Generator,
+            mixture: list[Component] | None = None) -> list[Prediction]:
+    """The MAP line from `conc` and `fit`; the intervals over `draws`, or over `mixture` (each
+    model's forecaster, spec for its residual error, and its share of the draws) when the
+    models are averaged."""
     times_h = np.asarray(times_h, dtype=float)
     if times_h.size == 0:
         return []
     at_map = conc(fit.eta[None, :], times_h)[0]
-    sims = conc(draws[:FORECAST_DRAWS], times_h)
-    measured = sims + spec.residual_sd(sims) * rng.standard_normal(sims.shape)
+    parts = mixture or [(conc, spec, draws[:FORECAST_DRAWS])]
+    each = [(c(d, times_h), s) for c, s, d in parts]
+    sims = np.vstack([x for x, _ in each])
+    measured = np.vstack([x + s.residual_sd(x) * rng.standard_normal(x.shape) for x, s in each])
     lo, hi = 50.0 * (1.0 - CREDIBLE_LEVEL), 50.0 * (1.0 + CREDIBLE_LEVEL)
     q = np.percentile(sims, [lo, hi], axis=0)
     qm = np.percentile(measured, [lo, hi], axis=0)

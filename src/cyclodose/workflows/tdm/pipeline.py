@@ -31,7 +31,7 @@ from cyclodose.tdm.diagnostics import IWRES_FLAG, Diagnostics, diagnose, populat
 from cyclodose.tdm.errors import EstimationFailed
 from cyclodose.tdm.forecast import Band, band, plot_window_h
 from cyclodose.tdm.objective import Objective, Prior
-from cyclodose.tdm.occasions import OccasionModel, concentrations, occasion_model
+from cyclodose.tdm.occasions import OccasionModel, concentrations, occasion_model, predictor
 from cyclodose.tdm.optimise import MapFit, fit_map
 from cyclodose.tdm.posterior import (
     MIN_ESS,
@@ -55,10 +55,12 @@ from cyclodose.workflows.adapters import (
     occasion_starts,
     timeline_from_case,
 )
-from cyclodose.workflows.tdm.advice import Action, Advice, advise
+from cyclodose.workflows.tdm.advice import FALL_DRAWS, Action, Advice, advise
+from cyclodose.workflows.tdm.averaging import Averaging, average, is_auto
 from cyclodose.workflows.tdm.check import check_case
 from cyclodose.workflows.tdm.current import UsualSchedule, new_regimen_start_h, usual_schedule
 from cyclodose.workflows.tdm.forecasts import (
+    FORECAST_DRAWS,
     FORECAST_STEP_H,
     Prediction,
     SecondMode,
@@ -119,6 +121,7 @@ class Estimate:
     # posterior is unreliable) or "contraindicated" (the screening found a contraindication)
     status: RegimenStatus = RegimenStatus.RECOMMENDED
     contraindications: tuple[Finding, ...] = ()
+    averaging: Averaging | None = None  # settings.model "auto": the weights and why
 
 
 def _param_arrays(spec: pk.ModelSpec, cov: pk.Covariates,
@@ -211,8 +214,9 @@ def _metrics_fn(spec: pk.ModelSpec, cov: pk.Covariates, draws: FloatArray,
     return metrics
 
 
-def misfit(spec: pk.ModelSpec, diag: Diagnostics) -> str | None:
-    """Why the chosen model cannot fit the levels, and what to try instead (None: it can)."""
+def misfit(spec: pk.ModelSpec, diag: Diagnostics, averaged: bool = False) -> str | None:
+    """Why the chosen model cannot fit the levels, and what to try instead (None: it can).
+    `averaged`: `spec` is the highest-weight model of a model average."""
     bad = [lv for lv in diag.levels if lv.iwres is not None and abs(lv.iwres) > IWRES_FLAG]
     if not bad:
         return None
@@ -223,7 +227,10 @@ def misfit(spec: pk.ModelSpec, diag: Diagnostics) -> str | None:
     if diag.delayed_absorption and "ka" not in spec.eta_names and "mtt" not in spec.eta_names:
         text += ("; it has no between-patient variability on absorption, so it cannot follow "
                  "the delayed absorption these levels show")
-    if others:
+    if averaged:
+        text += ("; it carries the highest weight of the model average, so no other model "
+                 "fits these levels better by its objective")
+    elif others:
         text += ("; refit with " + " or ".join(f"--model {n}" for n in others)
                  + " (settings.model), or average the models where model averaging is available")
     return text + "."
@@ -231,33 +238,34 @@ def misfit(spec: pk.ModelSpec, diag: Diagnostics) -> str | None:
 
 def objective_for(spec: pk.ModelSpec, cov: pk.Covariates | pk.CovariateTimeline,
                   doses: DoseHistory, obs: Observations, occ: OccasionModel) -> Objective:
-    def predict(etas: FloatArray) -> FloatArray:
-        return concentrations(spec, cov, occ, etas, doses, obs.time_h)
-
-    return Objective(predict=predict, residual_sd=spec.residual_sd,
-                     prior=Prior(occ.omega(spec.omega)), obs=obs)
+    return Objective(predict=predictor(spec, cov, occ, doses, obs.time_h),
+                     residual_sd=spec.residual_sd, prior=Prior(occ.omega(spec.omega)), obs=obs)
 
 
-def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
-             n_draws: int = N_DRAWS, candidates: list[CandidateRegimen] | None = None,
-             findings: tuple[Finding, ...] | None = None,
-             predict_at_h: tuple[float, ...] = (),
-             sample_after_h: tuple[float, ...] | None = None) -> Estimate:
-    """`findings`: the assessment's screening of this case (screened here when not given);
-    `predict_at_h`: times (hours from the first dose) at which to predict the concentration."""
-    check_case(case)
-    spec = pk.get_model(model or case.settings.model)
+@dataclass(frozen=True)
+class ModelPosterior:
+    """One model's posterior for this patient: its fit, Laplace approximation and SIR draws."""
+
+    spec: pk.ModelSpec
+    cov: pk.Covariates | pk.CovariateTimeline
+    cov_now: pk.Covariates  # covariates in force now (the last dated values, LOCF)
+    validity: list[str]
+    occ: OccasionModel
+    obj: Objective
+    fit: MapFit
+    laplace: Laplace
+    sample: SirSample
+
+
+def posterior_for(case: Case, spec: pk.ModelSpec, doses: DoseHistory, obs: Observations,
+                  seed: int, n_draws: int) -> ModelPosterior:
+    """Fit one model to the case's levels; a CaseError naming the field when it cannot."""
     cov: pk.Covariates | pk.CovariateTimeline = (
         timeline_from_case(case, spec) if case.patient.covariate_history
         else covariates_from_case(case, spec))
-    # Forecasts use the covariates in force now (the last dated values, LOCF).
     cov_now = cov.segments[-1] if isinstance(cov, pk.CovariateTimeline) else cov
-    validity = list(pk.validity_reasons(spec, cov))
-    doses = dose_history(case)
-    obs = observations(case)
     occ = occasion_model(spec, obs, doses, occasion_starts(case, doses))
     obj = objective_for(spec, cov, doses, obs, occ)
-
     try:
         fit = fit_map(obj, _ka_index(spec))
         if not (np.isfinite(fit.ofv) and np.all(np.isfinite(fit.eta))):
@@ -269,6 +277,56 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
         raise CaseError.single("levels", "no Bayesian estimate can be made from these levels "
                                f"and this dose history: {failure}; check the doses (amounts, "
                                "times) and the levels (values, units, times)") from exc
+    return ModelPosterior(spec=spec, cov=cov, cov_now=cov_now,
+                          validity=list(pk.validity_reasons(spec, cov)), occ=occ, obj=obj,
+                          fit=fit, laplace=lap, sample=sample)
+
+
+def _mixture_metrics(parts: list[tuple[ModelPosterior, int]], mic: float | None
+                     ) -> Callable[[CandidateRegimen], dict[str, FloatArray]]:
+    """Steady-state metrics of a candidate over the mixture: each model's share of the draws,
+    simulated with that model, concatenated (every draw counts once)."""
+    fns = [_metrics_fn(p.spec, p.cov_now, p.sample.draws[:n, : p.occ.n_iiv], mic)
+           for p, n in parts if n > 0]
+    if len(fns) == 1:
+        return fns[0]
+
+    def metrics(c: CandidateRegimen) -> dict[str, FloatArray]:
+        each = [fn(c) for fn in fns]
+        return {k: np.concatenate([np.asarray(m[k], dtype=float) for m in each])
+                for k in each[0] if all(m.get(k) is not None for m in each)}
+
+    return metrics
+
+
+def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
+             n_draws: int = N_DRAWS, candidates: list[CandidateRegimen] | None = None,
+             findings: tuple[Finding, ...] | None = None,
+             predict_at_h: tuple[float, ...] = (),
+             sample_after_h: tuple[float, ...] | None = None) -> Estimate:
+    """`findings`: the assessment's screening of this case (screened here when not given);
+    `predict_at_h`: times (hours from the first dose) at which to predict the concentration.
+    `model` (or `settings.model`) "auto": the models are averaged by their fit to the levels
+    (`averaging`); the estimate's own fields are then the highest-weight model's, its
+    forecasts, ranking, next samples, advice and prediction intervals the weighted mixture's
+    (MAP lines, the possible-error check, misfit, second mode and correlation: the
+    highest-weight model's)."""
+    check_case(case)
+    doses = dose_history(case)
+    obs = observations(case)
+    name = model or case.settings.model
+    averaging: Averaging | None = None
+    if is_auto(name):
+        averaging, posteriors = average(
+            case, lambda spec: posterior_for(case, spec, doses, obs, seed, n_draws), n_draws)
+        parts = [(p, w.n_draws) for p, w in zip(posteriors, averaging.fitted, strict=True)
+                 if w.n_draws > 0]
+    else:
+        posteriors = [posterior_for(case, pk.get_model(name), doses, obs, seed, n_draws)]
+        parts = [(posteriors[0], n_draws)]
+    main = posteriors[0]
+    spec, cov, cov_now, validity = main.spec, main.cov, main.cov_now, main.validity
+    occ, obj, fit, lap, sample = main.occ, main.obj, main.fit, main.laplace, main.sample
     # Forecasts and reported parameters: between-subject η only (IOV set to 0).
     eta_map = fit.eta[: occ.n_iiv]
     draws = sample.draws[:, : occ.n_iiv]
@@ -277,22 +335,39 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     typical = _param_arrays(spec, cov_now, np.zeros((1, occ.n_iiv)))
     post = _param_arrays(spec, cov_now, draws)
     parameters: dict[str, dict[str, float]] = {}
-    for name, values in post.items():
+    for pname, values in post.items():
         med, lo, hi = interval(values)
-        parameters[name] = {"map": float(at_map[name][0]), "median": med, "lower": lo,
-                            "upper": hi, "typical": float(typical[name][0])}
+        parameters[pname] = {"map": float(at_map[pname][0]), "median": med, "lower": lo,
+                             "upper": hi, "typical": float(typical[pname][0])}
     t_half_map = half_life_h(at_map["cl_l_h"][0], at_map["v_l"][0])
-    med, lo, hi = interval(np.log(2.0) * post["v_l"] / post["cl_l_h"])
+    # the half-life that times the next samples: over the mixture when averaging
+    halves = []
+    for p, n in parts:
+        pp = _param_arrays(p.spec, p.cov_now, p.sample.draws[:n, : p.occ.n_iiv])
+        halves.append(np.log(2.0) * pp["v_l"] / pp["cl_l_h"])
+    med, lo, hi = interval(np.concatenate(halves))
     half = {"map": t_half_map, "median": med, "lower": lo, "upper": hi}
 
     def conc(etas: FloatArray, times: FloatArray) -> FloatArray:
         # the fit over the history: each occasion with its own IOV η
         return concentrations(spec, cov, occ, etas, doses, times)
 
-    at_levels = band(conc, fit.eta, sample.draws, obs.time_h)
+    def mixture(n_total: int) -> Callable[[FloatArray, FloatArray], FloatArray] | None:
+        if len(parts) == 1:
+            return None
+
+        def sims(_draws: FloatArray, times: FloatArray) -> FloatArray:
+            rows = [concentrations(p.spec, p.cov, p.occ, p.sample.draws[:m], doses, times)
+                    for p, n in parts if (m := round(n * n_total / n_draws)) > 0]
+            return np.vstack(rows)
+
+        return sims
+
+    at_levels = band(conc, fit.eta, sample.draws, obs.time_h, sims=mixture(n_draws))
     # The plotted band needs fewer draws than the reported intervals (SIR draws are iid).
     curve = band(conc, fit.eta, sample.draws[:CURVE_DRAWS],
-                 plot_window_h(doses.time_h, obs.time_h, step_h=CURVE_STEP_H))
+                 plot_window_h(doses.time_h, obs.time_h, step_h=CURVE_STEP_H),
+                 sims=mixture(CURVE_DRAWS))
 
     pred_pop = conc(np.zeros((1, obj.prior.k)), obs.time_h)[0] if obs.n else np.zeros(0)
     pop_range = None
@@ -310,7 +385,7 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     cands = candidates if candidates is not None else grid_for(case)
     mic = case.target.mic_mg_l
 
-    metrics = _metrics_fn(spec, cov_now, draws, mic)
+    metrics = _mixture_metrics(parts, mic)
 
     ranked = rank(cands, metrics, case.target)
     top = ranked[0]
@@ -322,15 +397,20 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     # or the patient's own once-daily regimen already ranks first (no change to make).
     on_top_already = current is not None and top.regimen.label == current.regimen.label
     ranked = divided_first(ranked, is_divided, keep_order=severe_renal or on_top_already)
+    # The advice reads the same mixture as the ranking: the regimens' P(goal) and P(> 30)
+    # and the posterior spread of the fall below the ceiling; the MAP (the fall time's point
+    # estimate, the population range that calls a level a possible error) is the
+    # highest-weight model's, as for the band.
     advice = advise(obs, pop_range[1] if pop_range is not None else None, pred_pop, current,
                     ranked[0],
-                    conc, fit.eta, sample.draws, _when(case))
+                    conc, fit.eta, sample.draws, _when(case), sims=mixture(FALL_DRAWS))
     recommended = ranked[0]
     if advice.action is Action.KEEP and current is not None:
         recommended = next((r for r in ranked if r.regimen.label == current.regimen.label),
                            current)
-    model_label = f"{spec.name} v{spec.version}"
-    why = reason(recommended, case.target, model_label, int(draws.shape[0]),
+    model_label = (f"{spec.name} v{spec.version}" if averaging is None
+                   else averaging.label)
+    why = reason(recommended, case.target, model_label, sum(n for _, n in parts),
                  next((r for r in ranked if r is not recommended), None), current=current,
                  preferred_over=top if top is not ranked[0] and recommended is ranked[0]
                  else None)
@@ -338,7 +418,9 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
         why = why.replace(" ranks first:", ": kept,", 1)
     why = advice.text + " " + why
     warnings = cautions(validity, diag, fit.at_bound, occ.eta_names, sample.ess, recommended)
-    bad_fit = misfit(spec, diag)
+    if averaging is not None:
+        warnings += averaging.warnings
+    bad_fit = misfit(spec, diag, averaged=averaging is not None)
     if bad_fit:
         warnings.append(bad_fit)
 
@@ -384,14 +466,21 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
                                  f"estimate {t_half_map:.1f} h"),
         sample_after_h=sample_after_h or SAMPLE_OFFSETS_H)
     until = max([a.time_h for a in sample_advice] + [start_h + 48.0] + list(predict_at_h)) + 6.0
-    future = forecaster(spec, cov, occ, continued_doses(
-        doses, start_h, best.period_h, best.offsets_h, best.amounts_mg, until))
+    continued = continued_doses(doses, start_h, best.period_h, best.offsets_h, best.amounts_mg,
+                                until)
+    future = forecaster(spec, cov, occ, continued)
+    # Prediction intervals over the mixture when averaging (each model's share of the draws,
+    # with its own residual error); the MAP line is the highest-weight model's.
+    components = None if len(parts) == 1 else [
+        (forecaster(p.spec, p.cov, p.occ, continued), p.spec, p.sample.draws[:m])
+        for p, n in parts if (m := round(n * FORECAST_DRAWS / n_draws)) > 0]
     rng = np.random.default_rng(seed + 2)  # apart from the SIR and prior-predictive streams
     sample_pred = predict(future, spec, fit, sample.draws,
-                          np.array([a.time_h for a in sample_advice]), rng)
-    at_times = predict(future, spec, fit, sample.draws, np.asarray(predict_at_h, dtype=float), rng)
+                          np.array([a.time_h for a in sample_advice]), rng, components)
+    at_times = predict(future, spec, fit, sample.draws, np.asarray(predict_at_h, dtype=float), rng,
+                       components)
     forecast = predict(future, spec, fit, sample.draws,
-                       np.arange(start_h, until + 1e-9, FORECAST_STEP_H), rng)
+                       np.arange(start_h, until + 1e-9, FORECAST_STEP_H), rng, components)
 
     return Estimate(case=case, spec=spec, covariates=cov, validity=validity, doses=doses, obs=obs,
                     occasions=occ,
@@ -403,4 +492,4 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
                     sample_predictions=sample_pred, predicted_at=at_times, forecast=forecast,
                     correlation=correlation(sample.draws, spec.eta_names), second_mode=mode2,
                     status=status,
-                    contraindications=tuple(blocks))
+                    contraindications=tuple(blocks), averaging=averaging)

@@ -169,7 +169,7 @@ def to_dict(est: Estimate) -> dict[str, Any]:
     rec["reason"] = est.reason
     rec["ceiling_mg_l"] = CEILING_MG_L
     rec["warnings"] = est.warnings
-    return {
+    out = {
         "model": {"name": est.spec.name, "version": est.spec.version,
                   "citation": est.spec.citation, "title": est.spec.title,
                   "structure": est.spec.structure, "extrapolation": est.validity,
@@ -215,3 +215,13 @@ def to_dict(est: Estimate) -> dict[str, Any]:
         "current_regimen_source": est.usual.source if est.usual is not None else None,
         "regimen_changes": est.current is None or best.regimen.label != est.current.regimen.label,
     }
+    if est.averaging is not None:
+        av = est.averaging
+        out["model_averaging"] = {
+            "weights": [{"name": w.name, "version": w.version, "citation": w.citation,
+                         "weight": _r(w.weight), "ofv": _r(w.ofv),
+                         "prior_weight": _r(w.prior_weight), "n_draws": w.n_draws,
+                         "extrapolation": w.extrapolation, "unavailable": w.unavailable}
+                        for w in av.weights],
+            "method": av.method, "why": av.why}
+    return out

@@ -246,8 +246,35 @@ class Advice(_Section):
     below_ceiling_clock: str | None = None
 
 
+class ModelWeightEntry(ModelRef):
+    _omit_when_none = ("unavailable",)
+    weight: float = Field(description="share of the mixture posterior, 0–1; the weights sum "
+                          "to 1")
+    ofv: float | None = Field(description="the model's MAP objective for these levels "
+                              "(-2 log posterior); None when the model could not be used")
+    prior_weight: float
+    n_draws: int = Field(description="posterior draws of the mixture from this model")
+    extrapolation: list[str] = Field(description="why the patient lies outside this model's "
+                                     "validity domain (kept in the average and flagged)")
+    unavailable: str | None = Field(default=None, description="why the model could not be "
+                                    "used (weight 0)")
+
+
+class ModelAveraging(_Section):
+    """settings.model: auto: the models weighted by their fit to the levels."""
+
+    weights: list[ModelWeightEntry] = Field(description="highest weight first")
+    method: str
+    why: str
+
+
 class TdmSection(_Section):
-    """The Bayesian estimate from measured levels and the regimen it recommends."""
+    """The Bayesian estimate from measured levels and the regimen it recommends. With
+    model averaging, `model`, `parameters`, `etas`, `fit` and the level diagnostics are the
+    highest-weight model's; the forecasts, ranking, next samples, advice and prediction
+    intervals the weighted mixture's (the MAP lines the highest-weight model's)."""
+
+    _omit_when_none = ("model_averaging",)
 
     model: ModelUsed
     n_levels: int
@@ -266,6 +293,7 @@ class TdmSection(_Section):
     new_regimen_start_clock: str | None
     current_regimen_source: str | None = Field(description="how the current regimen was read")
     regimen_changes: bool = Field(description="false when the advice keeps the current regimen")
+    model_averaging: ModelAveraging | None = None
 
 
 class TdmUnavailable(_Section):
