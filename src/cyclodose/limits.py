@@ -22,3 +22,5 @@ RENAL_IMPAIRMENT_CRCL_ML_MIN = 60.0
 # CEILING_MG_L exceeds this: more likely toxic than not (a policy of this tool, from the
 # monograph's 30 µg/mL ceiling and the US label; not a published threshold).
 MAX_P_PEAK_ABOVE_CEILING = 0.5
+# UK TB drug monographs (cycloserine): the risk of CNS toxicity rises with peaks above 35 mg/L.
+CNS_RISK_MG_L = 35.0

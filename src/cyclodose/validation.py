@@ -586,6 +586,171 @@ def independent_agreement() -> list[Agreement]:
     return rows
 
 
+# ---- real-world histories: MAP against an event-stepping implementation with occasions -----
+
+
+def _conc_stepping(cl_occ: np.ndarray, v: float, ka: float, tlag: float, starts: np.ndarray,
+                   td: np.ndarray, ad: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Depot and central amounts carried from event to event (dose arrivals after the lag,
+    occasion starts where CL changes, samples), each interval solved exactly: a different
+    method from the engine's superposition of per-dose Bateman terms over segments."""
+    events = sorted([(t + tlag, 0, a) for t, a in zip(td, ad, strict=True)]
+                    + [(t, 1, 0.0) for t in starts] + [(t, 2, float(i)) for i, t in enumerate(ts)])
+    depot = central = 0.0
+    now = -np.inf
+    out = np.zeros(ts.size)
+    for t, kind, value in events:
+        if np.isfinite(now) and t > now:
+            k = cl_occ[int(np.searchsorted(starts, now, side="right"))] / v
+            dt = t - now
+            e_k, e_a = math.exp(-k * dt), math.exp(-ka * dt)
+            central = central * e_k + depot * ka / (ka - k) * (e_k - e_a)
+            depot *= e_a
+        now = t
+        if kind == 0:
+            depot += value
+        elif kind == 2:
+            out[int(value)] = central / v
+    return out
+
+
+def independent_map_occasions(spec: pk.ModelSpec, cov: pk.Covariates, td: np.ndarray,
+                              ad: np.ndarray, ts: np.ndarray, y: np.ndarray, starts: np.ndarray,
+                              start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MAP over log(CL, V, ka, tlag) and one IOV η on CL per occasion (none with a single
+    occasion), by Nelder–Mead: returns (log parameters, IOV η)."""
+    order = ("cl", "v", "ka", "tlag")
+    typ = pk.individual_parameters(spec, cov, np.zeros((1, len(spec.eta_names))))
+    log_typ = np.log([typ.cl_l_h[0], typ.v_l[0], typ.ka_per_h[0], typ.tlag_h[0]])
+    idx = [spec.eta_names.index(n) for n in order]
+    om_inv = np.linalg.inv(spec.omega[np.ix_(idx, idx)])
+    n_occ = starts.size + 1 if starts.size else 0
+    iov_sd = spec.iov.get("cl", 0.0)
+
+    def ofv(x: np.ndarray) -> float:
+        th, iov = x[:4], x[4:]
+        cl = np.exp(th[0] + (iov if n_occ else np.zeros(1)))
+        f = _conc_stepping(cl, math.exp(th[1]), math.exp(th[2]), math.exp(th[3]), starts,
+                           td, ad, ts)
+        g2 = np.maximum((spec.prop_sd * f) ** 2 + spec.add_sd_mg_l**2, 1e-8)
+        d = th - log_typ
+        return float(np.sum((y - f) ** 2 / g2 + np.log(g2)) + d @ om_inv @ d
+                     + (np.sum(iov**2) / iov_sd**2 if n_occ else 0.0))
+
+    x0 = np.concatenate([log_typ + start, np.zeros(n_occ)])
+    res = minimize(ofv, x0, method="Nelder-Mead",
+                   options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 60_000, "maxfev": 60_000,
+                            "adaptive": True})
+    for _ in range(2):
+        res = minimize(ofv, res.x, method="Nelder-Mead",
+                       options={"xatol": 1e-11, "fatol": 1e-13, "maxiter": 60_000,
+                                "adaptive": True})
+    return res.x[:4], res.x[4:]
+
+
+@dataclass(frozen=True)
+class MapCase:
+    label: str
+    ours_ofv: float
+    reference_ofv: float
+    max_rel_diff: float  # CL, V, ka, tlag and each occasion's CL
+
+
+def _history_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                   np.ndarray]]:
+    """(label, dose times, amounts, sample times, levels, occasion starts)."""
+    q12 = np.arange(N_DOSES) * INTERVAL_H
+    late = q12.copy()
+    late[-2] += 3.0  # the last morning dose (day 10, 08:00) taken at 11:00
+    # 08:15, 21:40, 07:50, 20:10 ... (hours from the first dose at 08:15)
+    clock = [8.25, 21.67, 31.83, 44.17, 56.5, 69.17, 79.92, 93.33, 104.0, 117.5, 128.25, 141.0]
+    irregular = np.array(clock) - 8.25
+    change = np.arange(24) * INTERVAL_H
+    change_amt = np.where(change < 144.0, 250.0, 500.0)
+    return [
+        ("late dose: day-10 morning dose 3 h late, levels 2 h and 6 h after it",
+         late, np.full(N_DOSES, DOSE_MG), late[-2] + np.array([2.0, 6.0]),
+         np.array([17.5, 14.0]), np.zeros(0)),
+        ("irregular history (08:15, 21:40, 07:50, 20:10 ...), levels after the last morning dose",
+         irregular, np.full(irregular.size, DOSE_MG), irregular[-2] + np.array([2.25, 5.5]),
+         np.array([18.0, 15.5]), np.zeros(0)),
+        ("two occasions: 250 mg q12h then 500 mg q12h from day 7, a 2 h level on each",
+         change, change_amt, np.array([62.0, 266.0]), np.array([15.0, 30.0]),
+         np.array([144.0])),
+        ("inside the lag: first dose 500 mg, 1.5 mg/L at 0.25 h (typical lag 0.33 h), 14 mg/L "
+         "at 2 h", np.array([0.0]), np.array([LAG_CASE["dose_mg"]]),
+         np.asarray(LAG_CASE["times_h"], dtype=float),
+         np.asarray(LAG_CASE["levels_mg_l"], dtype=float), np.zeros(0)),
+    ]
+
+
+def history_agreement() -> list[MapCase]:
+    """The production MAP (with its occasion model) against `independent_map_occasions`."""
+    from cyclodose.tdm.occasions import concentrations, occasion_model
+    from cyclodose.tdm.preprocess import DoseHistory
+
+    spec = pk.get_model("alghamdi2019")
+    cov = pk.Covariates.create(weight_kg=[58.0], crcl_ml_min=[85.0])
+    order = [spec.eta_names.index(n) for n in ("cl", "v", "ka", "tlag")]
+    typ = pk.individual_parameters(spec, cov, None)
+    log_typ = np.log([typ.cl_l_h[0], typ.v_l[0], typ.ka_per_h[0], typ.tlag_h[0]])
+    rows = []
+    for label, td, ad, ts, y, starts in _history_cases():
+        doses = DoseHistory(time_h=td, amount_mg=ad)
+        obs = _obs(y, ts)
+        occ = occasion_model(spec, obs, doses, tuple(starts) if starts.size else None)
+
+        def predict(etas: np.ndarray, occ: Any = occ, doses: Any = doses,
+                    ts: np.ndarray = ts) -> np.ndarray:
+            return concentrations(spec, cov, occ, etas, doses, ts)
+
+        obj = Objective(predict, spec.residual_sd, Prior(occ.omega(spec.omega)), obs)
+        fit = fit_map(obj, spec.eta_names.index("ka"))
+        best_ofv, best = np.inf, np.zeros(obj.prior.k)
+        for start in _reference_starts(spec):
+            th, iov = independent_map_occasions(spec, cov, td, ad, ts, y, starts, start)
+            eta = np.zeros(obj.prior.k)
+            eta[order] = th - log_typ
+            eta[occ.n_iiv:] = iov
+            if obj(eta) < best_ofv:
+                best_ofv, best = obj(eta), eta
+        # compare CL, V, ka, tlag and the CL of each occasion
+        def values(eta: np.ndarray, occ: Any = occ) -> np.ndarray:
+            p = pk.individual_parameters(spec, cov, eta[None, : occ.n_iiv])
+            out = [p.cl_l_h[0], p.v_l[0], p.ka_per_h[0], p.tlag_h[0]]
+            for k in range(occ.n_occasions if occ.targets else 0):
+                q = pk.individual_parameters(spec, cov, occ.segment_etas(eta[None, :], k))
+                out.append(q.cl_l_h[0])
+            return np.array(out)
+
+        diff = float(np.max(np.abs(values(fit.eta) / values(best) - 1)))
+        rows.append(MapCase(label, float(fit.ofv), float(best_ofv), diff))
+    return rows
+
+
+def _history_table(rows: list[MapCase]) -> list[str]:
+    if not rows:
+        return []
+    return [
+        "### Real-world dose histories and occasions",
+        "",
+        "The production estimator, with its occasion model, against a second independent "
+        "implementation (`independent_map_occasions`: depot and central amounts carried from "
+        "event to event, one IOV η on CL per occasion, Nelder–Mead from the same five starts as "
+        "above). Both "
+        "OFVs are the production objective (-2 log posterior) at each estimate; largest "
+        "relative difference in CL, V, ka, Tlag and each occasion's CL (acceptance: < 1e-3, "
+        "and the production OFV not above the reference's by more than 1e-4):",
+        "",
+        "| case | OFV (cyclodose) | OFV (reference) | max relative difference | pass |",
+        "|---|---|---|---|---|",
+        *[f"| {r.label} | {r.ours_ofv:.4f} | {r.reference_ofv:.4f} | {r.max_rel_diff:.1e} | "
+          f"{'yes' if r.max_rel_diff < 1e-3 and r.ours_ofv <= r.reference_ofv + 1e-4 else 'NO'} |"
+          for r in rows],
+        "",
+    ]
+
+
 def _averaging_lines(results: list[AveragingResult]) -> list[str]:
     rows = []
     for r in results:
@@ -624,7 +789,8 @@ def _averaging_lines(results: list[AveragingResult]) -> list[str]:
 
 def render(study: StudyResult, agree: list[Agreement], ode: list[tuple[str, float]],
            typical: list[Check], mono: list[Check], notes: list[str],
-           averaging: list[AveragingResult] | None = None) -> str:
+           averaging: list[AveragingResult] | None = None,
+           histories: list[MapCase] | None = None) -> str:
     s = study
     n = s.n
     lines = [
@@ -703,6 +869,7 @@ def render(study: StudyResult, agree: list[Agreement], ode: list[tuple[str, floa
           f"{'yes' if a.max_rel_diff < 1e-3 and a.ofv_ours <= a.ofv_reference + 1e-6 else 'NO'} |"
           for a in agree],
         "",
+        *_history_table(histories or []),
         "## 4. PK engine",
         "",
         "### Agreement with ODE integration",
@@ -752,7 +919,7 @@ def main(argv: list[str] | None = None) -> int:
                                 workers=workers)
     mono, notes = monograph_checks()
     text = render(study, independent_agreement(), ode_agreement(), typical_value_checks(), mono,
-                  notes, averaging)
+                  notes, averaging, history_agreement())
     from cyclodose.validation_scenarios import splice
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -131,3 +131,58 @@ def test_cli_model_auto_and_settings_auto(tmp_path):
     # assess with settings.model auto: the a-priori part uses the default model
     assessed = runner.invoke(app, ["assess", str(path), "--json"], env={"COLUMNS": "100"})
     assert assessed.exit_code == 0, assessed.output
+
+
+def test_with_auto_the_advice_reads_the_mixture_ranking():
+    """#14 advice through model averaging: keep/change is judged on the same mixture
+    probabilities the ranking shows, and the regimen followed is ranked[0] or the current."""
+    from cyclodose.workflows.tdm.advice import Action
+
+    est = estimate(make_case(), "auto", n_draws=DRAWS)
+    assert est.averaging is not None and len(est.averaging.fitted) == 2
+    assert est.current is not None
+    shown = {r.regimen.label: r for r in est.ranked}
+    if est.advice.action is Action.CHANGE:
+        assert est.recommended is est.ranked[0]
+        assert (f"P(goal) {100 * est.current.objective:.0f} % → "
+                f"{100 * est.ranked[0].objective:.0f} %") in est.advice.text
+    else:
+        assert est.advice.action is Action.KEEP
+        assert est.recommended.regimen.label == est.current.regimen.label
+    assert est.recommended.regimen.label in shown or est.recommended is est.current
+    assert est.advice.text in to_dict(est)["recommendation"]["reason"]
+
+
+def test_a_level_above_the_ceiling_holds_with_auto_too():
+    from cyclodose.workflows.tdm.advice import Action
+
+    high = [{"time": "2026-03-10T10:00:00", "value": 38.0, "unit": "mg/L"},
+            {"time": "2026-03-10T14:00:00", "value": 33.0, "unit": "mg/L"}]
+    est = estimate(make_case(levels=high), "auto", n_draws=DRAWS)
+    assert est.advice.action is Action.HOLD
+    assert est.advice.below_ceiling_h is not None
+    assert est.advice.below_ceiling_upper_h is not None
+    assert est.advice.below_ceiling_upper_h >= est.advice.below_ceiling_h
+    assert est.start_h >= est.advice.below_ceiling_upper_h
+
+
+def test_prediction_intervals_span_the_mixture_and_the_map_is_the_first_model():
+    from types import SimpleNamespace
+
+    from cyclodose.workflows.tdm.forecasts import predict
+
+    spec = pk.get_model("alghamdi2019")
+    fit = SimpleNamespace(eta=np.zeros(4))
+
+    def flat(level: float):
+        return lambda etas, times: np.full((np.atleast_2d(etas).shape[0], len(times)), level)
+
+    rng = np.random.default_rng(0)
+    draws = np.zeros((200, 4))
+    out = predict(flat(10.0), spec, fit, draws, np.array([1.0]), rng,
+                  [(flat(10.0), spec, draws[:100]), (flat(20.0), spec, draws[:100])])
+    p = out[0]
+    assert p.map_mg_l == 10.0
+    assert p.lower_mg_l == pytest.approx(10.0) and p.upper_mg_l == pytest.approx(20.0)
+    single = predict(flat(10.0), spec, fit, draws, np.array([1.0]), rng)[0]
+    assert single.upper_mg_l == pytest.approx(10.0)

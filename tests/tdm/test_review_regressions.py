@@ -152,7 +152,7 @@ def test_assess_human_output_has_a_tdm_section():
     out = " ".join(res.stdout.split())  # Rich wraps at 80 columns
     assert "Bayesian TDM from 2 level(s)" in out and "inside its validity domain" in out
     assert "MAP: cl_l_h" in out and "L/h (90 %" in out
-    assert "TDM regimen — recommended:" in out and "P(peak > 30 mg/L)" in out
+    assert "TDM regimen — recommended, change the regimen:" in out and "P(peak > 30 mg/L)" in out
     assert "next level C2h" in out and "next level C6h" in out
 
 

@@ -14,8 +14,10 @@ def test_validation_report_small(tmp_path: Path) -> None:
     for heading in ("## 1. Simulation–estimation study", "## 2. Model averaging",
                     "## 3. MAP against an independent",
                     "### Agreement with ODE integration", "### Typical-patient values",
-                    "### Monograph statements"):
+                    "### Monograph statements", "### Real-world dose histories and occasions"):
         assert heading in text, heading
     # a failed check is written as NO: none may fail
     assert "| NO |" not in text
     assert "8 virtual adult TB patients" in text
+    for case in ("late dose", "irregular history", "two occasions", "inside the lag"):
+        assert f"| {case}" in text, case

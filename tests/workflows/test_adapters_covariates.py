@@ -74,3 +74,27 @@ def test_timeline_locf() -> None:
     late = tl.at(200.0)
     assert late.weight_kg[0] == 54
     assert late.crcl_ml_min[0] == pytest.approx(100 * 54 / (72 * 1.8), abs=0.01)
+
+
+def test_engine_names_no_document_field_and_the_use_case_maps_it() -> None:
+    """pk.covariates.require raises the engine's MissingCovariate; the adapter a CaseError
+    naming the field (left over from #8)."""
+    import numpy as np
+    import pytest
+
+    from cyclodose import CaseError, parse_case, pk
+    from cyclodose.pk.covariates import MissingCovariate, require
+    from cyclodose.workflows.adapters import covariates_from_case
+
+    spec = pk.get_model("alghamdi2019")
+    cov = pk.Covariates.create(weight_kg=60.0, age_years=40.0, crcl_ml_min=np.nan)
+    with pytest.raises(MissingCovariate) as engine:
+        require(spec, cov)
+    assert engine.value.covariate == "crcl_ml_min" and "patient." not in str(engine.value)
+    assert not isinstance(engine.value, CaseError)
+    case = parse_case({"patient": {"age_years": 40, "sex": "male", "weight_kg": 60}})
+    with pytest.raises(CaseError) as user:
+        covariates_from_case(case, spec)
+    (problem,) = user.value.problems
+    assert problem.field == "patient.serum_creatinine"
+    assert "needs creatinine clearance" in problem.reason

@@ -5,6 +5,7 @@ from cyclodose.cli import (  # noqa: F401
     assess,
     audit,
     backup,
+    export,
     info,
     models,
     pta,

@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table as RichTable
 
 from cyclodose.errors import CaseError
+from cyclodose.render.text import Table
+
+__all__ = ["Table", "app", "console", "err_console", "print_json", "user_errors"]
 
 app = typer.Typer(
     name="cyclodose",
@@ -41,13 +43,6 @@ err_console = Console(stderr=True, soft_wrap=True)  # one problem, one line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-
-class Table(RichTable):
-    """A Rich table whose cells fold instead of ending in an ellipsis: a cut-off date, dose or
-    unit would hide clinical information."""
-
-    def add_column(self, *args: Any, overflow: Any = "fold", **kwargs: Any) -> None:
-        super().add_column(*args, overflow=overflow, **kwargs)
 
 EXIT_USER_ERROR = 2
 

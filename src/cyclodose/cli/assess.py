@@ -222,9 +222,10 @@ def render(a: Assessment) -> None:
     console.print(_findings(a) if a.findings else "Findings: none")
     _recommendation(a)
     if a.tdm is not None:
-        from cyclodose.cli.tdm import render_summary
+        from cyclodose.render.tdm_text import summary
 
-        render_summary(a.tdm.model_dump(mode="json"))
+        for part in summary(a.tdm):
+            console.print(part, highlight=False)
     render_prediction(a)
     console.print(_monitoring(a))
     _breastfeeding(a)

@@ -9,7 +9,7 @@ reported with the field it belongs to; nothing is guessed.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -122,6 +122,8 @@ class LevelIn(_Strict):
     unit: str = Field(min_length=1)
     blq: bool = False
     lloq: float | None = Field(default=None, gt=0)
+    occasion: int | str | None = Field(default=None, description="occasion label: levels with "
+                                       "the same label share a between-occasion effect")
 
 
 class TargetIn(_Strict):
@@ -144,6 +146,11 @@ class SettingsIn(_Strict):
                                               max_length=8)
     paediatric_guideline: Literal["AAP", "BNFC"] = "BNFC"
     start_date: date | None = None
+    occasion_starts: list[datetime] = Field(default_factory=list, description="times at which "
+                                            "a new pharmacokinetic occasion starts")
+    timezone: str | None = Field(
+        default=None, description="IANA time zone (e.g. Europe/Moscow) in which times written "
+        "without a UTC offset are read; needed when a case mixes times with and without one")
 
 
 class CaseDocument(_Strict):
@@ -193,6 +200,16 @@ class Dose(_Frozen):
     amount_mg: float
 
 
+class StatedRegimen(_Frozen):
+    """The repeating regimen as the document states it (hours from t0): what the patient is
+    prescribed, read before any single dose time is guessed from."""
+
+    interval_h: float
+    amounts_mg: tuple[float, ...]  # cycling, e.g. (250, 500): morning 250, evening 500
+    start_h: float
+    last_h: float  # the last scheduled dose
+
+
 class Level(_Frozen):
     time_h: float
     conc_mg_l: float | None  # None when below the limit of quantification
@@ -208,6 +225,7 @@ class Level(_Frozen):
         if self.entered_value is None or self.entered_unit is None:
             return None
         return f"{self.entered_value:g} {self.entered_unit}"
+    occasion: str | None = None
 
 
 class Target(_Frozen):
@@ -222,10 +240,16 @@ class Settings(_Frozen):
     capsule_strengths_mg: tuple[float, ...]
     paediatric_guideline: Literal["AAP", "BNFC"]
     start_date: date | None
+    timezone: str | None = None
+    occasion_starts_h: tuple[float, ...] = ()
 
 
 class Case(_Frozen):
-    """Validated case in canonical units; times are hours from `t0`."""
+    """Validated case in canonical units; times are hours from `t0`.
+
+    `t0` is naive when every time of the document was written without a UTC offset (wall
+    clock); otherwise it is aware, in the zone the times are shown in, and every time was
+    compared as an instant."""
 
     patient: Patient
     comedications: tuple[str, ...]
@@ -234,9 +258,39 @@ class Case(_Frozen):
     target: Target
     settings: Settings
     t0: datetime | None = None
+    stated_regimen: StatedRegimen | None = None
 
     def clock(self, time_h: float) -> datetime | None:
-        return None if self.t0 is None else self.t0 + timedelta(hours=time_h)
+        return None if self.t0 is None else clock_at(self.t0, time_h)
+
+
+def hours_from_first_dose(case: Case, text: str, field: str) -> float:
+    """A time given on the command line ('2026-03-12T10:00', with or without an offset, read
+    as the case's times are) as hours from the case's first dose."""
+    if case.t0 is None:
+        raise CaseError.single(field, "the case has no dated doses to count the time from")
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CaseError.single(field, f"cannot read {text!r} as a date and time, e.g. "
+                               "2026-03-12T10:00") from None
+    if when.tzinfo is None and case.t0.tzinfo is not None:
+        if not case.settings.timezone:
+            raise CaseError.single(field, f"{text!r} has no UTC offset but the case's times "
+                                   "have one: give it an offset too")
+        when = when.replace(tzinfo=_zone(case.settings.timezone))
+    elif when.tzinfo is not None and case.t0.tzinfo is None:
+        raise CaseError.single(field, f"{text!r} has a UTC offset but the case's times have "
+                               "none: give it without one, or give the case settings.timezone")
+    return (when - case.t0).total_seconds() / 3600.0
+
+
+def clock_at(t0: datetime, time_h: float) -> datetime:
+    """`t0` + `time_h` hours as an instant (an aware `t0` keeps its zone; across a daylight
+    saving change the wall clock moves with it)."""
+    if t0.tzinfo is None:
+        return t0 + timedelta(hours=time_h)
+    return (t0.astimezone(UTC) + timedelta(hours=time_h)).astimezone(t0.tzinfo)
 
 
 # ---- parsing --------------------------------------------------------------
@@ -258,34 +312,83 @@ def _problems_from(exc: ValidationError) -> list[Problem]:
     return probs
 
 
-def _naive(t: datetime) -> datetime:
-    # Times are wall-clock; an aware time is converted to UTC and its zone dropped.
-    if t.tzinfo is not None:
-        from datetime import UTC
+def _naive(t: datetime, zone: tzinfo | None = None) -> datetime:
+    """The time as a naive UTC instant (or as wall clock when the whole case is naive).
 
+    A time without an offset is read in `zone` (settings.timezone) when the case gives one;
+    `_display_zone` has refused a case that mixes the two kinds without it."""
+    if t.tzinfo is None and zone is not None:
+        t = t.replace(tzinfo=zone)
+    if t.tzinfo is not None:
         return t.astimezone(UTC).replace(tzinfo=None)
     return t
 
 
-def _expand_regimen(reg: RegimenIn) -> list[tuple[datetime, float]]:
-    doses = [(_naive(d.time), d.amount_mg) for d in reg.doses]
+def _document_times(doc: CaseDocument) -> list[tuple[str, datetime]]:
+    """Every time of the document with the field it is in."""
+    out: list[tuple[str, datetime]] = []
+    reg = doc.regimen
+    if reg is not None:
+        out += [(f"regimen.doses[{i}].time", d.time) for i, d in enumerate(reg.doses)]
+        out += [(f"regimen.{k}", t) for k in ("start", "end") if (t := getattr(reg, k))]
+        out += [(f"regimen.missed[{i}]", m) for i, m in enumerate(reg.missed)]
+    out += [(f"settings.occasion_starts[{i}]", t)
+            for i, t in enumerate(doc.settings.occasion_starts)]
+    out += [(f"levels[{i}].time", lv.time) for i, lv in enumerate(doc.levels)]
+    out += [(f"patient.covariate_history[{i}].time", o.time)
+            for i, o in enumerate(doc.patient.covariate_history)]
+    return out
+
+
+def _zone(name: str) -> tzinfo:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise CaseError.single("settings.timezone",
+                               f"{name!r} is not an IANA time zone name (e.g. Europe/Moscow)"
+                               ) from exc
+
+
+def _display_zone(doc: CaseDocument, times: list[tuple[str, datetime]]) -> tzinfo | None:
+    """The zone the case's clock times are shown in (None: all wall clock, no offsets).
+
+    Refuses a case that mixes times with and without a UTC offset unless settings.timezone
+    says how to read those without one: 10:00+03:00 against a chart at 08:00 local could
+    be a 2 h peak or a trough."""
+    zone = _zone(doc.settings.timezone) if doc.settings.timezone else None
+    aware = [(f, t) for f, t in times if t.tzinfo is not None]
+    naive = [(f, t) for f, t in times if t.tzinfo is None]
+    if aware and naive and zone is None:
+        raise CaseError.single(
+            naive[0][0], f"written without a UTC offset while {aware[0][0]} has one "
+            f"({aware[0][1].isoformat()}): give every time an offset, or settings.timezone "
+            "(an IANA name such as Europe/Moscow) to say how times without one are read")
+    if zone is not None:
+        return zone
+    return aware[0][1].tzinfo if aware else None
+
+
+def _expand_regimen(reg: RegimenIn, zone: tzinfo | None = None) -> list[tuple[datetime, float]]:
+    doses = [(_naive(d.time, zone), d.amount_mg) for d in reg.doses]
     if reg.interval_h is not None and reg.start is not None:
         amounts = reg.amounts_mg or [reg.amount_mg or 0.0]
-        start = _naive(reg.start)
+        start = _naive(reg.start, zone)
         step = timedelta(hours=reg.interval_h)
         if reg.count is not None:
             n = reg.count
         else:
             assert reg.end is not None
-            n = int((_naive(reg.end) - start) / step) + 1
+            n = int((_naive(reg.end, zone) - start) / step) + 1
         doses += [(start + i * step, amounts[i % len(amounts)]) for i in range(max(n, 0))]
-    missed = {_naive(m) for m in reg.missed}
+    missed = {_naive(m, zone) for m in reg.missed}
     return sorted((t, a) for t, a in doses if t not in missed)
 
 
-def _parse_level(i: int, lv: LevelIn, t0: datetime) -> Level:
+def _parse_level(i: int, lv: LevelIn, t0: datetime, zone: tzinfo | None = None) -> Level:
     field = f"levels[{i}]"
-    t = (_naive(lv.time) - t0).total_seconds() / 3600.0
+    t = (_naive(lv.time, zone) - t0).total_seconds() / 3600.0
     value = lv.value
     if isinstance(value, str):
         text = value.strip()
@@ -356,16 +459,27 @@ def parse_case(data: Any) -> Case:
 
 
 def _canonical(doc: CaseDocument) -> Case:
+    zone = _display_zone(doc, _document_times(doc))
+    reads_naive_in = _zone(doc.settings.timezone) if doc.settings.timezone else None
+    case = _canonical_times(doc, reads_naive_in)
+    if zone is None or case.t0 is None:
+        return case
+    # t0 is a naive UTC instant here: make it aware, in the zone the clock times are shown in.
+    return case.model_copy(update={"t0": case.t0.replace(tzinfo=UTC).astimezone(zone)})
+
+
+def _canonical_times(doc: CaseDocument, zone: tzinfo | None) -> Case:
     problems: list[Problem] = []
     p = doc.patient
     scr = _collect(problems, _creatinine, p.serum_creatinine, "patient.serum_creatinine")
 
-    dated = _expand_regimen(doc.regimen) if doc.regimen else []
+    dated = _expand_regimen(doc.regimen, zone) if doc.regimen else []
     if doc.regimen and doc.regimen.missed:
         # A missed time that matches no scheduled dose would be ignored, and the dose counted.
-        scheduled = {t for t, _ in _expand_regimen(doc.regimen.model_copy(update={"missed": []}))}
+        scheduled = {t for t, _ in _expand_regimen(doc.regimen.model_copy(update={"missed": []}),
+                                                   zone)}
         problems += [Problem(f"regimen.missed[{i}]", "no scheduled dose at this time")
-                     for i, m in enumerate(doc.regimen.missed) if _naive(m) not in scheduled]
+                     for i, m in enumerate(doc.regimen.missed) if _naive(m, zone) not in scheduled]
     t0_candidates = [t for t, _ in dated]
     t0 = min(t0_candidates) if t0_candidates else None
 
@@ -374,9 +488,11 @@ def _canonical(doc: CaseDocument) -> Case:
     levels: list[Level] = []
     if t0 is not None:
         for i, lv in enumerate(doc.levels):
-            level = _collect(problems, _parse_level, i, lv, t0)
+            level = _collect(problems, _parse_level, i, lv, t0, zone)
             if level is None:
                 continue
+            if lv.occasion is not None:
+                level = level.model_copy(update={"occasion": str(lv.occasion)})
             if level.time_h < 0:
                 problems.append(Problem(f"levels[{i}].time",
                                         "the level is timed before the first dose"))
@@ -392,7 +508,7 @@ def _canonical(doc: CaseDocument) -> Case:
         h_scr = _collect(problems, _creatinine, obs.serum_creatinine,
                          f"patient.covariate_history[{i}].serum_creatinine")
         history.append(CovariateObservation(
-            time_h=(_naive(obs.time) - t0).total_seconds() / 3600.0,
+            time_h=(_naive(obs.time, zone) - t0).total_seconds() / 3600.0,
             weight_kg=obs.weight_kg, serum_creatinine_mg_dl=h_scr, crcl_ml_min=obs.crcl_ml_min,
         ))
     if p.sex == "male":
@@ -426,6 +542,14 @@ def _canonical(doc: CaseDocument) -> Case:
     ) if t0 is not None else ()
     tg = doc.target
     st = doc.settings
+    stated = None
+    reg = doc.regimen
+    if reg is not None and reg.interval_h is not None and reg.start is not None and t0 is not None:
+        repeating = _expand_regimen(reg.model_copy(update={"doses": [], "missed": []}), zone)
+        hours = [(t - t0).total_seconds() / 3600.0 for t, _ in repeating]
+        stated = StatedRegimen(interval_h=reg.interval_h,
+                               amounts_mg=tuple(reg.amounts_mg or [reg.amount_mg or 0.0]),
+                               start_h=hours[0], last_h=hours[-1])
     return Case(
         patient=patient,
         comedications=tuple(doc.comedications),
@@ -435,8 +559,13 @@ def _canonical(doc: CaseDocument) -> Case:
                       mic_mg_l=tg.mic_mg_l, tmic_pct=tg.tmic_pct),
         settings=Settings(model=st.model,
                           capsule_strengths_mg=tuple(sorted(st.capsule_strengths_mg)),
-                          paediatric_guideline=st.paediatric_guideline, start_date=st.start_date),
+                          paediatric_guideline=st.paediatric_guideline, start_date=st.start_date,
+                          timezone=st.timezone,
+                          occasion_starts_h=tuple(sorted(
+                              (_naive(t, zone) - t0).total_seconds() / 3600.0
+                              for t in st.occasion_starts)) if t0 is not None else ()),
         t0=t0,
+        stated_regimen=stated,
     )
 
 

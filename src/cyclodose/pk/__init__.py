@@ -25,6 +25,7 @@ from cyclodose.pk.covariates import (
     LOCF_RULE,
     Covariates,
     CovariateTimeline,
+    near_edge_reasons,
     validity_reasons,
 )
 from cyclodose.pk.metrics import window_metrics
@@ -119,6 +120,7 @@ def exposure_metrics(spec: ModelSpec, covariates: Cov, eta: Any, dose_times_h: A
 
 __all__ = [
     "validity_reasons",
+    "near_edge_reasons",
     "DEFAULT_MODEL",
     "LOCF_RULE",
     "CovariateTimeline",

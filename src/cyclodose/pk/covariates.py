@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cyclodose.errors import CaseError
-
 if TYPE_CHECKING:
     from cyclodose.pk.spec import ModelSpec
 
@@ -29,15 +27,16 @@ LOCF_RULE = (
     "value the baseline patient values hold"
 )
 
-# Where each covariate comes from in a Case, for error messages.
-COVARIATE_FIELDS = {
-    "weight_kg": "patient.weight_kg",
-    "crcl_ml_min": "patient.serum_creatinine",
-    "crcl_56m_ml_min": "patient.serum_creatinine",
-    "ffm_kg": "patient.height_cm",
-    "age_years": "patient.age_years",
-    "patient": "patient",
-}
+
+
+class MissingCovariate(ValueError):
+    """A covariate the model needs has no value (the engine knows no input document: the
+    use-case layer says which field to fill)."""
+
+    def __init__(self, model: str, covariate: str) -> None:
+        self.model = model
+        self.covariate = covariate
+        super().__init__(f"model {model} needs covariate {covariate}, which has no value")
 
 _NAN = float("nan")
 
@@ -126,17 +125,10 @@ class CovariateTimeline:
 
 
 def require(spec: ModelSpec, cov: Covariates) -> None:
-    """Fail loudly, naming the case field, when a covariate the model needs is missing."""
+    """Raise MissingCovariate when a covariate the model needs has no value."""
     for name in spec.covariates:
-        values = cov.value(name)
-        if np.any(np.isnan(values)):
-            field = COVARIATE_FIELDS.get(name, name)
-            need = {
-                "crcl_ml_min": "creatinine clearance (give serum creatinine or a measured CrCl)",
-                "crcl_56m_ml_min": "age and serum creatinine (CLcr for a 56 kg male)",
-                "ffm_kg": "fat-free mass (give height with weight and sex)",
-            }.get(name, name)
-            raise CaseError.single(field, f"model {spec.name} needs {need}")
+        if np.any(np.isnan(cov.value(name))):
+            raise MissingCovariate(spec.name, name)
 
 
 def validity_reasons(spec: ModelSpec, cov: Covariates | CovariateTimeline) -> list[str]:
@@ -173,3 +165,29 @@ def validity_reasons(spec: ModelSpec, cov: Covariates | CovariateTimeline) -> li
                 add(f"{name} {bad:.1f} {unit} lies outside the model's data "
                     f"(IQR {q1}-{q3} {unit}; beyond 1.5 IQR)")
     return reasons
+
+
+NEAR_EDGE_AGE_YEARS = 2.0  # within 2 years of the youngest age the model was built on
+NEAR_EDGE_CRCL = 1.2  # within 20 % above the lowest creatinine clearance in its data
+
+
+def near_edge_reasons(spec: ModelSpec, cov: Covariates | CovariateTimeline) -> list[str]:
+    """Inside the model's stated limits, but close to one: the forecast is less certain."""
+    covs = cov.segments if isinstance(cov, CovariateTimeline) else (cov,)
+    v = spec.validity
+    out: list[str] = []
+    for c in covs:
+        age = c.age_years[~np.isnan(c.age_years)]
+        if age.size and v.min_age_years <= np.min(age) < v.min_age_years + NEAR_EDGE_AGE_YEARS:
+            msg = (f"age {np.min(age):.0f} years is near the model's lower limit "
+                   f"({v.min_age_years:.0f} years; {v.population})")
+            if msg not in out:
+                out.append(msg)
+        crcl = c.crcl_ml_min[~np.isnan(c.crcl_ml_min)]
+        if crcl.size and v.min_crcl_ml_min <= np.min(crcl) < v.min_crcl_ml_min * NEAR_EDGE_CRCL:
+            msg = (f"CrCl {np.min(crcl):.0f} mL/min is near the model's lower limit of "
+                   f"{v.min_crcl_ml_min:.0f} mL/min: few patients of its data had so little "
+                   "renal function")
+            if msg not in out:
+                out.append(msg)
+    return out

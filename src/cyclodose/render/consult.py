@@ -18,18 +18,16 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cyclodose import pk
-from cyclodose.clinical.tdm_regimen import CEILING_MG_L
 from cyclodose.errors import CaseError
-from cyclodose.intake.case import Case
+from cyclodose.intake.case import Case, Target
 from cyclodose.intake.units import sig3
-from cyclodose.limits import MAX_DAILY_DOSE_MG
+from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
 from cyclodose.render import plots
+from cyclodose.render.tdm_text import UNITS, after_dose_text, predicted_text, schedule_text
 from cyclodose.version import __version__
 from cyclodose.workflows.assessment import Assessment
-from cyclodose.workflows.tdm import Estimate
 from cyclodose.workflows.tdm.consult import TdmConsult
-from cyclodose.workflows.tdm.result import schedule_text
+from cyclodose.workflows.tdm.section import Band, RankedRegimen, TdmSection
 
 DISCLAIMER = (
     "Decision support only. This consult is computed from a published population "
@@ -70,8 +68,8 @@ def _table(headers: list[str] | None, rows: list[list[str]],
     return f"<table>{head_html}<tbody>{body}</tbody></table>"
 
 
-def _band(d: dict[str, float], unit: str, nd: int = 1) -> str:
-    return f"{d['median']:.{nd}f} {unit} (90 % {d['lower']:.{nd}f}–{d['upper']:.{nd}f})"
+def _band(b: Band, unit: str, nd: int = 1) -> str:
+    return f"{b.median:.{nd}f} {unit} (90 % {b.lower:.{nd}f}–{b.upper:.{nd}f})"
 
 
 def _clock(case: Case, time_h: float) -> str:
@@ -120,27 +118,30 @@ def _doses(case: Case) -> str:
     return summary + _table(["time", "dose"], rows, {1}) + note
 
 
-def fit_figure_spec(est: Estimate) -> plots.FigureSpec:
+def fit_figure_spec(s: TdmSection, target: Target) -> plots.FigureSpec:
     """The fit plot: MAP curve, 90 % credible band, levels, target window and ceiling."""
-    c = est.curve
-    obs = est.obs
-    shown = (est.doses.time_h >= c.time_h[0]) & (est.doses.time_h <= c.time_h[-1])
-    target = est.case.target
+    c = s.predictions.curve
+    t = np.asarray(c.time_h, dtype=float)
+    levels = s.predictions.levels
     return plots.FigureSpec(
-        curves=[plots.Curve(c.time_h, c.map_mg_l, "individual fit (MAP)", color="tab:blue")],
-        bands=[plots.Band(c.time_h, c.lower_mg_l, c.upper_mg_l, "90 % credible band")],
-        points=[plots.Points(obs.time_h, np.where(obs.blq, obs.lloq_mg_l, obs.conc_mg_l),
-                             "measured levels", blq=obs.blq.tolist())],
+        curves=[plots.Curve(t, np.asarray(c.map_mg_l, dtype=float), "individual fit (MAP)",
+                            color="tab:blue")],
+        bands=[plots.Band(t, np.asarray(c.lower_mg_l, dtype=float),
+                          np.asarray(c.upper_mg_l, dtype=float), "90 % credible band")],
+        points=[plots.Points([lv.time_h or 0.0 for lv in levels],
+                             [(lv.lloq_mg_l if lv.blq else lv.observed_mg_l) or 0.0
+                              for lv in levels],
+                             "measured levels", blq=[lv.blq for lv in levels])],
         window=plots.Window(target.peak_low_mg_l, target.peak_high_mg_l),
         ceiling_mg_l=CEILING_MG_L,
-        title=f"Bayesian fit ({est.spec.name} v{est.spec.version})",
-        doses_h=est.doses.time_h[shown].tolist(),
+        title=f"Bayesian fit ({s.model.name} v{s.model.version})",
+        doses_h=list(s.predictions.dose_times_h),
         note="vertical lines: doses; band: parameter uncertainty (SIR), residual error excluded",
     )
 
 
-def _plot_png(est: Estimate) -> bytes:
-    fig = plots.concentration_figure(fit_figure_spec(est))
+def _plot_png(s: TdmSection, target: Target) -> bytes:
+    fig = plots.concentration_figure(fit_figure_spec(s, target))
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png", dpi=130)
@@ -150,86 +151,91 @@ def _plot_png(est: Estimate) -> bytes:
 
 
 def write_fit_plot(consult: TdmConsult, path: Path) -> None:
-    plots.write_concentration_plot(fit_figure_spec(consult.estimate), path)
+    plots.write_concentration_plot(fit_figure_spec(consult.tdm, consult.case.target), path)
 
 
-def _current(doc: dict[str, Any]) -> str:
-    cur = doc.get("current_regimen")
-    if not cur:
+def _current(cur: RankedRegimen | None) -> str:
+    if cur is None:
         return ""
-    return (f"<p><strong>Current regimen</strong> {_e(cur['regimen'])} "
-            f"({cur['daily_dose_mg']:g} mg/day): predicted steady-state peak "
-            f"{_e(_band(cur['peak_mg_l'], 'mg/L'))}, "
-            f"trough {_e(_band(cur['trough_mg_l'], 'mg/L'))}; "
-            f"P(target) {100 * cur['p_in_target']:.0f} %, P(&gt; {CEILING_MG_L:g} mg/L) "
-            f"{100 * cur['p_above_ceiling']:.0f} %.</p>")
+    return (f"<p><strong>Current regimen</strong> {_e(cur.regimen)} "
+            f"({cur.daily_dose_mg:g} mg/day): predicted steady-state peak "
+            f"{_e(_band(cur.peak_mg_l, 'mg/L'))}, "
+            f"trough {_e(_band(cur.trough_mg_l, 'mg/L'))}; "
+            f"P(target) {100 * cur.p_in_target:.0f} %, P(&gt; {CEILING_MG_L:g} mg/L) "
+            f"{100 * cur.p_above_ceiling:.0f} %.</p>")
 
 
 def consult_html(consult: TdmConsult, generated: datetime | None = None) -> str:
-    est, assessment = consult.estimate, consult.assessment
-    case = est.case
-    doc = consult.tdm.model_dump(mode="json")
-    rec = doc["recommendation"]
+    s, assessment, case = consult.tdm, consult.assessment, consult.case
+    rec = s.recommendation
     target = case.target
     window = f"{target.peak_low_mg_l:g}–{target.peak_high_mg_l:g} mg/L"
 
     lv_rows = []
-    for r in doc["predictions"]["levels"]:
-        obs = f"< {r['lloq_mg_l']:g} mg/L (BLQ)" if r["blq"] else f"{sig3(r['observed_mg_l'])} mg/L"
-        lv_rows.append([_clock(case, r["time_h"]), f"{r['time_after_dose_h']:.1f} h", obs,
-                        f"{r['ipred_mg_l']:.1f} mg/L ({r['ipred_lower_mg_l']:.1f}–"
-                        f"{r['ipred_upper_mg_l']:.1f})", f"{r['pred_mg_l']:.1f} mg/L",
-                        "" if r["iwres"] is None else f"{r['iwres']:+.2f}"])
+    for r in s.predictions.levels:
+        obs = (f"< {r.lloq_mg_l:g} mg/L (BLQ)" if r.blq or r.observed_mg_l is None
+               else f"{sig3(r.observed_mg_l)} mg/L")
+        lv_rows.append([_clock(case, r.time_h or 0.0), after_dose_text(r), obs,
+                        f"{r.ipred_mg_l:.1f} mg/L ({r.ipred_lower_mg_l:.1f}–"
+                        f"{r.ipred_upper_mg_l:.1f})", f"{r.pred_mg_l:.1f} mg/L",
+                        "" if r.iwres is None else f"{r.iwres:+.2f}"])
     levels_table = _table(["sampled", "after dose", "measured", "fitted (90 %)", "population",
                            "IWRES"], lv_rows, {1, 2, 3, 4, 5})
-    flags = "".join(f'<p class="flag">⚠ {_e(f)}</p>' for f in doc["diagnostics"]["flags"])
+    flags = "".join(f'<p class="flag">⚠ {_e(f)}</p>' for f in s.diagnostics.flags)
 
-    units = {"cl_l_h": "L/h", "v_l": "L", "ka_per_h": "1/h", "tlag_h": "h", "mtt_h": "h"}
     names = {"cl_l_h": "Clearance CL/F", "v_l": "Volume V/F", "ka_per_h": "Absorption rate ka",
              "tlag_h": "Lag time", "mtt_h": "Mean transit time"}
     p_rows = []
-    for k, v in doc["parameters"].items():
-        p_rows.append([names.get(k, k), f"{v['map']:.3g} {units[k]}",
-                       f"{v['lower']:.3g}–{v['upper']:.3g} {units[k]}",
-                       f"{v['typical']:.3g} {units[k]}"])
-    h = doc["half_life_h"]
-    p_rows.append(["Half-life", f"{h['map']:.1f} h", f"{h['lower']:.1f}–{h['upper']:.1f} h", ""])
+    for k, v in s.parameters.items():
+        u = UNITS[k]
+        p_rows.append([names.get(k, k), f"{v.map:.3g} {u}", f"{v.lower:.3g}–{v.upper:.3g} {u}",
+                       f"{v.typical:.3g} {u}"])
+    h = s.half_life_h
+    p_rows.append(["Half-life", f"{h.map:.1f} h", f"{h.lower:.1f}–{h.upper:.1f} h", ""])
     param_table = _table(["parameter", "estimate (MAP)", "90 % interval",
                           "population typical (these covariates)"],
                          p_rows, {1, 2, 3})
     moved = "How far the levels moved the estimate from the population prior — " + "; ".join(
-        f"{n}: {e['z_map']:+.2f} prior SD, posterior/prior SD {e['sd_ratio']:.2f}"
-        for n, e in doc["etas"].items()
+        f"{n}: {e.z_map:+.2f} prior SD, posterior/prior SD {e.sd_ratio:.2f}"
+        for n, e in s.etas.items()
     ) + " (a ratio near 1 means the levels carried little information on that parameter)."
 
     # With an MIC the ranking key is P(%T>MIC goal and peak <= ceiling): show that, not the window.
-    mic = "p_tmic_goal_and_below_ceiling" in rec
-    goal_key = "p_tmic_goal_and_below_ceiling" if mic else "p_in_target"
-    rk_rows = [[r["regimen"], f"{r['daily_dose_mg']:g} mg",
-                " / ".join(r["capsules"]) or " / ".join(map(str, r["capsules_per_administration"])),
-                _band(r["peak_mg_l"], "mg/L"), _band(r["trough_mg_l"], "mg/L"),
-                _band(r["auc24_mg_h_l"], "mg·h/L", 0),
-                f"{100 * r[goal_key]:.0f} %", f"{100 * r['p_above_ceiling']:.0f} %"]
-               for r in doc["ranked"][:6]]
+    mic = rec.p_tmic_goal_and_below_ceiling is not None
+
+    def goal(r: RankedRegimen) -> float:
+        return (r.p_tmic_goal_and_below_ceiling or 0.0) if mic else r.p_in_target
+
+    rk_rows = [[r.regimen, f"{r.daily_dose_mg:g} mg",
+                " / ".join(r.capsules) or " / ".join(map(str, r.capsules_per_administration)),
+                _band(r.peak_mg_l, "mg/L"), _band(r.trough_mg_l, "mg/L"),
+                _band(r.auc24_mg_h_l, "mg·h/L", 0),
+                f"{100 * goal(r):.0f} %", f"{100 * r.p_above_ceiling:.0f} %"]
+               for r in s.ranked[:6]]
     goal_head = (f"P(%T>MIC ≥ {target.tmic_pct:g} %, peak ≤ {CEILING_MG_L:g} mg/L)" if mic
                  else f"P(peak {window})")
     ranked_table = _table(["regimen", "daily", "capsules", "peak", "trough", "AUC24",
                            goal_head, f"P(peak > {CEILING_MG_L:g} mg/L)"], rk_rows, {1, 6, 7})
     rec_tmic = ""
-    if "p_tmic_goal" in rec and target.mic_mg_l is not None:
+    if rec.p_tmic_goal is not None and target.mic_mg_l is not None:
         rec_tmic = (f"<br>P(%T&gt;MIC ≥ {target.tmic_pct:g} % at MIC {target.mic_mg_l:g} mg/L) "
-                    f"{100 * rec['p_tmic_goal']:.0f} %.")
+                    f"{100 * rec.p_tmic_goal:.0f} %.")
     extrap = ""
-    if rec["warnings"]:
+    if rec.warnings:
         extrap = ('<div class="warn"><strong>Caution</strong><ul>'
-                  + "".join(f"<li>{_e(w)}</li>" for w in rec["warnings"]) + "</ul></div>")
+                  + "".join(f"<li>{_e(w)}</li>" for w in rec.warnings) + "</ul></div>")
 
-    mon_items = [f"<li>Start the new regimen with the dose due at "
-                 f"{_e(_clock(case, doc['new_regimen_start_h']))}.</li>"]
-    for smp in doc["next_samples"]:
-        when = (smp["clock"].replace("T", " ") if smp["clock"]
-                else f"{smp['time_h']:.1f} h from the first dose")
-        mon_items.append(f"<li>{_e(smp['label'])}: {_e(when)} — {_e(smp['why'])}</li>")
+    start_at = _e(_clock(case, s.new_regimen_start_h or 0.0))
+    mon_items = [f"<li><strong>{_e(rec.advice.action.capitalize())}</strong>: "
+                 f"{_e(rec.advice.text)}</li>",
+                 f"<li>Start the new regimen with the dose due at {start_at}.</li>"
+                 if s.regimen_changes else
+                 f"<li>Continue the current regimen; the next dose is due at {start_at}.</li>"]
+    for smp in s.next_samples:
+        when = (smp.clock.replace("T", " ") if smp.clock
+                else f"{smp.time_h:.1f} h from the first dose")
+        mon_items.append(f"<li>{_e(smp.label)}: {_e(when)} — {_e(predicted_text(smp.predicted))}"
+                         f" — {_e(smp.why)}</li>")
     for m in assessment.monitoring:
         mon_items.append(f"<li>{_e(m.what)} — {_e(m.when)}. {_e(m.why)}</li>")
     mon_items.append("<li>Ask about and record CNS symptoms (headache, somnolence, tremor, "
@@ -237,65 +243,66 @@ def consult_html(consult: TdmConsult, generated: datetime | None = None) -> str:
                      "whenever they appear.</li>")
     monitoring = "<ul>" + "".join(mon_items) + "</ul>"
 
-    inside = ("The patient lies inside the model's validity domain." if not est.validity else
-              "The patient lies OUTSIDE the model's validity domain (extrapolation): "
-              + "; ".join(est.validity) + ".")
-    model_text = (f"{_e(est.spec.title)} ({_e(est.spec.name)} v{_e(est.spec.version)}). "
-                  f"{_e(est.spec.citation)}. {_e(est.spec.structure)}. {_e(inside)}")
-    av = doc.get("model_averaging")
-    if av:
+    model = s.model
+    inside = ("The patient lies inside the model's validity domain." if not model.extrapolation
+              else "The patient lies OUTSIDE the model's validity domain (extrapolation): "
+              + "; ".join(model.extrapolation) + ".")
+    model_text = (f"{_e(model.title)} ({_e(model.name)} v{_e(model.version)}). "
+                  f"{_e(model.citation)}. {_e(model.structure)}. {_e(inside)}")
+    av = s.model_averaging
+    if av is not None:
         model_text += _e(" Model averaging (settings.model auto): " + "; ".join(
-            f"{w['name']} v{w['version']} weight {w['weight']:.2f}"
-            + (f" (extrapolates: {'; '.join(w['extrapolation'])})" if w["extrapolation"] else "")
-            + (f" (not used: {w['unavailable']})" if w.get("unavailable") else "")
-            for w in av["weights"]) + f". Why: {av['why']}. Method: {av['method']}. The "
-            "estimates and level fits shown are the highest-weight model's; the forecasts and "
-            "the ranking are the weighted mixture's.")
-    fit = doc["fit"]
+            f"{w.name} v{w.version} weight {w.weight:.2f}"
+            + (f" (extrapolates: {'; '.join(w.extrapolation)})" if w.extrapolation else "")
+            + (f" (not used: {w.unavailable})" if w.unavailable else "")
+            for w in av.weights) + f". Why: {av.why}. Method: {av.method}. The "
+            "estimates and level fits shown are the highest-weight model's; the forecasts, the "
+            "ranking, the advice and the prediction intervals are the weighted mixture's.")
+    fit = s.fit
     method_text = (
         "Maximum a posteriori estimate of the individual random effects (Kang objective, "
         "below-quantification samples by the M3 likelihood, Levenberg–Marquardt from "
-        f"{fit['n_starts']} starting points placed along every random effect, Newton-polished); "
+        f"{fit.n_starts} starting points placed along every random effect, Newton-polished); "
         "uncertainty by sampling-importance-resampling "
-        f"({fit['sir']['n_draws']} draws from {fit['sir']['n_proposals']} proposals, effective "
-        f"sample size {fit['sir']['effective_sample_size']:.0f}) with the Laplace approximation "
+        f"({fit.sir.n_draws} draws from {fit.sir.n_proposals} proposals, effective "
+        f"sample size {fit.sir.effective_sample_size or 0.0:.0f}) with the Laplace approximation "
         "for comparison. Forecasts set between-occasion variability to 0 and assume steady state "
         f"of the new regimen. cyclodose {__version__}."
     )
-    occ = doc["occasions"]
-    if occ["iov_estimated"]:
+    occ = s.occasions
+    if occ.iov_estimated and occ.cl_l_h_map:
         method_text += (
-            f" Levels from {occ['n']} sampling occasions: between-occasion variability estimated "
+            f" Levels from {occ.n} sampling occasions: between-occasion variability estimated "
             "for each (clearance on each occasion "
-            + ", ".join(f"{c:.2f} L/h" for c in occ["cl_l_h_map"])
+            + ", ".join(f"{c:.2f} L/h" for c in occ.cl_l_h_map if c is not None)
             + "); the forecast uses the between-subject estimate.")
-    if isinstance(est.covariates, pk.CovariateTimeline):
-        method_text += f" Time-varying covariates: {est.covariates.rule}."
-    png = _plot_png(est)
+    if model.covariate_rule:
+        method_text += f" Time-varying covariates: {model.covariate_rule}."
+    png = _plot_png(s, target)
     tpl = Template(resources.files("cyclodose.render").joinpath("templates/consult.html")
                    .read_text(encoding="utf-8"))
     when = (generated or datetime.now()).strftime("%Y-%m-%d %H:%M")
     return tpl.substitute(
         version=_e(__version__), generated=_e(when),
-        model_label=_e(f"{est.spec.name} v{est.spec.version}"),
+        model_label=_e(f"{model.name} v{model.version}"),
         t0=_e(case.t0.strftime("%Y-%m-%d %H:%M") if case.t0 else "unknown"),
         patient_table=_patient_table(case, assessment), findings=_findings(assessment),
         doses=_doses(case), levels_table=levels_table, flags=flags,
         plot_src="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
         window=_e(window), ceiling=_e(f"{CEILING_MG_L:g}"), param_table=param_table,
         moved=_e(moved),
-        rec_status=_e(_STATUS_TEXT.get(rec["status"], rec["status"])),
-        rec_class="rec" if rec["status"] == "recommended" else "rec blocked",
-        rec_regimen=_e(rec["regimen"]), rec_daily=_e(f"{rec['daily_dose_mg']:g}"),
-        rec_capsules=_e("per administration: " + (" / ".join(rec["capsules"]) or " / ".join(
-            map(str, rec["capsules_per_administration"])))
+        rec_status=_e(_STATUS_TEXT.get(rec.status, rec.status)),
+        rec_class="rec" if rec.status == "recommended" else "rec blocked",
+        rec_regimen=_e(rec.regimen), rec_daily=_e(f"{rec.daily_dose_mg:g}"),
+        rec_capsules=_e("per administration: " + (" / ".join(rec.capsules) or " / ".join(
+            map(str, rec.capsules_per_administration)))
             + "; " + schedule_text(rec)),
-        rec_peak=_e(_band(rec["peak_mg_l"], "mg/L")),
-        rec_trough=_e(_band(rec["trough_mg_l"], "mg/L")),
-        rec_auc=_e(_band(rec["auc24_mg_h_l"], "mg·h/L", 0)),
-        rec_p_target=_e(f"{100 * rec['p_in_target']:.0f} %"),
-        rec_p_ceiling=_e(f"{100 * rec['p_above_ceiling']:.0f} %"), rec_tmic=rec_tmic,
-        rec_reason=_e(rec["reason"]), current=_current(doc), extrapolation=extrap,
+        rec_peak=_e(_band(rec.peak_mg_l, "mg/L")),
+        rec_trough=_e(_band(rec.trough_mg_l, "mg/L")),
+        rec_auc=_e(_band(rec.auc24_mg_h_l, "mg·h/L", 0)),
+        rec_p_target=_e(f"{100 * rec.p_in_target:.0f} %"),
+        rec_p_ceiling=_e(f"{100 * rec.p_above_ceiling:.0f} %"), rec_tmic=rec_tmic,
+        rec_reason=_e(rec.reason), current=_current(s.current_regimen), extrapolation=extrap,
         ranked_table=ranked_table,
         monitoring=monitoring, model_text=model_text, method_text=_e(method_text),
         disclaimer=_e(DISCLAIMER),

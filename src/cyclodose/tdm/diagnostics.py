@@ -18,12 +18,16 @@ POPULATION_RANGE = 0.9973
 # Windows (h after the last dose) that count as "the 2 h" and "the 6 h" sample.
 EARLY_WINDOW_H = (1.0, 3.5)
 LATE_WINDOW_H = (4.5, 8.0)
+# A level drawn at most this long before a dose (or at its time) is a pre-dose (trough) sample:
+# the dose given at the sample time has not yet been absorbed into it.
+PRE_DOSE_H = 0.5
 
 
 @dataclass(frozen=True)
 class LevelDiagnostic:
     time_h: float
-    time_after_dose_h: float
+    time_after_dose_h: float  # since the last dose strictly before the sample (nan: none)
+    pre_dose: bool
     observed_mg_l: float | None
     blq: bool
     lloq_mg_l: float | None
@@ -41,19 +45,36 @@ class Diagnostics:
 
 
 def time_after_dose_h(times_h: FloatArray, dose_times_h: FloatArray) -> FloatArray:
+    """Time since the last dose before each sample; a dose given at the sample time comes
+    after it (the sample is its trough)."""
     out = np.full(times_h.shape, np.nan)
     for i, t in enumerate(times_h):
-        before = dose_times_h[dose_times_h <= t]
+        before = dose_times_h[dose_times_h < t]
         if before.size:
             out[i] = t - before.max()
     return out
+
+
+def pre_dose(times_h: FloatArray, dose_times_h: FloatArray) -> FloatArray:
+    """Samples drawn at a dose time or at most PRE_DOSE_H before it."""
+    return np.array([bool(np.any((dose_times_h >= t) & (dose_times_h <= t + PRE_DOSE_H)))
+                     for t in times_h], dtype=bool)
+
+
+def when_after_dose(tad_h: float, is_pre_dose: bool) -> str:
+    """'2.0 h after a dose', 'pre-dose, 12.0 h after the previous dose'."""
+    if is_pre_dose:
+        return ("pre-dose, before the first dose" if not np.isfinite(tad_h)
+                else f"pre-dose, {tad_h:.1f} h after the previous dose")
+    return f"{tad_h:.1f} h after a dose"
 
 
 def _delayed_absorption(obs: Observations, tad: FloatArray,
                         dose_times_h: FloatArray) -> tuple[int, int] | None:
     """A 6 h level above the 2 h level after the same dose (Hung 2014: ~1 in 5 patients):
     the indices (early, late) of the first such pair."""
-    last_dose = np.array([dose_times_h[dose_times_h <= t].max() for t in obs.time_h])
+    last_dose = np.array([dose_times_h[dose_times_h < t].max() if np.any(dose_times_h < t)
+                          else np.nan for t in obs.time_h])
     for i in range(obs.n):
         for j in range(obs.n):
             if (obs.quantified[i] and obs.quantified[j] and last_dose[i] == last_dose[j]
@@ -77,17 +98,19 @@ def population_range(sims_mg_l: FloatArray, residual_sd_mg_l: FloatArray, rng: n
 def diagnose(obs: Observations, doses: DoseHistory, pred: FloatArray, ipred: FloatArray,
              ipred_sd: FloatArray,
              pop_range_mg_l: tuple[FloatArray, FloatArray] | None = None,
-             when: Callable[[float], str] | None = None) -> Diagnostics:
+             when: Callable[[float], str] | None = None,
+             absorption_varies: bool = True) -> Diagnostics:
     """Per-level PRED, IPRED and IWRES, with flags a pharmacist should see. `when` names a
     sample time (hours from the first dose) as the pharmacist knows it, e.g. a clock time."""
     tad = time_after_dose_h(obs.time_h, doses.time_h)
+    pre = pre_dose(obs.time_h, doses.time_h)
     rows: list[LevelDiagnostic] = []
     flags: list[str] = []
     for i in range(obs.n):
         flag = None
         iwres = None
         at = when(float(obs.time_h[i])) if when else f"{obs.time_h[i]:.1f} h"
-        t_txt = f"level at {at} ({tad[i]:.1f} h after a dose)"
+        t_txt = f"level at {at} ({when_after_dose(float(tad[i]), bool(pre[i]))})"
         if obs.blq[i]:
             if ipred[i] > 2.0 * obs.lloq_mg_l[i]:
                 flag = (f"{t_txt}: below {obs.lloq_mg_l[i]:.3g} mg/L but the fit predicts "
@@ -111,7 +134,7 @@ def diagnose(obs: Observations, doses: DoseHistory, pred: FloatArray, ipred: Flo
         if flag:
             flags.append(flag)
         rows.append(LevelDiagnostic(
-            time_h=float(obs.time_h[i]), time_after_dose_h=float(tad[i]),
+            time_h=float(obs.time_h[i]), time_after_dose_h=float(tad[i]), pre_dose=bool(pre[i]),
             observed_mg_l=None if obs.blq[i] else float(obs.conc_mg_l[i]), blq=bool(obs.blq[i]),
             lloq_mg_l=float(obs.lloq_mg_l[i]) if obs.blq[i] else None,
             pred_mg_l=float(pred[i]), ipred_mg_l=float(ipred[i]), iwres=iwres, flag=flag))
@@ -121,5 +144,8 @@ def diagnose(obs: Observations, doses: DoseHistory, pred: FloatArray, ipred: Flo
         flags.append(f"delayed absorption: the level {tad[j]:.1f} h after the dose "
                      f"({obs.conc_mg_l[j]:.1f} mg/L) is above the level at {tad[i]:.1f} h "
                      f"({obs.conc_mg_l[i]:.1f} mg/L), so the early sample missed the peak (seen "
-                     "in about a fifth of patients, Hung 2014); the fit allows slow absorption")
+                     "in about a fifth of patients, Hung 2014); "
+                     + ("the fit allows slow absorption" if absorption_varies else
+                        "this model has no between-patient variability on absorption and "
+                        "cannot follow it"))
     return Diagnostics(levels=rows, flags=flags, delayed_absorption=pair is not None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 HALF_LIVES_TO_STEADY_STATE = 5.0
 SAMPLE_OFFSETS_H = (2.0, 6.0)
@@ -46,6 +46,13 @@ def regimen_start_h(dose_times_h: list[float], last_level_h: float | None) -> fl
     return start
 
 
+def _clock(t0: datetime, time_h: float) -> datetime:
+    """t0 + hours as an instant (an aware t0 keeps its zone across a daylight saving change)."""
+    if t0.tzinfo is None:
+        return t0 + timedelta(hours=time_h)
+    return (t0.astimezone(UTC) + timedelta(hours=time_h)).astimezone(t0.tzinfo)
+
+
 def _daytime(clock: datetime, day_hours: tuple[float, float]) -> bool:
     hour = clock.hour + clock.minute / 60.0
     return day_hours[0] <= hour <= day_hours[1]
@@ -54,7 +61,8 @@ def _daytime(clock: datetime, day_hours: tuple[float, float]) -> bool:
 def next_samples(start_h: float, period_h: float, offsets_h: list[float], amounts_mg: list[float],
                  t_half_h: float, t0: datetime | None,
                  day_hours: tuple[float, float] = DAY_HOURS,
-                 half_life_text: str = "the estimated half-life") -> list[SampleAdvice]:
+                 half_life_text: str = "the estimated half-life",
+                 sample_after_h: tuple[float, ...] = SAMPLE_OFFSETS_H) -> list[SampleAdvice]:
     """2 h and 6 h after a dose once steady state is reached (5 × `t_half_h`: pass a
     conservative half-life, e.g. the upper bound of its interval).
 
@@ -74,10 +82,10 @@ def next_samples(start_h: float, period_h: float, offsets_h: list[float], amount
             if dose_h < ss_h - 1e-9:
                 continue
             gap = gaps[offs.index(off)]
-            last_h = dose_h + min(SAMPLE_OFFSETS_H[-1], gap - 0.25)
+            last_h = dose_h + min(max(sample_after_h), gap - 0.25)
             day = t0 is not None and all(
-                _daytime(t0 + timedelta(hours=t), day_hours)
-                for t in (dose_h + min(SAMPLE_OFFSETS_H[0], gap - 0.25), last_h))
+                _daytime(_clock(t0, t), day_hours)
+                for t in (dose_h + min(min(sample_after_h), gap - 0.25), last_h))
             options.append((not day, -amounts_mg[k], dose_h, k))
     if t0 is None or not any(not o[0] for o in options):
         options = [(False, o[1], o[2], o[3]) for o in options]  # no clock: largest, earliest
@@ -90,7 +98,7 @@ def next_samples(start_h: float, period_h: float, offsets_h: list[float], amount
     gap_after = gaps[offs.index(offsets_h[k])]
     days = (dose_h - start_h) / 24.0
     out = []
-    for after in SAMPLE_OFFSETS_H:
+    for after in sorted(sample_after_h):
         after_h = min(after, gap_after - 0.25)  # always before the next dose
         label = f"C{after:g}h" if after_h == after else "pre-dose"
         why = (f"{after_h:g} h after the {amounts_mg[k]:g} mg dose, {days:.1f} days after the new "
@@ -101,5 +109,5 @@ def next_samples(start_h: float, period_h: float, offsets_h: list[float], amount
                     f"{max(amounts_mg):g} mg dose's peak")
         t = dose_h + after_h
         out.append(SampleAdvice(label=label, time_h=t, after_dose_h=after_h, dose_time_h=dose_h,
-                                clock=None if t0 is None else t0 + timedelta(hours=t), why=why))
+                                clock=None if t0 is None else _clock(t0, t), why=why))
     return out

@@ -10,12 +10,34 @@ from __future__ import annotations
 import numpy as np
 
 from cyclodose.clinical.patient import cockcroft_gault_ml_min, fat_free_mass_kg
+from cyclodose.errors import CaseError
 from cyclodose.intake.case import Case, Patient
-from cyclodose.pk.covariates import Covariates, CovariateTimeline, require
+from cyclodose.pk.covariates import Covariates, CovariateTimeline, MissingCovariate, require
 from cyclodose.pk.spec import ModelSpec
 from cyclodose.tdm.preprocess import DoseHistory, Observations
 
 _NAN = float("nan")
+
+# Where each covariate comes from in a Case, and what to give, for a missing one.
+COVARIATE_FIELDS = {
+    "weight_kg": ("patient.weight_kg", "weight"),
+    "crcl_ml_min": ("patient.serum_creatinine",
+                    "creatinine clearance (give serum creatinine or a measured CrCl)"),
+    "crcl_56m_ml_min": ("patient.serum_creatinine",
+                        "age and serum creatinine (CLcr for a 56 kg male)"),
+    "ffm_kg": ("patient.height_cm", "fat-free mass (give height with weight and sex)"),
+    "age_years": ("patient.age_years", "age"),
+    "patient": ("patient", "patient"),
+}
+
+
+def _require(spec: ModelSpec, cov: Covariates) -> None:
+    """The engine's MissingCovariate as a CaseError naming the case field to fill."""
+    try:
+        require(spec, cov)
+    except MissingCovariate as exc:
+        field, need = COVARIATE_FIELDS.get(exc.covariate, (exc.covariate, exc.covariate))
+        raise CaseError.single(field, f"model {spec.name} needs {need}") from None
 
 
 def _patient_covariates(p: Patient, *, weight_kg: float, scr_mg_dl: float | None,
@@ -47,7 +69,7 @@ def covariates_from_case(case: Case, spec: ModelSpec | None = None) -> Covariate
     cov = _patient_covariates(p, weight_kg=p.weight_kg, scr_mg_dl=p.serum_creatinine_mg_dl,
                               crcl_ml_min=p.measured_crcl_ml_min)
     if spec is not None:
-        require(spec, cov)
+        _require(spec, cov)
     return cov
 
 
@@ -72,7 +94,7 @@ def timeline_from_case(case: Case, spec: ModelSpec | None = None) -> CovariateTi
             crcl = obs.crcl_ml_min
         cov = _patient_covariates(p, weight_kg=weight, scr_mg_dl=scr, crcl_ml_min=crcl)
         if spec is not None:
-            require(spec, cov)
+            _require(spec, cov)
         if starts and obs.time_h <= starts[-1]:
             segments[-1] = cov
         else:
@@ -106,3 +128,23 @@ def observations(case: Case) -> Observations:
         blq=blq,
         lloq_mg_l=lloq,
     )
+
+
+def occasion_starts(case: Case, doses: DoseHistory) -> tuple[float, ...] | None:
+    """The starts of occasions 2..K the case gives (None: the engine's default rule).
+
+    `settings.occasion_starts` are boundary times; occasion labels on the levels start a new
+    occasion at the dose before the first level of each new label (never before the last
+    level of the previous one)."""
+    if case.settings.occasion_starts_h:
+        return case.settings.occasion_starts_h
+    labelled = [lv for lv in sorted(case.levels, key=lambda x: x.time_h) if lv.occasion]
+    if not labelled:
+        return None
+    starts: list[float] = []
+    for prev, cur in zip(labelled[:-1], labelled[1:], strict=True):
+        if cur.occasion != prev.occasion:
+            before = doses.time_h[doses.time_h <= cur.time_h]
+            start = float(before.max()) if before.size else cur.time_h
+            starts.append(max(start, prev.time_h + 1e-9))
+    return tuple(starts)

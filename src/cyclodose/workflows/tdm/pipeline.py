@@ -26,7 +26,6 @@ from cyclodose.clinical.tdm_regimen import (
     CEILING_MG_L,
     CandidateRegimen,
     ScoredRegimen,
-    current_regimen,
     grid_for,
     is_divided,
     rank,
@@ -35,7 +34,7 @@ from cyclodose.clinical.tdm_regimen import (
 )
 from cyclodose.errors import CaseError
 from cyclodose.intake.case import Case
-from cyclodose.tdm.diagnostics import Diagnostics, diagnose, population_range
+from cyclodose.tdm.diagnostics import IWRES_FLAG, Diagnostics, diagnose, population_range
 from cyclodose.tdm.errors import EstimationFailed
 from cyclodose.tdm.forecast import Band, band, plot_window_h
 from cyclodose.tdm.objective import Objective, Prior
@@ -55,15 +54,29 @@ from cyclodose.tdm.preprocess import (
     FloatArray,
     Observations,
 )
-from cyclodose.tdm.sampling import SampleAdvice, half_life_h, next_samples, regimen_start_h
+from cyclodose.tdm.sampling import SAMPLE_OFFSETS_H, SampleAdvice, half_life_h, next_samples
 from cyclodose.workflows.adapters import (
     covariates_from_case,
     dose_history,
     observations,
+    occasion_starts,
     timeline_from_case,
 )
+from cyclodose.workflows.tdm.advice import FALL_DRAWS, Action, Advice, advise
 from cyclodose.workflows.tdm.averaging import Averaging, average, is_auto
 from cyclodose.workflows.tdm.check import check_case
+from cyclodose.workflows.tdm.current import UsualSchedule, new_regimen_start_h, usual_schedule
+from cyclodose.workflows.tdm.forecasts import (
+    FORECAST_DRAWS,
+    FORECAST_STEP_H,
+    Prediction,
+    SecondMode,
+    continued_doses,
+    correlation,
+    forecaster,
+    predict,
+    second_mode,
+)
 from cyclodose.workflows.tdm.safety import (
     contraindication_warnings,
     quoted_warnings,
@@ -102,6 +115,15 @@ class Estimate:
     warnings: list[str]
     next_samples: list[SampleAdvice]
     start_h: float
+    usual: UsualSchedule | None
+    recommended: ScoredRegimen  # ranked[0], or the current regimen when no change is worth it
+    advice: Advice
+    misfit: str | None  # why the model cannot fit the levels (None: it can)
+    sample_predictions: list[Prediction]  # at each advised sample, under the recommended regimen
+    predicted_at: list[Prediction]  # at the requested times (history, then the recommendation)
+    forecast: list[Prediction]  # the recommended regimen from its start
+    correlation: tuple[tuple[str, ...], FloatArray]
+    second_mode: SecondMode | None
     # "recommended", "verify before use" (the levels are not explained by the model, or the
     # posterior is unreliable) or "contraindicated" (the screening found a contraindication)
     status: RegimenStatus = RegimenStatus.RECOMMENDED
@@ -199,6 +221,28 @@ def _metrics_fn(spec: pk.ModelSpec, cov: pk.Covariates, draws: FloatArray,
     return metrics
 
 
+def misfit(spec: pk.ModelSpec, diag: Diagnostics, averaged: bool = False) -> str | None:
+    """Why the chosen model cannot fit the levels, and what to try instead (None: it can).
+    `averaged`: `spec` is the highest-weight model of a model average."""
+    bad = [lv for lv in diag.levels if lv.iwres is not None and abs(lv.iwres) > IWRES_FLAG]
+    if not bad:
+        return None
+    others = [n for n in pk.list_models() if n != spec.name]
+    text = (f"the model {spec.name} cannot fit these levels (IWRES "
+            + ", ".join(f"{lv.iwres:+.1f}" for lv in bad if lv.iwres is not None)
+            + f"; |IWRES| > {IWRES_FLAG:g}): its probabilities are not to be trusted")
+    if diag.delayed_absorption and "ka" not in spec.eta_names and "mtt" not in spec.eta_names:
+        text += ("; it has no between-patient variability on absorption, so it cannot follow "
+                 "the delayed absorption these levels show")
+    if averaged:
+        text += ("; it carries the highest weight of the model average, so no other model "
+                 "fits these levels better by its objective")
+    elif others:
+        text += ("; refit with " + " or ".join(f"--model {n}" for n in others)
+                 + " (settings.model), or average the models where model averaging is available")
+    return text + "."
+
+
 def objective_for(spec: pk.ModelSpec, cov: pk.Covariates | pk.CovariateTimeline,
                   doses: DoseHistory, obs: Observations, occ: OccasionModel) -> Objective:
     return Objective(predict=predictor(spec, cov, occ, doses, obs.time_h),
@@ -227,7 +271,7 @@ def posterior_for(case: Case, spec: pk.ModelSpec, doses: DoseHistory, obs: Obser
         timeline_from_case(case, spec) if case.patient.covariate_history
         else covariates_from_case(case, spec))
     cov_now = cov.segments[-1] if isinstance(cov, pk.CovariateTimeline) else cov
-    occ = occasion_model(spec, obs, doses)
+    occ = occasion_model(spec, obs, doses, occasion_starts(case, doses))
     obj = objective_for(spec, cov, doses, obs, occ)
     try:
         fit = fit_map(obj, _ka_index(spec))
@@ -264,11 +308,16 @@ def _mixture_metrics(parts: list[tuple[ModelPosterior, int]], mic: float | None
 
 def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
              n_draws: int = N_DRAWS, candidates: list[CandidateRegimen] | None = None,
-             findings: tuple[Finding, ...] | None = None) -> Estimate:
-    """`findings`: the assessment's screening of this case (screened here when not given).
+             findings: tuple[Finding, ...] | None = None,
+             predict_at_h: tuple[float, ...] = (),
+             sample_after_h: tuple[float, ...] | None = None) -> Estimate:
+    """`findings`: the assessment's screening of this case (screened here when not given);
+    `predict_at_h`: times (hours from the first dose) at which to predict the concentration.
     `model` (or `settings.model`) "auto": the models are averaged by their fit to the levels
     (`averaging`); the estimate's own fields are then the highest-weight model's, its
-    forecasts, ranking and next samples the weighted mixture's."""
+    forecasts, ranking, next samples, advice and prediction intervals the weighted mixture's
+    (MAP lines, the possible-error check, misfit, second mode and correlation: the
+    highest-weight model's)."""
     check_case(case)
     doses = dose_history(case)
     obs = observations(case)
@@ -337,7 +386,8 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
         sims = conc(prior_etas, obs.time_h)
         pop_range = population_range(sims, spec.residual_sd(sims), rng)
     diag = diagnose(obs, doses, pred_pop, at_levels.map_mg_l, spec.residual_sd(at_levels.map_mg_l),
-                    pop_range, when=_when(case))
+                    pop_range, when=_when(case),
+                    absorption_varies=bool({"ka", "mtt"} & set(spec.eta_names)))
 
     cands = candidates if candidates is not None else grid_for(case)
     mic = case.target.mic_mg_l
@@ -347,21 +397,48 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     ranked = rank(cands, metrics, case.target)
     top = ranked[0]
     severe_renal = patient_renal_state(case.patient).severe  # the screening's definition
-    now = current_regimen([float(t) for t in doses.time_h], [float(a) for a in doses.amount_mg],
-                          case.settings.capsule_strengths_mg)
+    usual = usual_schedule(case)
+    now = usual.regimen if usual is not None else None
     current = score(now, metrics(now), case.target) if now is not None else None
     # Divided doses unless renal function is severely reduced (ATS documents once daily there)
     # or the patient's own once-daily regimen already ranks first (no change to make).
     on_top_already = current is not None and top.regimen.label == current.regimen.label
     ranked = divided_first(ranked, is_divided, keep_order=severe_renal or on_top_already)
+    # The advice reads the same mixture as the ranking: the regimens' P(goal) and P(> 30)
+    # and the posterior spread of the fall below the ceiling; the MAP (the fall time's point
+    # estimate, the population range that calls a level a possible error) is the
+    # highest-weight model's, as for the band.
+    advice = advise(obs, pop_range[1] if pop_range is not None else None, pred_pop, current,
+                    ranked[0],
+                    conc, fit.eta, sample.draws, _when(case), sims=mixture(FALL_DRAWS))
+    recommended = ranked[0]
+    if advice.action is Action.KEEP and current is not None:
+        recommended = next((r for r in ranked if r.regimen.label == current.regimen.label),
+                           current)
     model_label = (f"{spec.name} v{spec.version}" if averaging is None
                    else averaging.label)
-    why = reason(ranked[0], case.target, model_label, sum(n for _, n in parts),
-                 ranked[1] if len(ranked) > 1 else None, current=current,
-                 preferred_over=top if top is not ranked[0] else None)
-    warnings = cautions(validity, diag, fit.at_bound, occ.eta_names, sample.ess, ranked[0])
+    why = reason(recommended, case.target, model_label, sum(n for _, n in parts),
+                 next((r for r in ranked if r is not recommended), None), current=current,
+                 preferred_over=top if top is not ranked[0] and recommended is ranked[0]
+                 else None)
+    if recommended is not ranked[0]:  # kept: it does not rank first, and the text says so
+        why = why.replace(" ranks first:", ": kept,", 1)
+    why = advice.text + " " + why
+    warnings = cautions(validity, diag, fit.at_bound, occ.eta_names, sample.ess, recommended)
     if averaging is not None:
         warnings += averaging.warnings
+    bad_fit = misfit(spec, diag, averaged=averaging is not None)
+    if bad_fit:
+        warnings.append(bad_fit)
+
+    def params_at(etas: FloatArray) -> dict[str, float]:
+        return {k: float(v[0]) for k, v in _param_arrays(spec, cov_now, etas).items()}
+
+    mode2 = second_mode(fit, occ.n_iiv, params_at, conc,
+                        float(doses.time_h.max()) if doses.n else 0.0)
+    if mode2 is not None:
+        warnings.append(mode2.text + ".")
+
     unmodelled = {n: sd for n, sd in spec.iov.items() if n not in spec.eta_names}
     if unmodelled:
         # The PK engine has no occasion η for these parameters (Resendiz-Galvan 2025: ka, MTT,
@@ -377,7 +454,8 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     toxic = too_likely_toxic(ranked[0].p_above_ceiling)
     status = (RegimenStatus.CONTRAINDICATED if blocks
               else RegimenStatus.HOLD if holds
-              else RegimenStatus.VERIFY if unreliable(diag, fit.at_bound, sample.ess)
+              else RegimenStatus.VERIFY if (unreliable(diag, fit.at_bound, sample.ess)
+                                            or advice.possible_error or bad_fit)
               else RegimenStatus.NOT_RECOMMENDED if toxic
               else RegimenStatus.RECOMMENDED)
     if blocks:
@@ -389,17 +467,44 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     if warnings:
         why += (f" Caution: {len(warnings)} warning(s) apply to this recommendation "
                 "(listed with it).")
-    start_h = regimen_start_h([float(t) for t in doses.time_h],
-                              float(obs.time_h.max()) if obs.n else None)
-    best = ranked[0].regimen
-    advice = next_samples(start_h, best.period_h, list(best.offsets_h), list(best.amounts_mg),
-                          half["upper"], case.t0,
-                          half_life_text=(f"the upper 90 % bound of this patient's half-life, "
-                                          f"estimate {t_half_map:.1f} h"))
+    # After a level above the ceiling the new regimen waits for the concentration to fall.
+    not_before = advice.below_ceiling_upper_h or advice.below_ceiling_h
+    last_level = float(obs.time_h.max()) if obs.n else None
+    if not_before is not None:
+        last_level = max(last_level or 0.0, not_before)
+    start_h = new_regimen_start_h(usual, float(doses.time_h.max()) if doses.n else None,
+                                  last_level)
+    best = recommended.regimen
+    sample_advice = next_samples(
+        start_h, best.period_h, list(best.offsets_h), list(best.amounts_mg), half["upper"],
+        case.t0, half_life_text=(f"the upper 90 % bound of this patient's half-life, "
+                                 f"estimate {t_half_map:.1f} h"),
+        sample_after_h=sample_after_h or SAMPLE_OFFSETS_H)
+    until = max([a.time_h for a in sample_advice] + [start_h + 48.0] + list(predict_at_h)) + 6.0
+    continued = continued_doses(doses, start_h, best.period_h, best.offsets_h, best.amounts_mg,
+                                until)
+    future = forecaster(spec, cov, occ, continued)
+    # Prediction intervals over the mixture when averaging (each model's share of the draws,
+    # with its own residual error); the MAP line is the highest-weight model's.
+    components = None if len(parts) == 1 else [
+        (forecaster(p.spec, p.cov, p.occ, continued), p.spec, p.sample.draws[:m])
+        for p, n in parts if (m := round(n * FORECAST_DRAWS / n_draws)) > 0]
+    rng = np.random.default_rng(seed + 2)  # apart from the SIR and prior-predictive streams
+    sample_pred = predict(future, spec, fit, sample.draws,
+                          np.array([a.time_h for a in sample_advice]), rng, components)
+    at_times = predict(future, spec, fit, sample.draws, np.asarray(predict_at_h, dtype=float), rng,
+                       components)
+    forecast = predict(future, spec, fit, sample.draws,
+                       np.arange(start_h, until + 1e-9, FORECAST_STEP_H), rng, components)
+
     return Estimate(case=case, spec=spec, covariates=cov, validity=validity, doses=doses, obs=obs,
                     occasions=occ,
                     fit=fit, laplace=lap, sample=sample, parameters=parameters, half_life_h=half,
                     at_levels=at_levels, curve=curve, diagnostics=diag, ranked=ranked,
                     current=current, reason=why, warnings=warnings,
-                    next_samples=advice, start_h=start_h, status=status,
+                    next_samples=sample_advice, start_h=start_h, usual=usual,
+                    recommended=recommended, advice=advice, misfit=bad_fit,
+                    sample_predictions=sample_pred, predicted_at=at_times, forecast=forecast,
+                    correlation=correlation(sample.draws, spec.eta_names), second_mode=mode2,
+                    status=status,
                     contraindications=tuple(blocks), averaging=averaging)

@@ -43,15 +43,6 @@ def regimen_dict(s: ScoredRegimen) -> dict[str, Any]:
     return out
 
 
-def schedule_text(rec: dict[str, Any]) -> str:
-    """'08:00 250 mg, 20:00 375 mg' (clock times of the new regimen's day)."""
-    parts = [f"{x['clock'] or '+' + format(x['offset_h'], 'g') + ' h'} {x['dose_mg']:g} mg"
-             for x in rec["schedule"]]
-    period = rec["period_h"]
-    return "doses: " + ", ".join(parts) + (" every day" if period == 24 else
-                                          f", repeated every {period:g} h")
-
-
 def moved_from_prior(est: Estimate) -> dict[str, dict[str, float | None]]:
     """How far the levels moved each η: MAP in prior SDs, and posterior SD / prior SD.
 
@@ -77,7 +68,8 @@ def occasions(est: Estimate) -> dict[str, Any]:
     """Sampling occasions and, with IOV, the clearance the levels imply on each."""
     occ = est.occasions
     out: dict[str, Any] = {"n": occ.n_occasions, "starts_h": [0.0, *occ.starts_h],
-                           "iov_estimated": bool(occ.targets)}
+                           "iov_estimated": bool(occ.targets), "rule": occ.rule,
+                           "cl_l_h_forecast": _r(est.parameters["cl_l_h"]["map"])}
     if occ.targets:
         cov = est.covariates
         cls = []
@@ -91,9 +83,53 @@ def occasions(est: Estimate) -> dict[str, Any]:
     return out
 
 
+def _predicted(est: Estimate, p: Any) -> dict[str, Any]:
+    clock = est.case.clock(p.time_h)
+    return {"time_h": _r(p.time_h, 2),
+            "clock": clock.isoformat(timespec="minutes") if clock else None,
+            "map_mg_l": _r(p.map_mg_l, 3), "lower_mg_l": _r(p.lower_mg_l, 3),
+            "upper_mg_l": _r(p.upper_mg_l, 3), "measured_lower_mg_l": _r(p.measured_lower_mg_l, 3),
+            "measured_upper_mg_l": _r(p.measured_upper_mg_l, 3)}
+
+
+def _advice(est: Estimate) -> dict[str, Any]:
+    from cyclodose.workflows.tdm.advice import CHANGE_THRESHOLD
+
+    a = est.advice
+    below = est.case.clock(a.below_ceiling_h) if a.below_ceiling_h is not None else None
+    return {"action": str(a.action), "text": a.text, "change_threshold": CHANGE_THRESHOLD,
+            "possible_dosing_or_sampling_error": a.possible_error,
+            "highest_level_mg_l": _r(a.highest_level_mg_l),
+            "below_ceiling_h": _r(a.below_ceiling_h, 2),
+            "below_ceiling_upper_h": _r(a.below_ceiling_upper_h, 2),
+            "below_ceiling_clock": below.isoformat(timespec="minutes") if below else None}
+
+
+def _fit(est: Estimate) -> dict[str, Any]:
+    names, matrix = est.correlation
+    m2 = est.second_mode
+    return {
+        "adequate": est.misfit is None, "misfit": est.misfit,
+        "second_mode": None if m2 is None else {
+            "delta_ofv": round(m2.delta_ofv, 4),
+            "parameters": {k: [_r(a), _r(b)] for k, (a, b) in m2.parameters.items()},
+            "tell_apart_after_dose_h": m2.tell_apart_after_dose_h, "text": m2.text},
+        "posterior_correlation": {"names": list(names),
+                                  "matrix": [[_r(x, 3) for x in row] for row in matrix]},
+        "ofv": _r(est.fit.ofv), "n_starts": est.fit.n_starts,
+        "n_local_optima": len(est.fit.optima),
+        "at_bound": [n for n, b in zip(est.occasions.eta_names, est.fit.at_bound,
+                                       strict=True) if b],
+        "laplace_positive_definite": est.laplace.positive_definite,
+        "sir": {"n_proposals": est.sample.n_proposals,
+                "n_draws": int(est.sample.draws.shape[0]),
+                "effective_sample_size": _r(est.sample.ess, 1),
+                "n_modes": est.sample.n_modes}}
+
+
 def to_dict(est: Estimate) -> dict[str, Any]:
     case = est.case
-    best = est.ranked[0]
+    best = est.recommended
     levels = []
     for i, d in enumerate(est.diagnostics.levels):
         clock = case.clock(d.time_h)
@@ -101,6 +137,7 @@ def to_dict(est: Estimate) -> dict[str, Any]:
             "time_h": _r(d.time_h, 3),
             "clock": clock.isoformat() if clock else None,
             "time_after_dose_h": _r(d.time_after_dose_h, 3),
+            "pre_dose": d.pre_dose,
             "observed_mg_l": _r(d.observed_mg_l),
             "blq": d.blq,
             "lloq_mg_l": d.lloq_mg_l,
@@ -117,6 +154,7 @@ def to_dict(est: Estimate) -> dict[str, Any]:
     start = case.clock(est.start_h)
     rec = regimen_dict(best)
     rec["status"] = est.status
+    rec["advice"] = _advice(est)
     # Clock time of each administration of the day: "250/375 mg q12h" alone does not say
     # which dose is taken in the morning.
     rec["schedule"] = [
@@ -133,21 +171,18 @@ def to_dict(est: Estimate) -> dict[str, Any]:
     rec["warnings"] = est.warnings
     out = {
         "model": {"name": est.spec.name, "version": est.spec.version,
-                  "citation": est.spec.citation, "extrapolation": est.validity},
+                  "citation": est.spec.citation, "title": est.spec.title,
+                  "structure": est.spec.structure, "extrapolation": est.validity,
+                  "near_edge": pk.near_edge_reasons(est.spec, est.covariates),
+                  "covariate_rule": (est.covariates.rule
+                                     if isinstance(est.covariates, pk.CovariateTimeline)
+                                     else None)},
         "n_levels": est.obs.n,
         "parameters": {k: {kk: _r(vv) for kk, vv in v.items()} for k, v in est.parameters.items()},
         "half_life_h": {k: _r(v, 3) for k, v in est.half_life_h.items()},
         "occasions": occasions(est),
         "etas": moved_from_prior(est),
-        "fit": {"ofv": _r(est.fit.ofv), "n_starts": est.fit.n_starts,
-                "n_local_optima": len(est.fit.optima),
-                "at_bound": [n for n, b in zip(est.occasions.eta_names, est.fit.at_bound,
-                                               strict=True) if b],
-                "laplace_positive_definite": est.laplace.positive_definite,
-                "sir": {"n_proposals": est.sample.n_proposals,
-                        "n_draws": int(est.sample.draws.shape[0]),
-                        "effective_sample_size": _r(est.sample.ess, 1),
-                        "n_modes": est.sample.n_modes}},
+        "fit": _fit(est),
         "predictions": {
             "levels": levels,
             "curve": {
@@ -156,8 +191,13 @@ def to_dict(est: Estimate) -> dict[str, Any]:
                 "lower_mg_l": [_r(x, 3) for x in c.lower_mg_l[::step]],
                 "upper_mg_l": [_r(x, 3) for x in c.upper_mg_l[::step]],
             },
+            "dose_times_h": [_r(float(t), 3) for t in est.doses.time_h
+                             if c.time_h[0] <= t <= c.time_h[-1]],
             "interval": "90 % credible interval of the individual's concentration "
                         "(parameter uncertainty; residual error excluded)",
+            "residual_error_included": False,
+            "predicted_at": [_predicted(est, p) for p in est.predicted_at],
+            "forecast": [_predicted(est, p) for p in est.forecast],
         },
         "diagnostics": {"flags": est.diagnostics.flags,
                         "delayed_absorption": est.diagnostics.delayed_absorption},
@@ -166,11 +206,14 @@ def to_dict(est: Estimate) -> dict[str, Any]:
         "current_regimen": regimen_dict(est.current) if est.current is not None else None,
         "next_samples": [
             {"label": a.label, "time_h": _r(a.time_h, 2), "after_dose_h": a.after_dose_h,
-             "clock": a.clock.isoformat(timespec="minutes") if a.clock else None, "why": a.why}
-            for a in est.next_samples
+             "clock": a.clock.isoformat(timespec="minutes") if a.clock else None, "why": a.why,
+             "predicted": _predicted(est, p)}
+            for a, p in zip(est.next_samples, est.sample_predictions, strict=True)
         ],
         "new_regimen_start_h": _r(est.start_h, 2),
         "new_regimen_start_clock": start.isoformat(timespec="minutes") if start else None,
+        "current_regimen_source": est.usual.source if est.usual is not None else None,
+        "regimen_changes": est.current is None or best.regimen.label != est.current.regimen.label,
     }
     if est.averaging is not None:
         av = est.averaging

@@ -35,8 +35,14 @@ class ModelRef(_Section):
 
 
 class ModelUsed(ModelRef):
+    _omit_when_none = ("covariate_rule",)
+    title: str
+    structure: str
     extrapolation: list[str] = Field(description="why the patient lies outside the model's "
                                      "validity domain; empty when inside")
+    near_edge: list[str] = Field(description="inside the stated limits, but close to one")
+    covariate_rule: str | None = Field(default=None, description="how covariates that change "
+                                       "over time are applied (absent: they do not change)")
 
 
 class HalfLife(_Section):
@@ -55,6 +61,9 @@ class Occasions(_Section):
     n: int
     starts_h: list[float]
     iov_estimated: bool
+    rule: str = Field(description="how the occasions were found")
+    cl_l_h_forecast: float | None = Field(description="the clearance the forecast uses "
+                                          "(between-subject estimate, IOV 0)")
     cl_l_h_map: list[float | None] | None = None
     note: str | None = None
 
@@ -78,7 +87,25 @@ class SirSummary(_Section):
     n_modes: int
 
 
+class SecondMode(_Section):
+    delta_ofv: float = Field(description="OFV of the second mode minus the best (< 2)")
+    parameters: dict[str, list[float]] = Field(description="[best mode, second mode]")
+    tell_apart_after_dose_h: float = Field(description="the sample time after a dose whose "
+                                           "level would separate the two modes most")
+    text: str
+
+
+class Correlation(_Section):
+    names: list[str] = Field(description="between-subject random effects (log parameters)")
+    matrix: list[list[float | None]]
+
+
 class FitSummary(_Section):
+    _omit_when_none = ("misfit", "second_mode")
+    adequate: bool = Field(description="false when the model cannot fit the levels")
+    misfit: str | None = Field(default=None, description="why, and which model to try")
+    second_mode: SecondMode | None = None
+    posterior_correlation: Correlation
     ofv: float | None = Field(description="objective function value at the MAP (-2 log)")
     n_starts: int
     n_local_optima: int
@@ -90,7 +117,8 @@ class FitSummary(_Section):
 class LevelFit(_Section):
     time_h: float | None
     clock: str | None
-    time_after_dose_h: float | None
+    time_after_dose_h: float | None = Field(description="since the last dose before the sample")
+    pre_dose: bool = Field(description="drawn at a dose time or just before it (a trough)")
     observed_mg_l: float | None
     blq: bool
     lloq_mg_l: float | None
@@ -112,7 +140,14 @@ class Curve(_Section):
 class Predictions(_Section):
     levels: list[LevelFit]
     curve: Curve
+    dose_times_h: list[float] = Field(description="the doses inside the curve's time window")
     interval: str
+    residual_error_included: bool = Field(description="whether the levels' and the curve's "
+                                          "intervals include residual error (they do not)")
+    predicted_at: list[Predicted] = Field(description="at the requested times (--predict-at): "
+                                          "the dose history, then the recommended regimen")
+    forecast: list[Predicted] = Field(description="the recommended regimen from its first "
+                                      "dose, hourly")
 
 
 class Diagnostics(_Section):
@@ -164,6 +199,7 @@ class FindingRef(_Section):
 
 class TdmRecommendation(RankedRegimen):
     status: RegimenStatus
+    advice: Advice
     schedule: list[ScheduledAdministration]
     contraindications: list[FindingRef]
     model: ModelRef
@@ -173,12 +209,41 @@ class TdmRecommendation(RankedRegimen):
     warnings: list[str]
 
 
+class Predicted(_Section):
+    """A concentration the individual estimate predicts at one time."""
+
+    time_h: float | None
+    clock: str | None
+    map_mg_l: float | None
+    lower_mg_l: float | None = Field(description="90 % credible interval of the "
+                                     "concentration (parameter uncertainty only)")
+    upper_mg_l: float | None
+    measured_lower_mg_l: float | None = Field(description="90 % range of a measured level "
+                                              "(residual error included)")
+    measured_upper_mg_l: float | None
+
+
 class NextSample(_Section):
     label: str
     time_h: float | None
     after_dose_h: float
     clock: str | None
     why: str
+    predicted: Predicted
+
+
+class Advice(_Section):
+    _omit_when_none = ("below_ceiling_h", "below_ceiling_upper_h", "below_ceiling_clock")
+    action: str = Field(description="keep the current regimen / change the regimen / hold the "
+                        "next dose now, then reduce")
+    text: str
+    change_threshold: str
+    possible_dosing_or_sampling_error: bool
+    highest_level_mg_l: float | None
+    below_ceiling_h: float | None = Field(default=None, description="when the MAP "
+                                          "concentration falls below 30 mg/L without doses")
+    below_ceiling_upper_h: float | None = None
+    below_ceiling_clock: str | None = None
 
 
 class ModelWeightEntry(ModelRef):
@@ -206,7 +271,8 @@ class ModelAveraging(_Section):
 class TdmSection(_Section):
     """The Bayesian estimate from measured levels and the regimen it recommends. With
     model averaging, `model`, `parameters`, `etas`, `fit` and the level diagnostics are the
-    highest-weight model's; the forecasts, ranking and next samples the weighted mixture's."""
+    highest-weight model's; the forecasts, ranking, next samples, advice and prediction
+    intervals the weighted mixture's (the MAP lines the highest-weight model's)."""
 
     _omit_when_none = ("model_averaging",)
 
@@ -225,6 +291,8 @@ class TdmSection(_Section):
     next_samples: list[NextSample]
     new_regimen_start_h: float | None
     new_regimen_start_clock: str | None
+    current_regimen_source: str | None = Field(description="how the current regimen was read")
+    regimen_changes: bool = Field(description="false when the advice keeps the current regimen")
     model_averaging: ModelAveraging | None = None
 
 

@@ -1,0 +1,137 @@
+"""What to do now, marked for the clinician (#14 "safety of the advice").
+
+- A measured level above the 30 mg/L ceiling (monograph; above 35 mg/L the CNS risk rises,
+  UK TB drug monographs): hold the next dose now, check an early level when the fit predicts
+  the concentration below 30 mg/L, restart only then; not only a steady-state recheck.
+- A level far above what this dose history can produce (outside the population model's
+  99.7 % prediction range, residual error included, or above the ceiling at more than
+  POSSIBLE_ERROR_RATIO times the population prediction for these doses and this renal
+  function, e.g. 55 mg/L on 250 mg twice daily): a possible dosing or sampling error; the
+  advice is "verify".
+- A change of regimen only for a clinically meaningful gain: at least MEANINGFUL_GAIN in
+  P(goal), or MEANINGFUL_GAIN less P(peak > 30 mg/L); otherwise keep the current regimen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from cyclodose.clinical.tdm_regimen import ScoredRegimen
+from cyclodose.limits import CEILING_MG_L, CNS_RISK_MG_L
+from cyclodose.tdm.preprocess import FloatArray, Observations
+
+MEANINGFUL_GAIN = 0.10  # 10 percentage points: about 3 Monte Carlo SEs at 1000 draws
+CHANGE_THRESHOLD = (f"a change is proposed only for a gain of at least "
+                    f"{100 * MEANINGFUL_GAIN:.0f} percentage points in P(goal) or "
+                    f"{100 * MEANINGFUL_GAIN:.0f} points less P(peak > {CEILING_MG_L:g} mg/L)")
+POSSIBLE_ERROR_RATIO = 2.0
+FALL_WINDOW_H = 120.0
+FALL_STEP_H = 0.25
+FALL_DRAWS = 500
+
+
+class Action(StrEnum):
+    KEEP = "keep the current regimen"
+    CHANGE = "change the regimen"
+    HOLD = "hold the next dose now, then reduce"
+
+
+@dataclass(frozen=True)
+class Advice:
+    action: Action
+    text: str
+    possible_error: bool  # a level the dose history cannot explain
+    highest_level_mg_l: float | None
+    below_ceiling_h: float | None  # the MAP concentration falls below 30 mg/L (no more doses)
+    below_ceiling_upper_h: float | None  # 95th percentile of that time over the posterior
+
+
+ConcFn = Callable[[FloatArray, FloatArray], FloatArray]
+
+
+def _fall_time(conc: ConcFn, eta_map: FloatArray, draws: FloatArray, from_h: float,
+               mix: ConcFn | None = None) -> tuple[float | None, float | None]:
+    """When the concentration (history doses only) is below the ceiling for good; `mix(draws,
+    times)`, when given, simulates the posterior draws instead (a model-averaged mixture)."""
+    t = from_h + np.arange(0.0, FALL_WINDOW_H + FALL_STEP_H, FALL_STEP_H)
+    sims = (conc(np.vstack([eta_map[None, :], draws[:FALL_DRAWS]]), t) if mix is None
+            else np.vstack([conc(eta_map[None, :], t), mix(draws[:FALL_DRAWS], t)]))
+    above = sims >= CEILING_MG_L
+    # the last grid time above the ceiling, +1 step (none above: already below at from_h)
+    last = np.where(above.any(axis=1), above.shape[1] - np.argmax(above[:, ::-1], axis=1), 0)
+    times = t[np.minimum(last, t.size - 1)]
+    never = last >= t.size
+    map_t = None if never[0] else float(times[0])
+    rest = np.where(never[1:], np.inf, times[1:])
+    upper = float(np.quantile(rest, 0.95)) if rest.size else map_t
+    return map_t, (None if upper is None or not np.isfinite(upper) else upper)
+
+
+def advise(obs: Observations, pop_upper_mg_l: FloatArray | None, pred_mg_l: FloatArray,
+           current: ScoredRegimen | None, best: ScoredRegimen,
+           conc: ConcFn, eta_map: FloatArray, draws: FloatArray, when: Callable[[float], str],
+           sims: ConcFn | None = None) -> Advice:
+    """`current`, `best`: scored over the same posterior as the ranking; `sims`: the
+    posterior draws' concentrations when they are a model-averaged mixture."""
+    quantified = obs.conc_mg_l[obs.quantified] if obs.n else np.zeros(0)
+    highest = float(quantified.max()) if quantified.size else None
+    parts: list[str] = []
+    possible_error = False
+    for i in range(obs.n):
+        if not obs.quantified[i]:
+            continue
+        c = float(obs.conc_mg_l[i])
+        outside = pop_upper_mg_l is not None and c > pop_upper_mg_l[i]
+        if outside or (c > CEILING_MG_L and c > POSSIBLE_ERROR_RATIO * pred_mg_l[i]):
+            possible_error = True
+            basis = (f"population model, 99.7 % range up to {pop_upper_mg_l[i]:.1f} mg/L"
+                     if outside and pop_upper_mg_l is not None else
+                     f"more than {POSSIBLE_ERROR_RATIO:g} × the {pred_mg_l[i]:.1f} mg/L a typical "
+                     "patient with this renal function would have on these doses")
+            parts.append(
+                f"Verify: the level of {c:.1f} mg/L at {when(obs.time_h[i])} is far above what "
+                f"this dose history can produce ({basis}): a possible dosing or sampling error "
+                "(extra doses, wrong sample time or tube, a sample drawn through a line); check "
+                "the dose record and repeat the level before acting on it.")
+    if highest is not None and highest > CEILING_MG_L:
+        last_h = float(obs.time_h.max())
+        fall, fall_up = _fall_time(conc, eta_map, draws, last_h, sims)
+        risk = (f"; above {CNS_RISK_MG_L:g} mg/L the risk of CNS toxicity (psychosis, seizures) "
+                "rises (UK TB drug monographs)" if highest > CNS_RISK_MG_L else "")
+        text = (f"Hold the next dose now: a level of {highest:.1f} mg/L is above the "
+                f"{CEILING_MG_L:g} mg/L ceiling (monograph){risk}. Assess for CNS toxicity. ")
+        if fall is not None:
+            text += (f"Without further doses the fit predicts the concentration below "
+                     f"{CEILING_MG_L:g} mg/L from {when(fall)}"
+                     + (f" (90 % upper bound {when(fall_up)})" if fall_up is not None else "")
+                     + f"; check an early level then, and restart at the reduced regimen "
+                     f"({best.regimen.label}) only when it is below {CEILING_MG_L:g} mg/L.")
+        else:
+            text += ("The fit does not predict the concentration falling below the ceiling "
+                     "within 5 days: seek specialist advice.")
+        return Advice(Action.HOLD, " ".join([*parts, text]), possible_error, highest, fall,
+                      fall_up)
+    if current is None or current.regimen.label == best.regimen.label:
+        action = Action.KEEP if current is not None else Action.CHANGE
+        text = ("Keep the current regimen: it ranks first." if current is not None
+                else "No current regimen could be read from the dose history.")
+    else:
+        gain = best.objective - current.objective
+        safer = current.p_above_ceiling - best.p_above_ceiling
+        if gain >= MEANINGFUL_GAIN - 1e-9 or safer >= MEANINGFUL_GAIN - 1e-9:
+            action = Action.CHANGE
+            text = (f"Change to {best.regimen.label}: P(goal) {100 * current.objective:.0f} % → "
+                    f"{100 * best.objective:.0f} %, P(peak > {CEILING_MG_L:g} mg/L) "
+                    f"{100 * current.p_above_ceiling:.0f} % → {100 * best.p_above_ceiling:.0f} %"
+                    f" ({CHANGE_THRESHOLD}).")
+        else:
+            action = Action.KEEP
+            text = (f"Keep the current regimen ({current.regimen.label}): {best.regimen.label} "
+                    f"would change P(goal) by {100 * gain:+.0f} percentage points and "
+                    f"P(peak > {CEILING_MG_L:g} mg/L) by {-100 * safer:+.0f}, below the "
+                    f"threshold ({CHANGE_THRESHOLD}).")
+    return Advice(action, " ".join([*parts, text]), possible_error, highest, None, None)

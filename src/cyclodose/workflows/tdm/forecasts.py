@@ -1,0 +1,118 @@
+"""Predictions a laboratory asks for: at requested times, along the recommended regimen, at
+each advised sample, with and without residual error; the posterior correlation and a
+second mode of the posterior (#14 "uncertainty honestly shown", "what a lab needs out").
+
+Forecasts continue the dose history with the recommended regimen from its start and use the
+between-subject η only (between-occasion variability 0, as for the ranking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cyclodose import pk
+from cyclodose.tdm.forecast import CREDIBLE_LEVEL
+from cyclodose.tdm.occasions import OccasionModel, concentrations
+from cyclodose.tdm.optimise import MapFit
+from cyclodose.tdm.preprocess import DoseHistory, FloatArray
+
+FORECAST_STEP_H = 1.0
+FORECAST_DRAWS = 500
+SECOND_MODE_OFV = 2.0  # a local optimum within 2 OFV units fits about as well (LR test, 1 df)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    time_h: float
+    map_mg_l: float
+    lower_mg_l: float  # individual concentration, parameter uncertainty only
+    upper_mg_l: float
+    measured_lower_mg_l: float  # a measured level: residual error included
+    measured_upper_mg_l: float
+
+
+@dataclass(frozen=True)
+class SecondMode:
+    delta_ofv: float
+    parameters: dict[str, tuple[float, float]]  # name: (best mode, second mode)
+    tell_apart_after_dose_h: float  # the sample time after a dose that separates them most
+    text: str
+
+
+def continued_doses(doses: DoseHistory, start_h: float, period_h: float,
+                    offsets_h: tuple[float, ...], amounts_mg: tuple[float, ...],
+                    until_h: float) -> DoseHistory:
+    """The history followed by the regimen from `start_h` up to `until_h`."""
+    n = max(1, int(np.ceil((until_h - start_h) / period_h)) + 1)
+    t = (start_h + np.arange(n)[:, None] * period_h + np.asarray(offsets_h)[None, :]).ravel()
+    a = np.broadcast_to(np.asarray(amounts_mg), (n, len(offsets_h))).ravel()
+    keep = t <= until_h
+    return DoseHistory(time_h=np.concatenate([doses.time_h, t[keep]]),
+                       amount_mg=np.concatenate([doses.amount_mg, a[keep]]))
+
+
+def forecaster(spec: pk.ModelSpec, cov: pk.Covariates | pk.CovariateTimeline,
+               occ: OccasionModel, doses: DoseHistory
+               ) -> Callable[[FloatArray, FloatArray], FloatArray]:
+    def conc(etas: FloatArray, times: FloatArray) -> FloatArray:
+        e = np.array(np.atleast_2d(etas), dtype=float)
+        e[:, occ.n_iiv:] = 0.0  # IOV of a future occasion is unknown: 0
+        return concentrations(spec, cov, occ, e, doses, np.asarray(times, dtype=float))
+    return conc
+
+
+Component = tuple[Callable[[FloatArray, FloatArray], FloatArray], pk.ModelSpec, FloatArray]
+
+
+def predict(conc: Callable[[FloatArray, FloatArray], FloatArray], spec: pk.ModelSpec,
+            fit: MapFit, draws: FloatArray, times_h: FloatArray,
+            rng: np.random.Generator,
+            mixture: list[Component] | None = None) -> list[Prediction]:
+    """The MAP line from `conc` and `fit`; the intervals over `draws`, or over `mixture` (each
+    model's forecaster, spec for its residual error, and its share of the draws) when the
+    models are averaged."""
+    times_h = np.asarray(times_h, dtype=float)
+    if times_h.size == 0:
+        return []
+    at_map = conc(fit.eta[None, :], times_h)[0]
+    parts = mixture or [(conc, spec, draws[:FORECAST_DRAWS])]
+    each = [(c(d, times_h), s) for c, s, d in parts]
+    sims = np.vstack([x for x, _ in each])
+    measured = np.vstack([x + s.residual_sd(x) * rng.standard_normal(x.shape) for x, s in each])
+    lo, hi = 50.0 * (1.0 - CREDIBLE_LEVEL), 50.0 * (1.0 + CREDIBLE_LEVEL)
+    q = np.percentile(sims, [lo, hi], axis=0)
+    qm = np.percentile(measured, [lo, hi], axis=0)
+    return [Prediction(float(t), float(at_map[i]), float(q[0][i]), float(q[1][i]),
+                       max(0.0, float(qm[0][i])), float(qm[1][i]))
+            for i, t in enumerate(times_h)]
+
+
+def correlation(draws: FloatArray, names: tuple[str, ...]) -> tuple[tuple[str, ...], FloatArray]:
+    """Posterior correlation of the between-subject η (of log CL, log V, ...)."""
+    x = draws[:, : len(names)]
+    sd = x.std(axis=0)
+    keep = sd > 0
+    c = np.corrcoef(x[:, keep], rowvar=False) if keep.sum() > 1 else np.ones((1, 1))
+    return tuple(n for n, k in zip(names, keep, strict=True) if k), np.atleast_2d(c)
+
+
+def second_mode(fit: MapFit, n_iiv: int, params: Callable[[FloatArray], dict[str, float]],
+                conc_at: Callable[[FloatArray, FloatArray], FloatArray],
+                last_dose_h: float) -> SecondMode | None:
+    """A local optimum within SECOND_MODE_OFV of the best, and the sample that would tell."""
+    other = next((o for o in fit.optima[1:] if o.ofv - fit.ofv < SECOND_MODE_OFV), None)
+    if other is None:
+        return None
+    a, b = params(fit.eta[None, :n_iiv]), params(other.eta[None, :n_iiv])
+    differ = {k: (a[k], b[k]) for k in a if abs(a[k] - b[k]) > 1e-3 * max(abs(a[k]), 1e-9)}
+    after = np.arange(0.5, 12.01, 0.5)
+    c = conc_at(np.vstack([fit.eta, other.eta]), last_dose_h + after)
+    tell = float(after[int(np.argmax(np.abs(np.log((c[0] + 0.1) / (c[1] + 0.1)))))])
+    shown = "; ".join(f"{k} {x:.3g} against {y:.3g}" for k, (x, y) in differ.items())
+    text = (f"a second mode of the posterior fits about equally (OFV {other.ofv - fit.ofv:+.2f}): "
+            f"{shown}; the probabilities mix both (SIR), and a level {tell:g} h after a dose "
+            "would tell them apart")
+    return SecondMode(float(other.ofv - fit.ofv), differ, tell, text)
