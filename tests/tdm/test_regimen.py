@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cyclodose.clinical.regimen_policy import divided_first
-from cyclodose.clinical.tdm_regimen import CandidateRegimen, is_divided, rank, reason, score
+from cyclodose.clinical.regimen_policy import Schedule, choose
+from cyclodose.clinical.tdm_regimen import (
+    CandidateRegimen,
+    option,
+    rank,
+    ranks_above,
+    reason,
+    score,
+)
 from cyclodose.intake.case import Target
 
 TARGET = Target(peak_low_mg_l=20.0, peak_high_mg_l=30.0, mic_mg_l=None, tmic_pct=30.0)
@@ -57,20 +64,6 @@ def test_rank_never_above_1_g_and_breaks_ties():
     assert "90 %" in text and "mg/L" in text and "alghamdi2019" in text and "1000 mg/day" in text
 
 
-def test_current_regimen_from_the_last_24_h():
-    from cyclodose.clinical.tdm_regimen import current_regimen
-
-    times = [0.0, 12.0, 24.0, 36.0, 48.0]
-    q12 = current_regimen(times, [250.0] * 5, (125.0, 250.0))
-    assert q12 is not None and q12.label == "250 mg q12h" and q12.daily_dose_mg == 500.0
-    assert q12.capsules_per_administration == (1,)
-    asym = current_regimen([0.0, 12.0, 24.0, 36.0], [250.0, 500.0, 250.0, 500.0], (250.0,))
-    assert asym is not None and asym.daily_dose_mg == 750.0
-    assert asym.amounts_mg == (250.0, 500.0) and asym.offsets_h == (0.0, 12.0)
-    assert asym.capsules_per_administration == (1, 2)
-    assert current_regimen([], [], (250.0,)) is None
-
-
 def test_reason_names_the_key_that_separated_the_top_two():
     # Regression: a 1-point lead (87 % against 86 %) is not a tie at 0.5 points, so the reason
     # must not claim one; a true tie names the key rank() used (here: fewer capsules).
@@ -93,8 +86,37 @@ def test_prefer_divided_puts_the_best_divided_regimen_first():
     ranked = rank([once, twice], lambda c: _metrics([25.0] * (9 if c is once else 7) + [10.0]
                                                   * (1 if c is once else 3)), TARGET)
     assert ranked[0].regimen.label == "500 mg q24h"
-    preferred = divided_first(ranked, is_divided)
-    assert divided_first(ranked, is_divided, keep_order=True) == ranked
-    assert [s.regimen.label for s in preferred] == ["250 mg q12h", "500 mg q24h"]
-    text = reason(preferred[0], TARGET, "m", 10, preferred[1], preferred_over=ranked[0])
-    assert "500 mg q24h once daily scored higher" in text and "divided doses" in text
+    assert list(choose(ranked, option, severe_renal=False, keep_order=True).ordered) == ranked
+    choice = choose(ranked, option, severe_renal=False)
+    assert [s.regimen.label for s in choice.ordered] == ["250 mg q12h", "500 mg q24h"]
+    # the once-daily regimen is the next row and scored higher: the reason says why
+    text = reason(choice.chosen, TARGET, "m", 10, choice.ordered[1],
+                  runner_up_why=choice.why_not(choice.ordered[1]))
+    assert ("Next best: 500 mg q24h (90 %, above ceiling 0 %), ranked higher but not "
+            "recommended: once daily") in text and "divided doses" in text
+
+
+def test_next_best_never_scored_higher_silently():
+    # #9 M7: a "Next best" that ranked above the recommendation always says why
+    hits = {"a": 87, "b": 80}
+    ranked = rank([_cand("a", 625), _cand("b", 500)],
+                  lambda c: _metrics([25.0] * hits[c.label] + [10.0] * (100 - hits[c.label])),
+                  TARGET)
+    text = reason(ranked[1], TARGET, "m", 100, ranked[0])
+    assert "Next best: a (87 %, above ceiling 0 %), ranked higher but not recommended" in text
+    assert "Monte Carlo" not in text  # no tie claimed for a regimen that ranked higher
+    assert ranks_above(ranked[0], ranked[1]) and not ranks_above(ranked[1], ranked[0])
+
+
+def test_option_reads_the_schedule_of_a_tdm_regimen():
+    unequal = CandidateRegimen(label="250/375 mg q12h", period_h=24.0, offsets_h=(0.0, 12.0),
+                               amounts_mg=(250.0, 375.0), daily_dose_mg=625.0,
+                               capsules_per_administration=(1, 2))
+    late = CandidateRegimen(label="250/250 mg at 0,9 h", period_h=24.0, offsets_h=(0.0, 9.0),
+                            amounts_mg=(250.0, 250.0), daily_dose_mg=500.0,
+                            capsules_per_administration=(1, 1))
+    s = score(unequal, _metrics([25.0]), TARGET)
+    assert option(s).schedule is Schedule.UNEQUAL_TWICE_DAILY
+    assert option(score(late, _metrics([25.0]), TARGET)).schedule is Schedule.OTHER_DIVIDED
+    assert option(score(_cand("250 mg q8h", 750, period=8.0), _metrics([25.0]),
+                        TARGET)).schedule is Schedule.THREE_TIMES_DAILY

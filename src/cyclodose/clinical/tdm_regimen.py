@@ -4,10 +4,10 @@ Each candidate of the grid (cyclodose.clinical.candidates; never above 1 g/day) 
 simulated at steady state for every posterior draw. Without an MIC the
 objective is P(steady-state peak inside the target window); with an MIC it is
 P(%T>MIC ≥ goal and peak ≤ the 30 mg/L ceiling), so efficacy is never bought
-with toxicity. Ties (to 0.5 percentage points, below Monte Carlo noise) go to
-the lower P(peak > 30 mg/L), then fewer capsules, then the lower daily dose.
-`regimen_policy.divided_first` then puts the best regimen in divided doses first, as the
-monograph and the US label prescribe, except in severe renal impairment.
+with toxicity. Ties (`regimen_policy.rank_key`, 1 percentage point) go to the lower
+P(peak > 30 mg/L), then fewer capsules, then the lower daily dose. `regimen_policy.choose`
+then picks the regimen to recommend (divided doses, practical schedules first within a
+margin) and `reason` says why.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from cyclodose.clinical.candidates import candidate_grid, fewest_capsules
-from cyclodose.clinical.regimen_policy import TIE_PROBABILITY, rank_key
+from cyclodose.clinical.regimen_policy import TIE_PROBABILITY, Option, rank_key, schedule_of
 from cyclodose.intake.case import Case, Target
 from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
-from cyclodose.pk.regimen import DosePattern
 from cyclodose.tdm.forecast import CREDIBLE_LEVEL
 from cyclodose.tdm.preprocess import FloatArray
 
@@ -118,6 +117,11 @@ def _key(s: ScoredRegimen) -> tuple[float, float, float, float]:
                     s.regimen.daily_dose_mg)
 
 
+def ranks_above(a: ScoredRegimen, b: ScoredRegimen) -> bool:
+    """`a` comes before `b` by the ranking key alone."""
+    return _key(a) < _key(b)
+
+
 def rank(candidates: Sequence[CandidateRegimen], metrics: MetricsFn,
          target: Target) -> list[ScoredRegimen]:
     """All candidates within 1 g/day, best first."""
@@ -126,44 +130,22 @@ def rank(candidates: Sequence[CandidateRegimen], metrics: MetricsFn,
     return sorted(scored, key=_key)
 
 
-def is_divided(s: ScoredRegimen) -> bool:
-    return s.regimen.period_h / len(s.regimen.offsets_h) < 24.0
-
-
-def current_regimen(dose_times_h: Sequence[float], amounts_mg: Sequence[float],
-                    strengths_mg: Sequence[float]) -> CandidateRegimen | None:
-    """The regimen the patient is on: the doses of the last 24 h of the history, as a
-    repeating pattern (a plain q-interval when the gaps and amounts are equal)."""
-    if not dose_times_h:
-        return None
-    last = max(dose_times_h)
-    window = sorted((t, a) for t, a in zip(dose_times_h, amounts_mg, strict=True)
-                    if last - 24.0 < t <= last and a > 0)
-    if not window:
-        return None
-    t0 = window[0][0]
-    offsets = [t - t0 for t, _ in window]
-    amounts = [a for _, a in window]
-    gaps = np.diff(offsets + [24.0])
-    if np.allclose(gaps, gaps[0]) and np.allclose(amounts, amounts[0]):
-        pattern = DosePattern.every(amounts[0], float(gaps[0]))
-    else:
-        pattern = DosePattern(24.0, tuple(offsets), tuple(amounts))
-    counts = []
-    for a in pattern.amounts_mg:
-        caps = fewest_capsules(a, strengths_mg)
-        counts.append(sum(caps.values()) if caps else 0)
-    return CandidateRegimen(label=pattern.label, period_h=pattern.period_h,
-                            offsets_h=tuple(pattern.offsets_h),
-                            amounts_mg=tuple(pattern.amounts_mg),
-                            daily_dose_mg=pattern.daily_dose_mg,
-                            capsules_per_administration=tuple(counts))
+def option(s: ScoredRegimen) -> Option:
+    """What the regimen policy reads of a scored regimen."""
+    r = s.regimen
+    n = len(r.offsets_h)
+    gaps = np.diff([*r.offsets_h, r.offsets_h[0] + r.period_h])
+    return Option(label=r.label, p_goal=s.objective, p_above_ceiling=s.p_above_ceiling,
+                  schedule=schedule_of(r.amounts_mg, n * 24.0 / r.period_h,
+                                       bool(np.allclose(gaps, r.period_h / n))))
 
 
 def reason(best: ScoredRegimen, target: Target, model_label: str, n_draws: int,
-           runner_up: ScoredRegimen | None, current: ScoredRegimen | None = None,
-           preferred_over: ScoredRegimen | None = None) -> str:
-    """Plain-language justification of the choice."""
+           runner_up: ScoredRegimen | None, current: ScoredRegimen | None = None, *,
+           runner_up_why: str | None = None, policy_text: str = "") -> str:
+    """Plain-language justification of the choice. `runner_up`: the next row of the table;
+    when it ranked higher than `best`, `runner_up_why` says why it is not recommended;
+    `policy_text`: the regimen policy's sentences (regimen_policy.choose)."""
     r = best.regimen
     pk = (f"steady-state peak {best.peak_mg_l.median:.1f} mg/L (90 % interval "
           f"{best.peak_mg_l.lower:.1f}–{best.peak_mg_l.upper:.1f} mg/L)")
@@ -182,9 +164,13 @@ def reason(best: ScoredRegimen, target: Target, model_label: str, n_draws: int,
         ru = runner_up.regimen
         why += (f" Next best: {ru.label} ({100 * runner_up.objective:.0f} %, above ceiling "
                 f"{100 * runner_up.p_above_ceiling:.0f} %)")
-        # Say which ranking key separated the two, exactly as rank() sorted them.
+        # Say which ranking key separated the two, exactly as rank() sorted them; a
+        # runner-up that ranked higher says why it is not recommended instead.
         kb, kr = _key(best), _key(runner_up)
-        if kb[0] == kr[0]:
+        if runner_up_why is not None or kr < kb:
+            why += (", ranked higher but not recommended: "
+                    + (runner_up_why or "see the reason above"))
+        elif kb[0] == kr[0]:
             if kb[1] != kr[1]:
                 decided = (f"a lower probability above the ceiling "
                            f"({100 * best.p_above_ceiling:.1f} % against "
@@ -198,15 +184,8 @@ def reason(best: ScoredRegimen, target: Target, model_label: str, n_draws: int,
             why += (f": as likely within Monte Carlo error "
                     f"({100 * TIE_PROBABILITY:.1f} percentage points), so {decided} decided")
         why += "."
-    if preferred_over is not None:
-        p = preferred_over
-        why += (f" {p.regimen.label} once daily scored higher ({100 * p.objective:.0f} %, above "
-                f"ceiling {100 * p.p_above_ceiling:.0f} %) but cycloserine is given in divided "
-                "doses (monograph §Uses and Administration; US label); it stays in the ranked "
-                "table for a prescriber who chooses once-daily dosing.")
-    elif len(r.offsets_h) == 1 and r.period_h >= 24:
-        why += (" Once daily: eligible because renal function is severely reduced (ATS: 250 mg "
-                "once daily or 500 mg three times weekly).")
+    if policy_text:
+        why += " " + policy_text
     if current is not None and current.regimen.label == r.label:
         why += " This is the current regimen: no change of dose is needed."
     elif current is not None:

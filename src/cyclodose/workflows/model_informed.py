@@ -6,10 +6,11 @@ and 90 % interval of the steady-state peak, trough (lowest level) and AUC24, the
 probability of a peak inside the target window and of a peak above the 30 mg/L
 ceiling. Ranking: highest P(peak in window), ties (to 1 percentage point)
 broken by lower P(peak > 30 mg/L), then fewer capsules a day, then the lower
-daily dose. The recommended regimen is the best one given in divided doses, as
-the monograph and the US label prescribe; once-daily candidates stay in the
-ranked table, and the rationale says when one of them scored higher. With
-CrCl < 30 mL/min or dialysis, once-daily regimens are eligible (ATS renal dosing).
+daily dose. The recommended regimen is chosen by the one regimen policy
+(`regimen_policy.choose`: divided doses as the monograph and the US label prescribe,
+once daily eligible with CrCl < 30 mL/min or dialysis, practical schedules first within a
+margin); it is the first row of the ranked candidates, and the rationale says why any
+row that scored higher is not recommended.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from pydantic import BaseModel
 from cyclodose.clinical.candidates import Candidate, candidate_grid
 from cyclodose.clinical.patient import RenalFunction, gestation_text
 from cyclodose.clinical.regimen_policy import (
-    divided_first,
+    Option,
+    choose,
     rank_key,
+    schedule_of,
     too_likely_toxic,
     too_toxic_text,
 )
@@ -127,6 +130,13 @@ def evaluate(spec: ModelSpec, cov: Covariates, candidates: Sequence[Candidate],
     return out
 
 
+def _option(c: CandidatePrediction) -> Option:
+    """What the regimen policy reads of a candidate (the grid's doses are evenly spaced)."""
+    return Option(label=c.regimen, p_goal=c.p_peak_in_window,
+                  p_above_ceiling=c.p_peak_above_ceiling,
+                  schedule=schedule_of(c.amounts_mg, c.doses_per_day))
+
+
 def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAWS,
             seed: int = DEFAULT_SEED, max_daily_mg: float = MAX_DAILY_DOSE_MG) -> AprioriResult:
     """Rank the candidate maintenance regimens for this patient (no levels needed)."""
@@ -136,32 +146,27 @@ def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAW
     window = (case.target.peak_low_mg_l, case.target.peak_high_mg_l)
     cands = candidate_grid(case.settings.capsule_strengths_mg, max_daily_mg=max_daily_mg)
     ranked = evaluate(spec, cov, cands, window, sample_eta(spec, n_draws, seed))
-    # Divided doses (monograph, US label) unless renal function is severely reduced, where the
-    # documented option is once daily or three times weekly (ATS 2003; J Thorac Dis 2018).
-    # Never a regimen more likely than not to peak above the ceiling, when another exists.
-    severe_renal = renal.severe  # the screening's definition
-    acceptable = [c for c in ranked if not too_likely_toxic(c.p_peak_above_ceiling)] or ranked
-    best = divided_first(acceptable, lambda c: c.divided, keep_order=severe_renal)[0]
+    # The one regimen policy: divided doses unless renal function is severely reduced (ATS
+    # 2003; J Thorac Dis 2018), never a regimen more likely than not to peak above the
+    # ceiling when another exists, practical schedules first within a margin. The table
+    # lists the recommendation first; the rationale says why any higher-scoring row is not.
+    choice = choose(ranked, _option, severe_renal=renal.severe, goal="P(window)")
+    ordered = [c.model_copy(update={"rank": i}) for i, c in enumerate(choice.ordered, start=1)]
+    best = ordered[0]
     assert best.daily_dose_mg <= MAX_DAILY_DOSE_MG
     reasons = validity_reasons(spec, cov)
     used = {name: round(float(cov.value(name)[0]), 2) for name in spec.covariates}
     rationale = (
-        f"{best.regimen} ({best.daily_dose_mg:g} mg/day) gives the highest predicted "
-        f"probability of a steady-state peak within {window[0]:g}–{window[1]:g} mg/L "
-        f"({100 * best.p_peak_in_window:.0f} %)"
-        f"{'' if severe_renal else ' among regimens in divided doses'}, with "
-        f"{100 * best.p_peak_above_ceiling:.0f} % probability of a peak above "
-        f"{CEILING_MG_L:g} mg/L; predicted peak median "
+        f"{best.regimen} ({best.daily_dose_mg:g} mg/day) ranks first: predicted probability "
+        f"{100 * best.p_peak_in_window:.0f} % of a steady-state peak within "
+        f"{window[0]:g}–{window[1]:g} mg/L and {100 * best.p_peak_above_ceiling:.0f} % of a "
+        f"peak above {CEILING_MG_L:g} mg/L; predicted peak median "
         f"{best.peak_mg_l.median:.1f} mg/L (90 % interval {best.peak_mg_l.p05:.1f}–"
         f"{best.peak_mg_l.p95:.1f}). Model {spec.name} ({spec.citation}); "
         f"{n_draws} draws of between-subject variability, inter-occasion variability 0. "
         "Check with a measured peak level.")
-    top = acceptable[0]
-    if top is not best and not top.divided:
-        rationale += (
-            f" {top.regimen} once daily scored higher ({100 * top.p_peak_in_window:.0f} % in "
-            f"the window) but cycloserine is given in divided doses ({DIVIDED_DOSES_SOURCE}); "
-            "it stays in the ranked candidates for a prescriber who chooses once-daily dosing.")
+    if choice.text:
+        rationale += " " + choice.text
     if case.patient.age_years >= 18 and best.daily_dose_mg < USUAL_ADULT_DAILY_MG[0]:
         rationale += (
             f" {best.daily_dose_mg:g} mg/day is below the monograph's usual adult maintenance "
@@ -173,7 +178,7 @@ def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAW
     return AprioriResult(
         model=ModelRef(name=spec.name, version=spec.version, citation=spec.citation),
         covariates=used, n_draws=n_draws, seed=seed, target_window_mg_l=window,
-        ceiling_mg_l=CEILING_MG_L, extrapolation=reasons, candidates=ranked, recommended=best,
+        ceiling_mg_l=CEILING_MG_L, extrapolation=reasons, candidates=ordered, recommended=best,
         rationale=rationale)
 
 
@@ -326,14 +331,15 @@ def _renal_text(renal: RenalFunction) -> str:
 
 def _current(case: Case, spec: ModelSpec, cov: Covariates, window: tuple[float, float],
              eta: np.ndarray) -> GuidelinePrediction | None:
-    """The predicted steady-state exposure of the regimen the patient is on."""
-    from cyclodose.clinical.tdm_regimen import current_regimen
+    """The predicted steady-state exposure of the regimen the patient is on, read as the TDM
+    reads it (workflows.tdm.current: the stated regimen or the usual dose times)."""
     from cyclodose.pk.regimen import DosePattern
+    from cyclodose.workflows.tdm.current import usual_schedule
 
-    now = current_regimen([d.time_h for d in case.doses], [d.amount_mg for d in case.doses],
-                          case.settings.capsule_strengths_mg)
-    if now is None:
+    usual = usual_schedule(case)
+    if usual is None:
         return None
+    now = usual.regimen
     pattern = DosePattern(now.period_h, now.offsets_h, now.amounts_mg)
     (row,) = evaluate(spec, cov, [Candidate(pattern, 0, now.capsules)], window, eta)
     return GuidelinePrediction(regimen=row.regimen, daily_dose_mg=row.daily_dose_mg,

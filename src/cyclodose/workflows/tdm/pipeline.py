@@ -12,7 +12,7 @@ import numpy as np
 from cyclodose import pk
 from cyclodose.clinical.blocking import blocking
 from cyclodose.clinical.regimen_policy import (
-    divided_first,
+    choose,
     hold_text,
     holding,
     not_recommended,
@@ -27,8 +27,9 @@ from cyclodose.clinical.tdm_regimen import (
     CandidateRegimen,
     ScoredRegimen,
     grid_for,
-    is_divided,
+    option,
     rank,
+    ranks_above,
     reason,
     score,
 )
@@ -62,7 +63,13 @@ from cyclodose.workflows.adapters import (
     occasion_starts,
     timeline_from_case,
 )
-from cyclodose.workflows.tdm.advice import FALL_DRAWS, Action, Advice, advise
+from cyclodose.workflows.tdm.advice import (
+    CHANGE_THRESHOLD,
+    FALL_DRAWS,
+    Action,
+    Advice,
+    advise,
+)
 from cyclodose.workflows.tdm.averaging import Averaging, average, is_auto
 from cyclodose.workflows.tdm.check import check_case
 from cyclodose.workflows.tdm.current import UsualSchedule, new_regimen_start_h, usual_schedule
@@ -395,15 +402,16 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     metrics = _mixture_metrics(parts, mic)
 
     ranked = rank(cands, metrics, case.target)
-    top = ranked[0]
     severe_renal = patient_renal_state(case.patient).severe  # the screening's definition
     usual = usual_schedule(case)
     now = usual.regimen if usual is not None else None
     current = score(now, metrics(now), case.target) if now is not None else None
-    # Divided doses unless renal function is severely reduced (ATS documents once daily there)
-    # or the patient's own once-daily regimen already ranks first (no change to make).
-    on_top_already = current is not None and top.regimen.label == current.regimen.label
-    ranked = divided_first(ranked, is_divided, keep_order=severe_renal or on_top_already)
+    # The one regimen policy puts the regimen to recommend first (divided doses unless renal
+    # function is severely reduced, practical schedules within a margin); the ranking stands
+    # when the patient's own regimen already ranks first (no change to make).
+    on_top_already = current is not None and ranked[0].regimen.label == current.regimen.label
+    choice = choose(ranked, option, severe_renal=severe_renal, keep_order=on_top_already)
+    ranked = list(choice.ordered)
     # The advice reads the same mixture as the ranking: the regimens' P(goal) and P(> 30)
     # and the posterior spread of the fall below the ceiling; the MAP (the fall time's point
     # estimate, the population range that calls a level a possible error) is the
@@ -412,16 +420,30 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
                     ranked[0],
                     conc, fit.eta, sample.draws, _when(case), sims=mixture(FALL_DRAWS))
     recommended = ranked[0]
-    if advice.action is Action.KEEP and current is not None:
+    kept = (advice.action is Action.KEEP and current is not None
+            and recommended.regimen.label != current.regimen.label)
+    if kept and current is not None:
+        # the table's first row is the recommendation: the kept regimen, then the others
         recommended = next((r for r in ranked if r.regimen.label == current.regimen.label),
                            current)
+        ranked = [recommended, *(r for r in ranked if r is not recommended)]
     model_label = (f"{spec.name} v{spec.version}" if averaging is None
                    else averaging.label)
-    why = reason(recommended, case.target, model_label, sum(n for _, n in parts),
-                 next((r for r in ranked if r is not recommended), None), current=current,
-                 preferred_over=top if top is not ranked[0] and recommended is ranked[0]
-                 else None)
-    if recommended is not ranked[0]:  # kept: it does not rank first, and the text says so
+    runner_up = ranked[1] if len(ranked) > 1 else None
+    # Every regimen the table lists above one that ranked higher says why it is not first:
+    # the policy's reasons, or (kept) the change threshold of the advice.
+    if kept:
+        runner_up_why = (f"no change: {CHANGE_THRESHOLD}"
+                         if runner_up is not None and ranks_above(runner_up, recommended)
+                         else None)
+        policy_text = ""
+    else:
+        runner_up_why = choice.why_not(runner_up) if runner_up is not None else None
+        policy_text = " ".join(t for t in (choice.passed_text(skip=runner_up),
+                                           choice.practical) if t)
+    why = reason(recommended, case.target, model_label, sum(n for _, n in parts), runner_up,
+                 current=current, runner_up_why=runner_up_why, policy_text=policy_text)
+    if kept:  # it does not rank first by the numbers, and the text says so
         why = why.replace(" ranks first:", ": kept,", 1)
     why = advice.text + " " + why
     warnings = cautions(validity, diag, fit.at_bound, occ.eta_names, sample.ess, recommended)
