@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from cyclodose.cli import app
 from cyclodose.clinical.dose_policy import dose_policy
 from cyclodose.clinical.dosing import max_24h_dose_mg
+from cyclodose.clinical.status import RegimenStatus
 from cyclodose.intake.case import Dose, parse_case
 from cyclodose.limits import MAX_DAILY_DOSE_MG
 from cyclodose.workflows.assessment import assess
@@ -73,6 +74,22 @@ def test_children_never_get_more_than_the_paediatric_maximum_in_mg_per_kg(
             assert ph.daily_dose_range_mg[1] <= limit
     assert a.prediction is None or a.prediction.status in (
         "extrapolation, for information only", "unavailable", "contraindicated")
+
+
+@settings(max_examples=25, deadline=None)
+@given(patient=valid_patient, case_settings=valid_settings)
+def test_model_informed_recommendation_is_row1_safe_and_within_1_g(
+        patient: dict[str, Any], case_settings: dict[str, Any]) -> None:
+    """Issue #9 M6/M7: the model-informed regimen is the first row of its ranked table, never
+    above 1 g/day, and never presented as predicted with P(peak > 30 mg/L) above 50 %."""
+    a = assess(parse_case({"patient": patient, "settings": case_settings}))
+    p = a.prediction
+    if p is None or not a.candidates:
+        return
+    assert a.candidates[0].regimen == p.regimen and a.candidates[0].rank == 1
+    assert p.daily_dose_mg is not None and p.daily_dose_mg <= MAX_DAILY_DOSE_MG
+    if p.status == RegimenStatus.PREDICTED:
+        assert p.p_peak_above_ceiling is not None and p.p_peak_above_ceiling <= 0.5
 
 
 # Each invalid mutation and the field its error must name.
