@@ -43,7 +43,6 @@ from cyclodose.workflows.tdm.averaging import single_model
 
 DEFAULT_DRAWS = 2000
 DEFAULT_SEED = 20190501
-DIVIDED_DOSES_SOURCE = "Monograph §Uses and Administration; US label"  # "in divided doses"
 USUAL_ADULT_DAILY_MG = (500.0, MAX_DAILY_DOSE_MG)  # monograph: 0.5 to 1 g daily after titration
 
 
