@@ -32,3 +32,9 @@ def test_any_levels_give_a_bounded_coherent_recommendation(c2, c6, weight_kg):
             assert 0.0 <= r[key]["lower"] <= r[key]["median"] <= r[key]["upper"]
     for p in doc["parameters"].values():
         assert 0.0 <= p["lower"] <= p["median"] <= p["upper"]
+    # #9 M7: the ranked table's first row is the recommendation; #9 Unsafe 2: a regimen more
+    # likely than not above 30 mg/L is never presented as recommended
+    rec = doc["recommendation"]
+    assert doc["ranked"][0]["regimen"] == rec["regimen"]
+    if rec["p_above_ceiling"] > 0.5:
+        assert rec["status"] != "recommended"

@@ -9,12 +9,24 @@ from typing import Any
 import pytest
 
 from cyclodose.clinical.tdm_regimen import ranks_above
+from cyclodose.intake.case import Case, parse_case
 from cyclodose.pk.regimen import DosePattern
 from cyclodose.workflows.tdm.advice import Action
 from cyclodose.workflows.tdm.current import candidate_from_pattern
 from cyclodose.workflows.tdm.pipeline import Estimate, estimate
 from cyclodose.workflows.tdm.result import to_dict
-from tests.tdm.conftest import make_case
+
+# examples/tdm_two_levels.yaml: an adult on 250 mg twice daily, levels 2 h and 6 h after a dose
+_BASE: dict[str, Any] = {
+    "patient": {"age_years": 41, "sex": "male", "weight_kg": 58, "height_cm": 170,
+                "serum_creatinine": {"value": 80, "unit": "umol/L"}},
+    "comedications": ["bedaquiline", "linezolid", "levofloxacin"],
+    "regimen": {"amount_mg": 250, "interval_h": 12, "start": "2026-03-01T08:00:00", "count": 20},
+}
+
+
+def make_case(levels: list[dict[str, Any]] | None = None) -> Case:
+    return parse_case({**_BASE, "levels": levels or _levels(16.2, 14.1)})
 
 
 def _levels(c2: float, c6: float) -> list[dict[str, Any]]:
