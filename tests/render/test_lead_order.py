@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from cyclodose import Assessment, assess, parse_case
 from cyclodose.cli import app
 from cyclodose.errors import CaseError
-from cyclodose.interop.fhir import FhirReading
 from cyclodose.intake.case import CaseDocument
+from cyclodose.interop.fhir import FhirReading
 from cyclodose.render.cards import CardLinks, DraftOrder, cards
 from cyclodose.render.consult import consult_html
 from cyclodose.render.fhir_bundle import assessment_bundle

@@ -161,10 +161,13 @@ def _lead(a: Assessment) -> None:
     console.print(f"  [dim]{escape(lead.reason)}[/dim]")
 
 
-def _recommendation(a: Assessment, title: str) -> None:
+def _recommendation(a: Assessment, title: str, reference: bool) -> None:
     r = a.recommendation
     style = _style(r.status)
-    console.print(f"\n[bold]{escape(title)}[/bold]: [{style}]{r.status}[/{style}] — "
+    # Below a TDM lead the guideline's status is its own, not the recommendation's.
+    status = f"guideline status [{style}]{r.status}[/{style}]" if reference else (
+        f"[{style}]{r.status}[/{style}]")
+    console.print(f"\n[bold]{escape(title)}[/bold]: {status} — "
                   f"{escape(r.guideline)} (never above {r.max_daily_dose_mg:.0f} mg/day)")
     if r.phases:
         console.print(_phases("Regimen", r.phases))
@@ -236,7 +239,7 @@ def render(a: Assessment) -> None:
     console.print(_findings(a) if a.findings else "Findings: none")
     for section in a.lead.sections:  # the lead first, then the references (workflows.lead)
         if section.name == "guideline":
-            _recommendation(a, section.title)
+            _recommendation(a, section.title, section.role == "reference")
         elif section.name == "model_informed":
             render_prediction(a, section.title)
         elif a.tdm is not None:

@@ -94,9 +94,14 @@ def _guideline_regimen(rec: Recommendation) -> str | None:
 
 def _guideline_lead(rec: Recommendation) -> Lead:
     regimen = _guideline_regimen(rec)
-    what = regimen if regimen and rec.status == RegimenStatus.RECOMMENDED else (
-        f"{regimen}, shown for the prescriber (see Why)" if regimen
-        else "the guideline gives no dose for this patient (see Why)")
+    if regimen is None:
+        what = "no regimen is recommended for this patient (see Why" + (
+            "; alternatives: " + "; ".join(o.label for o in rec.alternatives)
+            if rec.alternatives else "") + ")"
+    elif rec.status == RegimenStatus.RECOMMENDED:
+        what = regimen
+    else:
+        what = f"{regimen}, shown for the prescriber (see Why)"
     return Lead(section="guideline", status=rec.status, regimen=regimen,
                 headline=f"Guideline regimen — {rec.status}: {what}.",
                 reason="No measured levels: the guideline regimen leads; the model-informed "
