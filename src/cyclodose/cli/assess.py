@@ -148,10 +148,26 @@ def _option(o: RegimenOption) -> None:
     console.print("  sources: " + "; ".join(str(s) for s in o.sources), markup=False)
 
 
-def _recommendation(a: Assessment) -> None:
+def _style(status: str) -> str:
+    return "green" if status == "recommended" else "bold red"
+
+
+def _lead(a: Assessment) -> None:
+    """The headline: the lead recommendation and its status (workflows.lead decides)."""
+    lead = a.lead
+    style = _style(lead.status)
+    console.print(f"[bold]Recommendation (lead)[/bold]: [{style}]{escape(lead.headline)}"
+                  f"[/{style}]")
+    console.print(f"  [dim]{escape(lead.reason)}[/dim]")
+
+
+def _recommendation(a: Assessment, title: str, reference: bool) -> None:
     r = a.recommendation
-    style = "green" if r.status == "recommended" else "bold red"
-    console.print(f"\n[bold]Recommendation[/bold]: [{style}]{r.status}[/{style}] — "
+    style = _style(r.status)
+    # Below a TDM lead the guideline's status is its own, not the recommendation's.
+    status = f"guideline status [{style}]{r.status}[/{style}]" if reference else (
+        f"[{style}]{r.status}[/{style}]")
+    console.print(f"\n[bold]{escape(title)}[/bold]: {status} — "
                   f"{escape(r.guideline)} (never above {r.max_daily_dose_mg:.0f} mg/day)")
     if r.phases:
         console.print(_phases("Regimen", r.phases))
@@ -218,15 +234,22 @@ def _unrecognised(a: Assessment) -> None:
 def render(a: Assessment) -> None:
     console.print(f"[bold]cyclodose {a.cyclodose_version}[/bold] assessment "
                   f"(PK model setting: {escape(a.model)})")
+    _lead(a)
     console.print(_patient(a))
     console.print(_findings(a) if a.findings else "Findings: none")
-    _recommendation(a)
-    if a.tdm is not None:
-        from cyclodose.render.tdm_text import summary
+    for section in a.lead.sections:  # the lead first, then the references (workflows.lead)
+        if section.name == "guideline":
+            _recommendation(a, section.title, section.role == "reference")
+        elif section.name == "model_informed":
+            render_prediction(a, section.title)
+        elif a.tdm is not None:
+            from cyclodose.render.tdm_text import summary
 
-        for part in summary(a.tdm):
-            console.print(part, highlight=False)
-    render_prediction(a)
+            console.print(f"\n[bold]{escape(section.title)}[/bold]")
+            for part in summary(a.tdm):
+                console.print(part, highlight=False)
+        else:
+            console.print(f"\n[bold]{escape(section.title)}[/bold]: {escape(a.lead.headline)}")
     console.print(_monitoring(a))
     _breastfeeding(a)
     _unrecognised(a)

@@ -25,19 +25,19 @@ def _pct(p: float | None) -> str:
     return "—" if p is None else f"{100 * p:.0f} %"
 
 
-def render_prediction(a: Assessment) -> None:
+def render_prediction(a: Assessment, title: str) -> None:
+    """The model-informed section under `title` (from the assessment's lead)."""
     p = a.prediction
     if p is None:
         return
-    if p.status not in ("predicted", "contraindicated"):
+    if p.regimen is None:
         reason = escape(p.reason or "")
-        console.print(f"\n[bold]Model-informed regimen[/bold]: unavailable — {reason}")
+        console.print(f"\n[bold]{escape(title)}[/bold]: {escape(p.status)} — {reason}")
         return
     model = p.model.name if p.model else "?"
-    status = " — [bold red]NOT RECOMMENDED (contraindicated)[/bold red]" if (
-        p.status == "contraindicated") else ""
-    console.print(f"\n[bold]Model-informed regimen[/bold]{status} (beside the guideline regimen; "
-                  f"model {escape(model)}, {p.n_draws} draws, seed {p.seed})")
+    style = "green" if p.status == "predicted" else "bold red"
+    console.print(f"\n[bold]{escape(title)}[/bold] — [{style}]{escape(p.status)}[/{style}] "
+                  f"(model {escape(model)}, {p.n_draws} draws, seed {p.seed})")
     t = Table(show_header=False)
     t.add_column("item", style="bold", overflow="fold")
     t.add_column("value", overflow="fold")

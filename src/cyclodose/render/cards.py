@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from cyclodose import __version__
-from cyclodose.render.fhir_bundle import dosage_instruction
+from cyclodose.render.fhir_bundle import dosage_instruction, tdm_dosage_instructions
 from cyclodose.render.severity import INDICATOR
 
 if TYPE_CHECKING:
@@ -112,41 +112,79 @@ def _regimen_detail(a: Assessment, reading: FhirReading) -> str:
     return "\n".join(lines)
 
 
+def _suggestion(draft: DraftOrder, dosage: list[dict[str, Any]], label: str,
+                description: str) -> dict[str, Any]:
+    order = dict(draft.resource)
+    order["dosageInstruction"] = dosage
+    return {"suggestions": [{
+        "label": label, "uuid": str(uuid.uuid4()), "isRecommended": True,
+        "actions": [{"type": "update", "resource": order,
+                     "description": "Rewrite the draft order's dosage to " + description}]}],
+        "selectionBehavior": "at-most-one"}
+
+
 def _regimen_card(a: Assessment, reading: FhirReading, draft: DraftOrder | None,
-                  links: CardLinks, url: str) -> dict[str, Any] | None:
+                  links: CardLinks, url: str, title: str, lead: bool) -> dict[str, Any] | None:
+    """The guideline regimen: the recommendation without levels, a reference with them."""
     rec = a.recommendation
     if not rec.phases:
         return None
     first = rec.phases[0]
     text = (f"Recommended cycloserine: {first.dose_mg:g} mg {first.frequency}"
             f" ({first.daily_dose_mg:g} mg/day, {first.label})")
-    if rec.status != "recommended":
+    if not lead:
+        text = f"{title}: {first.dose_mg:g} mg {first.frequency}"
+    elif rec.status != "recommended":
         text = f"Not recommended ({rec.status}); if given: {first.dose_mg:g} mg {first.frequency}"
     extra: dict[str, Any] = {}
-    if draft is not None and rec.status == "recommended":
-        order = dict(draft.resource)
-        order["dosageInstruction"] = [dosage_instruction(ph, i + 1)
-                                      for i, ph in enumerate(rec.phases)]
-        extra["suggestions"] = [{
-            "label": "Use the recommended regimen", "uuid": str(uuid.uuid4()),
-            "isRecommended": True,
-            "actions": [{"type": "update", "resource": order,
-                         "description": "Rewrite the draft order's dosage to "
-                         + "; then ".join(f"{ph.dose_mg:g} mg {ph.frequency}"
-                                          for ph in rec.phases)}]}]
-        extra["selectionBehavior"] = "at-most-one"
-    return _card(text, "info", _regimen_detail(a, reading),
+    if draft is not None and lead and rec.status == "recommended":
+        extra = _suggestion(draft, [dosage_instruction(ph, i + 1)
+                                    for i, ph in enumerate(rec.phases)],
+                            "Use the recommended regimen",
+                            "; then ".join(f"{ph.dose_mg:g} mg {ph.frequency}"
+                                           for ph in rec.phases))
+    detail = _regimen_detail(a, reading)
+    if not lead:
+        detail = f"_{title}._ {a.lead.headline}\n\n{detail}"
+    return _card(text, "info", detail,
                  _source("dosing", url, "dosing", "Dosing recommendation"), links, **extra)
+
+
+def _tdm_card(a: Assessment, draft: DraftOrder | None, links: CardLinks, url: str,
+              title: str) -> dict[str, Any]:
+    """The TDM result when levels exist: the lead card, the only one with a suggestion."""
+    lead, rec = a.lead, a.lead_tdm
+    lines = [f"**{title}**", "", lead.headline, "", lead.reason]
+    extra: dict[str, Any] = {}
+    if rec is not None:
+        lines += ["", rec.reason, "", f"Model {rec.model.name} v{rec.model.version}: "
+                  f"{rec.model.citation}"]
+        lines += ["", "**Caution**", ""] + [f"- {w}" for w in rec.warnings] if rec.warnings else []
+        if draft is not None and rec.status == "recommended":
+            extra = _suggestion(draft, tdm_dosage_instructions(rec),
+                                "Use the TDM regimen (from the measured levels)", rec.regimen)
+    indicator = "info" if lead.status == "recommended" else "warning"
+    return _card(f"Cycloserine {lead.headline}", indicator, "\n".join(lines),
+                 _source("TDM", url, "tdm", "TDM result from the measured levels"), links,
+                 **extra)
 
 
 def cards(a: Assessment, reading: FhirReading, *, links: CardLinks, source_url: str,
           draft: DraftOrder | None = None) -> list[dict[str, Any]]:
-    """Critical and warning cards first (findings, then EHR data remarks), then the regimen."""
+    """Critical and warning cards first (findings, then EHR data remarks), then the regimen
+    cards in the assessment's lead order: with levels the TDM result first (the only one that
+    suggests a change), the guideline regimen after it for reference."""
     out = _finding_cards(a, links, source_url) + _input_cards(reading, links, source_url)
     order = {"critical": 0, "warning": 1, "info": 2}
     out.sort(key=lambda c: order[c["indicator"]])
-    regimen = _regimen_card(a, reading, draft, links, source_url)
-    return out + ([regimen] if regimen else [])
+    for section in a.lead.sections:
+        lead = section.role == "lead"
+        card = (_tdm_card(a, draft, links, source_url, section.title) if section.name == "tdm"
+                else _regimen_card(a, reading, draft, links, source_url, section.title, lead)
+                if section.name == "guideline" else None)
+        if card is not None:
+            out.append(card)
+    return out
 
 
 def problem_card(problems: Iterable[Any], links: CardLinks, source_url: str) -> dict[str, Any]:

@@ -46,6 +46,9 @@ _STATUS_TEXT = {
                          "estimate is unreliable (see Caution)",
     "contraindicated": "Contraindicated: for a prescriber who judges that benefit outweighs risk "
                        "only (see Caution)",
+    "hold and review": "Hold and review: toxicity on treatment (see Caution)",
+    "not recommended": "Not recommended: predicted more likely than not to peak above the "
+                       "ceiling (see Caution)",
 }
 
 
@@ -163,6 +166,17 @@ def _current(cur: RankedRegimen | None) -> str:
             f"trough {_e(_band(cur.trough_mg_l, 'mg/L'))}; "
             f"P(target) {100 * cur.p_in_target:.0f} %, P(&gt; {CEILING_MG_L:g} mg/L) "
             f"{100 * cur.p_above_ceiling:.0f} %.</p>")
+
+
+def _guideline_reference(assessment: Assessment) -> str:
+    """The guideline regimen below the TDM result, under the lead's reference title."""
+    title = next((sec.title for sec in assessment.lead.sections if sec.name == "guideline"),
+                 "Guideline regimen")
+    rec = assessment.recommendation
+    phases = "; then ".join(f"{ph.label}: {ph.dose_mg:g} mg {ph.frequency} "
+                            f"({ph.daily_dose_mg:g} mg/day)" for ph in rec.phases)
+    text = f"{rec.guideline} — {rec.status}" + (f": {phases}." if phases else ".")
+    return f"<h3>{_e(title)}</h3><p>{_e(text)}</p>"
 
 
 def consult_html(consult: TdmConsult, generated: datetime | None = None) -> str:
@@ -303,7 +317,10 @@ def consult_html(consult: TdmConsult, generated: datetime | None = None) -> str:
         rec_p_target=_e(f"{100 * rec.p_in_target:.0f} %"),
         rec_p_ceiling=_e(f"{100 * rec.p_above_ceiling:.0f} %"), rec_tmic=rec_tmic,
         rec_reason=_e(rec.reason), current=_current(s.current_regimen), extrapolation=extrap,
-        ranked_table=ranked_table,
+        ranked_table=ranked_table, guideline_reference=_guideline_reference(assessment),
+        lead_headline=_e(assessment.lead.headline),
+        tdm_title=_e(assessment.lead.sections[0].title),
+        lead_class="rec" if assessment.lead.status == "recommended" else "rec blocked",
         monitoring=monitoring, model_text=model_text, method_text=_e(method_text),
         disclaimer=_e(DISCLAIMER),
     )

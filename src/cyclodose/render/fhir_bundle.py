@@ -18,8 +18,12 @@ from cyclodose.render.severity import DETECTED_ISSUE
 if TYPE_CHECKING:
     from cyclodose import Assessment
     from cyclodose.clinical.dosing import Phase
+    from cyclodose.workflows.tdm.section import TdmRecommendation
 
 FINDING_SYSTEM = "https://cyclodose.org/fhir/CodeSystem/finding"
+LEAD_SYSTEM = "https://cyclodose.org/fhir/CodeSystem/lead"
+ORAL = {"coding": [{"system": "http://snomed.info/sct", "code": "26643006",
+                    "display": "Oral route"}]}
 CAPSULE_250_RXNORM = ("197551", "cycloserine 250 MG Oral Capsule")  # RxNorm (NLM) SCD
 
 
@@ -47,28 +51,81 @@ def dosage_instruction(ph: Phase, sequence: int) -> dict[str, Any]:
     text = f"{ph.label}: {ph.dose_mg:g} mg ({ph.capsules}) {ph.frequency}" + (
         f" for {ph.duration_days} days" if ph.duration_days is not None else "")
     return {"sequence": sequence, "text": text, "timing": {"repeat": repeat},
-            "route": {"coding": [{"system": "http://snomed.info/sct", "code": "26643006",
-                                  "display": "Oral route"}]},
+            "route": ORAL,
             "doseAndRate": [{"doseQuantity": {"value": ph.dose_mg, "unit": "mg",
                                               "system": UCUM, "code": "mg"}}]}
+
+
+def tdm_dosage_instructions(rec: TdmRecommendation) -> list[dict[str, Any]]:
+    """The TDM regimen as concurrent Dosages (one sequence), one per distinct dose amount with
+    its clock times: 250/375 mg q12h is 250 mg at 08:00 and 375 mg at 20:00 every day."""
+    period_d = rec.period_h / 24.0
+    period: dict[str, Any] = ({"period": period_d, "periodUnit": "d"} if period_d.is_integer()
+                              else {"period": rec.period_h, "periodUnit": "h"})
+    out = []
+    for dose in dict.fromkeys(x.dose_mg for x in rec.schedule):
+        times = [x for x in rec.schedule if x.dose_mg == dose]
+        clocks = [x.clock for x in times if x.clock]
+        capsules = rec.capsules[rec.schedule.index(times[0])] if rec.capsules else ""
+        repeat: dict[str, Any] = {"frequency": len(times), **period}
+        if len(clocks) == len(times):
+            repeat["timeOfDay"] = [f"{c}:00" for c in clocks]
+        text = (f"TDM regimen {rec.regimen}: {dose:g} mg" + (f" ({capsules})" if capsules else "")
+                + (f" at {', '.join(clocks)}" if clocks else f", {len(times)} a period")
+                + (" every day" if period_d == 1 else f", every {rec.period_h:g} h"))
+        out.append({"sequence": 1, "text": text, "timing": {"repeat": repeat}, "route": ORAL,
+                    "doseAndRate": [{"doseQuantity": {"value": dose, "unit": "mg",
+                                                      "system": UCUM, "code": "mg"}}]})
+    return out
 
 
 def _reference(subject: str | None) -> dict[str, str]:
     return {"reference": subject} if subject else {"display": "the assessed patient"}
 
 
-def medication_request(a: Assessment, subject: str | None, now: datetime) -> dict[str, Any]:
+def _guideline_notes(a: Assessment) -> list[str]:
     rec = a.recommendation
-    whole = all(ph.dose_mg % 250 == 0 for ph in rec.phases)
-    notes = [*rec.rationale, f"Guideline: {rec.guideline}; status: {rec.status}.",
-             "Sources: " + "; ".join(s.reference for s in rec.sources)]
+    return [*rec.rationale, f"Guideline: {rec.guideline}; status: {rec.status}.",
+            "Sources: " + "; ".join(s.reference for s in rec.sources)]
+
+
+def medication_request(a: Assessment, subject: str | None, now: datetime) -> dict[str, Any]:
+    """The draft order of the lead regimen (a.lead): the TDM regimen when levels exist and it
+    could be estimated, else the guideline regimen."""
+    rec = a.recommendation
+    lead = a.lead
+    tdm = a.lead_tdm
+    if tdm is not None:
+        whole = all(x % 250 == 0 for x in tdm.amounts_mg)
+        dosage = tdm_dosage_instructions(tdm)
+        reference = next(sec.title for sec in lead.sections if sec.name == "guideline")
+        notes = [lead.headline, lead.reason, tdm.reason, *tdm.warnings,
+                 f"TDM model: {tdm.model.name} v{tdm.model.version} ({tdm.model.citation}); "
+                 f"status: {tdm.status}.",
+                 f"{reference}: {rec.status}; " + "; then ".join(
+                     f"{ph.dose_mg:g} mg {ph.frequency}" for ph in rec.phases) + "."]
+    else:
+        whole = all(ph.dose_mg % 250 == 0 for ph in rec.phases)
+        dosage = [dosage_instruction(ph, i + 1) for i, ph in enumerate(rec.phases)]
+        notes = [lead.headline, *_guideline_notes(a)]
     return {
         "resourceType": "MedicationRequest", "status": "draft", "intent": "proposal",
         "medicationCodeableConcept": medication_concept(whole),
         "subject": _reference(subject), "authoredOn": now.isoformat(),
-        "dosageInstruction": [dosage_instruction(ph, i + 1) for i, ph in enumerate(rec.phases)],
+        "dosageInstruction": dosage,
         "note": [{"text": n} for n in notes],
     }
+
+
+def lead_issue(a: Assessment, subject: str | None, now: datetime) -> dict[str, Any]:
+    """The lead when it has no regimen to draft (levels, but no TDM estimate): said, not
+    replaced by the guideline regimen."""
+    return {"resourceType": "DetectedIssue", "status": "preliminary",
+            "code": {"coding": [{"system": LEAD_SYSTEM, "code": f"{a.lead.section}.unavailable"}],
+                     "text": f"{a.lead.section} result unavailable"},
+            "severity": "moderate", "patient": _reference(subject),
+            "identifiedDateTime": now.isoformat(),
+            "detail": f"{a.lead.headline} {a.lead.reason}"}
 
 
 def detected_issue(f: Any, subject: str | None, implicated: str | None,
@@ -119,11 +176,13 @@ def input_issue(code: str, message: str, subject: str | None, now: datetime) -> 
 
 def assessment_bundle(a: Assessment, *, now: datetime, subject: str | None = None,
                       input_flags: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """A collection Bundle: the recommended regimen (if any), each finding, the monitoring,
+    """A collection Bundle: the lead regimen (if any; a.lead), each finding, the monitoring,
     and the reader's remarks about the input (`input_flags`: code, message)."""
     entries: list[tuple[str, dict[str, Any]]] = []
     mr_url = None
-    if a.recommendation.phases:
+    if a.lead.section == "tdm" and a.lead.regimen is None:
+        entries.append((_urn(), lead_issue(a, subject, now)))
+    elif a.recommendation.phases or a.lead.section == "tdm":
         mr_url = _urn()
         entries.append((mr_url, medication_request(a, subject, now)))
     issue_urls = []

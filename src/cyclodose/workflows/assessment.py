@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from cyclodose.clinical.blocking import blocking
 from cyclodose.clinical.breastfeeding import BreastfeedingEstimate
@@ -30,12 +30,14 @@ from cyclodose.clinical.status import RegimenStatus
 from cyclodose.clinical.vocabulary import Recognised, Unrecognised, recognise
 from cyclodose.intake.case import Case
 from cyclodose.version import __version__
+from cyclodose.workflows.lead import Lead, lead_for
 from cyclodose.workflows.model_informed import (
     CandidatePrediction,
     PkPrediction,
     assessment_sections,
 )
 from cyclodose.workflows.tdm import TdmSection, TdmUnavailable, tdm_section
+from cyclodose.workflows.tdm.section import TdmRecommendation
 
 
 class PatientSummary(BaseModel):
@@ -67,6 +69,10 @@ class Assessment(BaseModel):
 
     cyclodose_version: str = __version__
     model: str  # PK model requested (case.settings.model)
+    # Which regimen section leads and the order and titles of all of them (workflows.lead):
+    # every interface follows it.
+    lead: Lead = Field(description="the lead recommendation and the order of the regimen "
+                       "sections (with levels the TDM result leads)")
     patient: PatientSummary
     findings: tuple[Finding, ...]
     recommendation: Recommendation
@@ -83,6 +89,28 @@ class Assessment(BaseModel):
 
     def codes(self) -> set[str]:
         return {f.code for f in self.findings}
+
+    @property
+    def lead_tdm(self) -> TdmRecommendation | None:
+        """The TDM regimen when it leads (levels and an estimate), else None."""
+        if self.lead.section == "tdm" and isinstance(self.tdm, TdmSection):
+            return self.tdm.recommendation
+        return None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lead_of_an_older_record(cls, data: Any) -> Any:
+        """An assessment stored before `lead` existed gets it from its own sections (a TDM
+        section exists exactly when the case had levels), so that it still renders."""
+        if not isinstance(data, dict) or "lead" in data or "recommendation" not in data:
+            return data
+        tdm = _TDM.validate_python(data.get("tdm"))
+        rec = Recommendation.model_validate(data["recommendation"])
+        return {**data, "lead": lead_for(rec, tdm, levels=tdm is not None)}
+
+
+_TDM: TypeAdapter[TdmSection | TdmUnavailable | None] = TypeAdapter(
+    TdmSection | TdmUnavailable | None)
 
 
 def _summary(case: Case, renal: RenalFunction) -> PatientSummary:
@@ -167,8 +195,8 @@ def _pk_sections(case: Case, rec: Recommendation, findings: tuple[Finding, ...]
             "rationale": [hold_text(holds), *prediction.rationale]})
     if case.levels and prediction.status != RegimenStatus.NOT_MODELLED:
         prediction = prediction.model_copy(update={"rationale": [
-            "Population-model regimen: it ignores the measured levels; the TDM result, "
-            "which uses them, is the one to act on.", *prediction.rationale]})
+            "Population-model regimen: it ignores the measured levels; only the TDM result "
+            "uses them (see the lead recommendation).", *prediction.rationale]})
     return {"prediction": prediction, "candidates": candidates}
 
 
@@ -184,8 +212,10 @@ def assess(case: Case, *, with_tdm: bool = True) -> Assessment:
     rec = _flag_contraindications(recommend(case, renal, severe_renal=severe_renal), findings)
     pk = _pk_sections(case, rec, findings)
     rec = _guideline_exposure(rec, pk["prediction"])
+    tdm = tdm_section(case, findings) if with_tdm else None
     return Assessment(
         model=case.settings.model,
+        lead=lead_for(rec, tdm, levels=bool(case.levels)),
         patient=_summary(case, renal),
         findings=findings,
         recommendation=rec,
@@ -193,6 +223,6 @@ def assess(case: Case, *, with_tdm: bool = True) -> Assessment:
         breastfeeding=_breastfeeding(case, rec),
         recognised=vocab.recognised,
         unrecognised=vocab.unrecognised,
-        tdm=tdm_section(case, findings) if with_tdm else None,
+        tdm=tdm,
         **pk,
     )

@@ -24,14 +24,18 @@ SEVERITY_LABEL = {
     "caution": "Caution", "info": "Information",
 }
 # Regimen statuses (the result's enum) -> CSS class and words.
+# Keys are the RegimenStatus values (clinical.status), words only.
 STATUS_CLASS = {"recommended": "ok", "predicted": "ok", "contraindicated": "critical",
-                "no_dose": "warning", "unavailable": "warning", "not_recommended": "critical",
-                "verify before use": "warning"}
+                "no_dose": "warning", "unavailable": "warning", "not recommended": "critical",
+                "verify before use": "warning", "hold and review": "critical",
+                "extrapolation, for information only": "warning"}
 STATUS_LABEL = {"recommended": "Recommended", "predicted": "Predicted",
                 "contraindicated": "Not recommended (contraindication)",
                 "no_dose": "No dose recommended", "unavailable": "Unavailable",
-                "not_recommended": "Not recommended",
-                "verify before use": "Verify before use (see the cautions)"}
+                "not recommended": "Not recommended",
+                "verify before use": "Verify before use (see the cautions)",
+                "hold and review": "Hold and review",
+                "extrapolation, for information only": "Extrapolation, for information only"}
 # How the creatinine clearance was obtained (the result's enum) -> words.
 RENAL_METHOD_LABEL = {"measured": "measured", "cockcroft_gault": "Cockcroft–Gault",
                       "bedside_schwartz": "bedside Schwartz", "dialysis": "on dialysis",

@@ -10,6 +10,7 @@ from cyclodose.errors import CaseError
 from cyclodose.intake.case import Case
 from cyclodose.limits import MAX_DAILY_DOSE_MG
 from cyclodose.workflows.assessment import Assessment, assess
+from cyclodose.workflows.lead import lead_for
 from cyclodose.workflows.tdm import Estimate, TdmSection, estimate, to_section
 from cyclodose.workflows.tdm.current import candidate_from_pattern
 from cyclodose.workflows.tdm.pipeline import DEFAULT_SEED
@@ -74,6 +75,10 @@ def tdm_consult(case: Case, *, model: str | None = None, seed: int = DEFAULT_SEE
     assessment = assess(case, with_tdm=False)
     est = estimate(case, model, seed=seed, candidates=candidates, findings=assessment.findings,
                    predict_at_h=predict_at_h, sample_after_h=sample_after_h)
-    out = TdmConsult(tdm=to_section(est), assessment=assessment)
+    tdm = to_section(est)
+    # The assessment was made without its own estimate: its lead is this consult's result.
+    assessment = assessment.model_copy(update={
+        "lead": lead_for(assessment.recommendation, tdm, levels=True)})
+    out = TdmConsult(tdm=tdm, assessment=assessment)
     out._estimate = est
     return out
