@@ -87,11 +87,35 @@ class SirSummary(_Section):
     n_modes: int
 
 
+class FitMode(_Section):
+    """One of two posterior modes that fit the levels about equally."""
+
+    label: str = Field(description="'fast absorption' or 'delayed absorption' (the mode "
+                       "that peaks earlier or later after a dose); 'best fit' / 'second "
+                       "fit' when both peak at the same time")
+    ofv: float = Field(description="objective function value of this mode (-2 log posterior)")
+    kept: bool = Field(description="the MAP estimate: the mode with the lower objective")
+    parameters: dict[str, float] = Field(description="individual parameters at this mode")
+    peak_after_dose_h: float = Field(description="time of the peak after the last recorded "
+                                     "dose at this mode")
+    at_tell_apart_mg_l: float = Field(description="predicted level at the separating sample "
+                                      "time after the last recorded dose")
+
+
 class SecondMode(_Section):
+    """Two modes within 2 OFV units: the levels cannot tell them apart. Absent (no
+    `second_mode` key) when the levels separate the modes or there is only one."""
+
     delta_ofv: float = Field(description="OFV of the second mode minus the best (< 2)")
-    parameters: dict[str, list[float]] = Field(description="[best mode, second mode]")
+    parameters: dict[str, list[float]] = Field(description="[best mode, second mode], for "
+                                               "the parameters that differ")
     tell_apart_after_dose_h: float = Field(description="the sample time after a dose whose "
-                                           "level would separate the two modes most")
+                                           "level would separate the two modes most (from "
+                                           "1 h: earlier samples fall inside the lag time's "
+                                           "spread)")
+    modes: list[FitMode] = Field(description="the kept mode, then the other")
+    absorption: bool = Field(description="the two modes are fast against delayed absorption "
+                             "(they peak at different times); the levels cannot tell which")
     text: str
 
 

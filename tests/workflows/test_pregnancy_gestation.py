@@ -1,0 +1,48 @@
+"""Issue #9 Misleading 4: the week or trimester of pregnancy in the pregnancy finding and
+beside the model-informed dose (pregnancy is outside both models' data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cyclodose.intake.case import parse_case
+from cyclodose.workflows.assessment import Assessment, assess
+
+PATIENT = {"age_years": 27, "sex": "female", "weight_kg": 60, "height_cm": 165,
+           "serum_creatinine": {"value": 0.7, "unit": "mg/dL"}}
+
+
+def _assess(**patient: Any) -> Assessment:
+    doc = {"patient": {**PATIENT, **patient},
+           "comedications": ["bedaquiline", "linezolid", "levofloxacin"]}
+    return assess(parse_case(doc), with_tdm=False)
+
+
+def _pregnancy(a: Assessment) -> str:
+    return next(f.message for f in a.findings if f.code == "info.pregnancy")
+
+
+def _model_note(a: Assessment) -> str:
+    assert a.prediction is not None
+    return next(r for r in a.prediction.rationale if "Pregnancy is outside both models" in r)
+
+
+def test_trimester_shown_in_pregnancy_finding() -> None:
+    a = _assess(pregnant=True, trimester=2)
+    assert _pregnancy(a).startswith("Pregnancy (second trimester, week not recorded):")
+    assert "second trimester, week not recorded" in _model_note(a)
+    assert "Alghamdi 2019, Resendiz-Galvan 2025" in _model_note(a)
+
+
+def test_gestational_week_shown_in_pregnancy_finding() -> None:
+    a = _assess(pregnant=True, gestational_week=31)
+    assert _pregnancy(a).startswith("Pregnancy (week 31, third trimester):")
+    assert "week 31, third trimester" in _model_note(a)
+    plain = _assess(pregnant=True)
+    assert _pregnancy(plain).startswith("Pregnancy (gestation not recorded):")
+    # a pregnancy recorded only as a condition is quoted as written
+    cond = _assess(conditions=["pregnant 24 weeks"])
+    assert _pregnancy(cond).startswith("Pregnancy (recorded as: pregnant 24 weeks):")
+    both = _assess(pregnant=True, conditions=["pregnant 24 weeks"])
+    assert _pregnancy(both).startswith("Pregnancy (recorded as: pregnant 24 weeks):")
+    assert all("{" not in f.message and "(—)" not in f.message for f in cond.findings)
