@@ -38,7 +38,7 @@ class Prediction:
 class FitMode:
     """One local optimum of the posterior: its objective and parameters."""
 
-    label: str  # "fast absorption" / "delayed absorption", or "best fit" / "second fit"
+    label: str  # "fast absorption" / "delayed absorption", else "best fit" / "second fit"
     ofv: float
     kept: bool  # the MAP estimate (the lower objective)
     parameters: dict[str, float]
@@ -118,6 +118,9 @@ def correlation(draws: FloatArray, names: tuple[str, ...]) -> tuple[tuple[str, .
 # scale), where a few minutes of error in the recorded times outweigh the difference.
 TELL_APART_FROM_H = 1.0
 AFTER_DOSE_H = np.arange(0.25, 12.01, 0.25)  # where the peaks and the separating sample are sought
+# Peaks at least this far apart are fast against delayed absorption; closer, the gap is within
+# the error of recorded sample times.
+ABSORPTION_PEAK_GAP_H = 0.5
 _UNIT = {"cl_l_h": "L/h", "v_l": "L", "ka_per_h": "1/h", "tlag_h": "h", "mtt_h": "h"}
 _SHORT = {"cl_l_h": "CL", "v_l": "V", "ka_per_h": "ka", "tlag_h": "lag", "mtt_h": "MTT"}
 
@@ -146,7 +149,7 @@ def second_mode(fit: MapFit, n_iiv: int, params: Callable[[FloatArray], dict[str
     i = int(np.argmax(np.where(after >= TELL_APART_FROM_H, apart, -np.inf)))
     tell = float(after[i])
     peak = [float(after[int(np.argmax(row))]) for row in c]
-    absorption = peak[0] != peak[1]
+    absorption = abs(peak[0] - peak[1]) >= ABSORPTION_PEAK_GAP_H
     if absorption:
         labels = ("fast absorption", "delayed absorption") if peak[0] < peak[1] \
             else ("delayed absorption", "fast absorption")

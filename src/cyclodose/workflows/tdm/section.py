@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from cyclodose.clinical.status import RegimenStatus
+from cyclodose.workflows.tdm.forecasts import ABSORPTION_PEAK_GAP_H, TELL_APART_FROM_H
 
 
 class _Section(BaseModel):
@@ -92,7 +93,7 @@ class FitMode(_Section):
 
     label: str = Field(description="'fast absorption' or 'delayed absorption' (the mode "
                        "that peaks earlier or later after a dose); 'best fit' / 'second "
-                       "fit' when both peak at the same time")
+                       f"fit' when the peaks are less than {ABSORPTION_PEAK_GAP_H:g} h apart")
     ofv: float = Field(description="objective function value of this mode (-2 log posterior)")
     kept: bool = Field(description="the MAP estimate: the mode with the lower objective")
     parameters: dict[str, float] = Field(description="individual parameters at this mode")
@@ -111,11 +112,12 @@ class SecondMode(_Section):
                                                "the parameters that differ")
     tell_apart_after_dose_h: float = Field(description="the sample time after a dose whose "
                                            "level would separate the two modes most (from "
-                                           "1 h: earlier samples fall inside the lag time's "
-                                           "spread)")
+                                           f"{TELL_APART_FROM_H:g} h: earlier samples fall "
+                                           "inside the lag time's spread)")
     modes: list[FitMode] = Field(description="the kept mode, then the other")
     absorption: bool = Field(description="the two modes are fast against delayed absorption "
-                             "(they peak at different times); the levels cannot tell which")
+                             f"(their peaks are at least {ABSORPTION_PEAK_GAP_H:g} h apart); "
+                             "the levels cannot tell which")
     text: str
 
 
