@@ -94,7 +94,7 @@ def cases() -> dict[str, dict[str, Any]]:
     c["levels_low_2h_only"] = _case(regimen=_REGIMEN, levels=_levels((_TWO[0], 8.0)))
     c["levels_blq_2h_only"] = _case(regimen=_REGIMEN, levels=_levels((_TWO[0], "BLQ")))
     c["levels_two_modes"] = _case(regimen=_REGIMEN,
-                                  levels=_levels((_TWO[0], 10.0), (_TWO[1], 22.0)))
+                                  levels=_levels((_TWO[0], 14.0), (_TWO[1], 20.0)))
     for mic in (2.0, 8.0):
         c[f"levels_mic{mic:g}"] = _case(
             regimen=_REGIMEN, levels=_levels((_TWO[0], 16.2), (_TWO[1], 14.1)),

@@ -41,9 +41,9 @@ def _shown(consult: TdmConsult) -> str:
 
 @pytest.fixture(scope="module")
 def two_modes() -> TdmConsult:
-    # C2 10 mg/L with C6 22 mg/L after the 08:00 dose (the C6 > C2 pattern): a fast- and a
-    # delayed-absorption fit lie within 0.3 OFV units of each other (Alghamdi 2019 prior)
-    return _consult(("10:00", 10.0), ("14:00", 22.0))
+    # C2 14 mg/L with C6 20 mg/L after the 08:00 dose (the C6 > C2 pattern): a fast- and a
+    # delayed-absorption fit lie within 0.6 OFV units of each other (Alghamdi 2019 prior)
+    return _consult(("10:00", 14.0), ("14:00", 20.0))
 
 
 def test_two_modes_reported_with_both_fits(two_modes: TdmConsult) -> None:
