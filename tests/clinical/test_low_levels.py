@@ -69,7 +69,7 @@ def test_a_4h_level_is_late_enough_and_a_trough_is_not() -> None:
 def test_blq_level_asks_pre_increase_checks() -> None:
     found = _findings(_at("10:00", None, blq=True, lloq=2.0))
     low = found["level.below_target"]
-    assert "below the limit of quantification (< 2.00 mg/L) 2 h after a dose" in low.message
+    assert "below the limit of quantification, < 2.00 mg/L, 2 h after a dose" in low.message
     for asked in ("before any dose increase", "adherence", "sample and dose times", "food",
                   "take a 6 h level as well"):
         assert asked in low.message
@@ -78,5 +78,5 @@ def test_blq_level_asks_pre_increase_checks() -> None:
     found = _findings(_at("10:00", 12.0), _at("14:00", None, blq=True, lloq=2.0))
     low = found["level.below_target"]
     assert "12.0 mg/L 2 h after a dose" in low.message
-    assert "(< 2.00 mg/L) 6 h after a dose" in low.message and "adherence" in low.message
+    assert ", < 2.00 mg/L, 6 h after a dose" in low.message and "adherence" in low.message
     assert "6 h level" not in low.message and "level.absorption_unresolved" not in found

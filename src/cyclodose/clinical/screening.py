@@ -239,7 +239,7 @@ def _low_levels(ctx: Context) -> _LowLevels:
         if tad is not None and LATE_SAMPLE_H <= tad <= PEAK_TIME_H[1]:
             late = True
         if lv.conc_mg_l is None:
-            lloq = f" (< {sig3(lv.lloq_mg_l)} mg/L)" if lv.lloq_mg_l is not None else ""
+            lloq = f", < {sig3(lv.lloq_mg_l)} mg/L," if lv.lloq_mg_l is not None else ""
             hits.append(f"a level below the limit of quantification{lloq} {when}")
         elif tad is not None and PEAK_TIME_H[0] <= tad <= PEAK_TIME_H[1] and lv.conc_mg_l < low:
             hits.append(f"{level_text(lv)} {when}")
