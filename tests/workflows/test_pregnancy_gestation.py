@@ -46,3 +46,16 @@ def test_gestational_week_shown_in_pregnancy_finding() -> None:
     both = _assess(pregnant=True, conditions=["pregnant 24 weeks"])
     assert _pregnancy(both).startswith("Pregnancy (recorded as: pregnant 24 weeks):")
     assert all("{" not in f.message and "(—)" not in f.message for f in cond.findings)
+
+
+def test_tdm_regimen_for_a_pregnant_patient_says_pregnancy_is_outside_both_models() -> None:
+    from cyclodose.workflows import tdm_consult
+
+    doc = {"patient": {**PATIENT, "pregnant": True, "gestational_week": 24},
+           "comedications": ["bedaquiline", "linezolid", "levofloxacin"],
+           "regimen": {"amount_mg": 250, "interval_h": 12, "start": "2026-03-01T08:00:00",
+                       "count": 20},
+           "levels": [{"time": "2026-03-10T10:00:00", "value": 22.0, "unit": "mg/L"}]}
+    warnings = tdm_consult(parse_case(doc)).tdm.recommendation.warnings
+    note = next(w for w in warnings if "Pregnancy is outside both models" in w)
+    assert "week 24, second trimester" in note and "only the measured levels" in note

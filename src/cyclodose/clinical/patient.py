@@ -89,6 +89,15 @@ def gestation_text(patient: Patient) -> str:
     return f"pregnant, {gestation(patient)}"
 
 
+def pregnancy_outside_models(patient: Patient) -> str | None:
+    """The caveat beside every model-informed dose (a-priori and TDM) for a pregnant patient:
+    neither PK model (Alghamdi 2019; Resendiz-Galvan 2025) included pregnant women."""
+    if not patient.pregnant:
+        return None
+    return (f"Pregnancy is outside both models' data (Alghamdi 2019, Resendiz-Galvan 2025; "
+            f"{gestation_text(patient)})")
+
+
 OBESITY_BMI_KG_M2 = 30.0  # WHO obesity threshold: the adjusted-weight estimate is shown from here
 
 
