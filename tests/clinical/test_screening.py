@@ -40,7 +40,8 @@ EXTRA_CODES = {"caution.anxiety", "caution.heart_failure", "caution.neuropsychia
                "info.renal_mildly_reduced", "caution.acute_kidney_injury",
                "contraindication.severe_neurotoxicity", "caution.heart_failure_symptoms",
                "caution.liver_symptoms", "interaction.prothionamide", "caution.efavirenz",
-               "caution.possible_cns_effect", "level.below_target", "level.unit_suspect"}
+               "caution.possible_cns_effect", "level.below_target", "level.unit_suspect",
+               "level.absorption_unresolved"}
 
 BASE: dict[str, Any] = {
     "patient": {"age_years": 40, "sex": "female", "weight_kg": 70, "height_cm": 170,
@@ -255,6 +256,13 @@ CASES: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
                                                       "value": 8.0, "unit": "mg/L"}]},
                             {**_q12(250), "levels": [{"time": "2026-03-03T07:00:00",
                                                       "value": 8.0, "unit": "mg/L"}]})],
+    # only early levels: a low 2 h level cannot tell fast elimination from delayed absorption;
+    # with a 6 h level (or a low level that is not peak-time) it is not said
+    "level.absorption_unresolved": [
+        (_level(8.0), {**_q12(250), "levels": [
+            {"time": "2026-03-03T10:00:00", "value": 8.0, "unit": "mg/L"},
+            {"time": "2026-03-03T14:00:00", "value": 7.0, "unit": "mg/L"}]}),
+        (_level(8.0), _level(24.0))],
     "info.renal_function_unknown": [(_p(serum_creatinine=None), {}),
                                     (_p(age_years=8, weight_kg=25, height_cm=None), {})],
 }

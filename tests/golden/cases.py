@@ -65,6 +65,8 @@ def cases() -> dict[str, dict[str, Any]]:
     # pregnancy, breastfeeding
     c["pregnant"] = _case({"sex": "female", "age_years": 27, "weight_kg": 60,
                            "pregnant": True})
+    c["pregnant_trimester2"] = _case({"sex": "female", "age_years": 27, "weight_kg": 60,
+                                      "pregnant": True, "trimester": 2})
     c["breastfeeding_no_regimen"] = _case({"sex": "female", "age_years": 30,
                                            "weight_kg": 55, "breastfeeding": True})
     c["breastfeeding_regimen"] = _case({"sex": "female", "age_years": 30, "weight_kg": 55,
@@ -87,6 +89,12 @@ def cases() -> dict[str, dict[str, Any]]:
     c["levels_low"] = _case(regimen=_REGIMEN, levels=_levels((_TWO[0], 8.0), (_TWO[1], 5.5)))
     c["levels_one"] = _case(regimen=_REGIMEN, levels=_levels((_TWO[0], 22.0)))
     c["levels_blq"] = _case(regimen=_REGIMEN, levels=_levels((_TWO[0], 12.0), (_TWO[1], "BLQ")))
+    # issue #9 Misleading 3: only a 2 h level (low, or below quantification); two modes of
+    # the posterior (fast against delayed absorption, the C6 > C2 pattern)
+    c["levels_low_2h_only"] = _case(regimen=_REGIMEN, levels=_levels((_TWO[0], 8.0)))
+    c["levels_blq_2h_only"] = _case(regimen=_REGIMEN, levels=_levels((_TWO[0], "BLQ")))
+    c["levels_two_modes"] = _case(regimen=_REGIMEN,
+                                  levels=_levels((_TWO[0], 14.0), (_TWO[1], 20.0)))
     for mic in (2.0, 8.0):
         c[f"levels_mic{mic:g}"] = _case(
             regimen=_REGIMEN, levels=_levels((_TWO[0], 16.2), (_TWO[1], 14.1)),

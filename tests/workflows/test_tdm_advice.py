@@ -59,7 +59,7 @@ def test_second_mode_within_2_ofv_is_named_with_the_sample_that_tells() -> None:
 
     m = second_mode(fit, 4, params, conc, 0.0)
     assert m is not None and abs(m.delta_ofv - 1.2) < 1e-12
-    assert set(m.parameters) == {"ka_per_h"} and "would tell them apart" in m.text
+    assert set(m.parameters) == {"ka_per_h"} and "would separate them" in m.text
     assert 0.5 <= m.tell_apart_after_dose_h <= 3.0
     far = MapFit(eta=best, ofv=10.0, converged=True, at_bound=(False,) * 4, n_starts=5,
                  optima=[fit.optima[0], LocalOptimum(other, 12.5, (False,) * 4)])

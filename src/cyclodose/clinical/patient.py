@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from cyclodose.intake.case import Patient
+from cyclodose.intake.case import Patient, trimester_of_week
 from cyclodose.limits import RENAL_IMPAIRMENT_CRCL_ML_MIN, SEVERE_RENAL_CRCL_ML_MIN
 
 Sex = Literal["male", "female"]
@@ -70,13 +70,32 @@ def adjusted_body_weight_kg(weight_kg: float, height_cm: float, sex: Sex) -> flo
     return weight_kg if weight_kg <= ibw else ibw + 0.4 * (weight_kg - ibw)
 
 
+_ORDINAL = {1: "first", 2: "second", 3: "third"}
+
+
+def gestation(patient: Patient) -> str:
+    """'week 24, second trimester', 'second trimester, week not recorded', or 'gestation not
+    recorded'."""
+    week, trimester = patient.gestational_week, patient.trimester
+    if week is not None:
+        return f"week {week}, {_ORDINAL[trimester_of_week(week)]} trimester"
+    if trimester is not None:
+        return f"{_ORDINAL[trimester]} trimester, week not recorded"
+    return "gestation not recorded"
+
+
 def gestation_text(patient: Patient) -> str:
-    """'pregnant, week 24 (second trimester)', or 'pregnant, gestation not recorded'."""
-    week = patient.gestational_week
-    if week is None:
-        return "pregnant, gestation not recorded"
-    trimester = "first" if week <= 13 else "second" if week <= 27 else "third"
-    return f"pregnant, week {week} ({trimester} trimester)"
+    """'pregnant, week 24, second trimester', or 'pregnant, gestation not recorded'."""
+    return f"pregnant, {gestation(patient)}"
+
+
+def pregnancy_outside_models(patient: Patient) -> str | None:
+    """The caveat beside every model-informed dose (a-priori and TDM) for a pregnant patient:
+    neither PK model (Alghamdi 2019; Resendiz-Galvan 2025) included pregnant women."""
+    if not patient.pregnant:
+        return None
+    return (f"Pregnancy is outside both models' data (Alghamdi 2019, Resendiz-Galvan 2025; "
+            f"{gestation_text(patient)})")
 
 
 OBESITY_BMI_KG_M2 = 30.0  # WHO obesity threshold: the adjusted-weight estimate is shown from here

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from cyclodose.clinical.dosing import max_24h_dose_mg
-from cyclodose.clinical.patient import DIALYSIS_LABEL, RenalFunction
+from cyclodose.clinical.patient import DIALYSIS_LABEL, RenalFunction, gestation
 from cyclodose.clinical.vocabulary import Vocabulary
 from cyclodose.intake.case import Case, Level
 from cyclodose.intake.units import sig3
@@ -115,6 +115,20 @@ def _p_flag(ctx: Context, name: str) -> Evidence | None:
     return {"matched": name} if getattr(ctx.case.patient, name) else None
 
 
+def _p_pregnancy(ctx: Context, expected: bool) -> Evidence | None:
+    """Pregnant (the flag, with the week or trimester) or a pregnancy among the conditions."""
+    p = ctx.case.patient
+    recorded = _p_condition(ctx, ["pregnancy"])
+    found: Evidence | None = None
+    if p.pregnant and (p.gestational_week or p.trimester or recorded is None):
+        found = {"matched": "pregnant", "gestation": gestation(p)}
+    elif recorded is not None:  # the condition as written may carry the week ("24 weeks")
+        found = {**recorded, "gestation": f"recorded as: {recorded['matched']}"}
+    if expected:
+        return found
+    return {} if found is None else None
+
+
 def _p_dialysis(ctx: Context, kinds: list[str]) -> Evidence | None:
     if ctx.renal.dialysis not in kinds:
         return None
@@ -201,30 +215,54 @@ def _p_level_unit_implausible(ctx: Context, above_mg_l: float) -> Evidence | Non
 # A level this long after the dose before it is read as a peak-time level (peak 2-6 h,
 # later with delayed absorption: US label, Peloquin); outside it a low value is expected.
 PEAK_TIME_H = (1.0, 8.0)
+# A peak-time level at least this long after its dose sees a delayed peak (the optional 6 h
+# sample of the TDM reviews, Alsultan & Peloquin 2014); with none, a low level cannot tell
+# fast elimination from delayed absorption.
+LATE_SAMPLE_H = 4.0
+
+
+@dataclass(frozen=True)
+class _LowLevels:
+    hits: list[str]  # the low peak-time levels and the levels below quantification
+    late: bool  # a level LATE_SAMPLE_H-PEAK_TIME_H[1] after a dose exists
+
+
+def _low_levels(ctx: Context) -> _LowLevels:
+    low = ctx.case.target.peak_low_mg_l
+    dose_times = sorted(d.time_h for d in ctx.case.doses)
+    hits: list[str] = []
+    late = False
+    for lv in ctx.case.levels:
+        before = [t for t in dose_times if t <= lv.time_h]
+        tad = lv.time_h - before[-1] if before else None
+        when = "before any recorded dose" if tad is None else f"{tad:.3g} h after a dose"
+        if tad is not None and LATE_SAMPLE_H <= tad <= PEAK_TIME_H[1]:
+            late = True
+        if lv.conc_mg_l is None:
+            lloq = f", < {sig3(lv.lloq_mg_l)} mg/L," if lv.lloq_mg_l is not None else ""
+            hits.append(f"a level below the limit of quantification{lloq} {when}")
+        elif tad is not None and PEAK_TIME_H[0] <= tad <= PEAK_TIME_H[1] and lv.conc_mg_l < low:
+            hits.append(f"{level_text(lv)} {when}")
+    return _LowLevels(hits, late)
 
 
 def _p_level_below_target(ctx: Context, _: Any) -> Evidence | None:
     """Peak-time levels below the target window, and levels below quantification."""
-    low = ctx.case.target.peak_low_mg_l
-    dose_times = sorted(d.time_h for d in ctx.case.doses)
-    hits: list[str] = []
-    after: list[float] = []
-    for lv in ctx.case.levels:
-        before = [t for t in dose_times if t <= lv.time_h]
-        tad = lv.time_h - before[-1] if before else None
-        if tad is not None:
-            after.append(tad)
-        if lv.conc_mg_l is None:
-            hits.append("a level below quantification")
-        elif tad is not None and PEAK_TIME_H[0] <= tad <= PEAK_TIME_H[1] and lv.conc_mg_l < low:
-            hits.append(f"{level_text(lv)} {tad:.3g} h after a dose")
-    if not hits:
+    found = _low_levels(ctx)
+    if not found.hits:
         return None
-    late = any(t >= 5.0 for t in after)
-    return {"matched": "; ".join(hits), "low": f"{low:g}",
+    return {"matched": "; ".join(found.hits), "low": f"{ctx.case.target.peak_low_mg_l:g}",
             "high": f"{ctx.case.target.peak_high_mg_l:g}",
-            "six_h": "" if late else "; take a 6 h level as well (only early levels exist, and "
-                     "delayed absorption puts the peak later)"}
+            "six_h": "" if found.late else "; take a 6 h level as well (no level "
+                     f"{LATE_SAMPLE_H:g}-{PEAK_TIME_H[1]:g} h after a dose exists, and delayed "
+                     "absorption puts the peak later)"}
+
+
+def _p_only_early_levels(ctx: Context, expected: bool) -> Evidence | None:
+    """Whether the case has levels but none LATE_SAMPLE_H-PEAK_TIME_H[1] after a dose."""
+    early = bool(ctx.case.levels) and not _low_levels(ctx).late
+    return {"late_from_h": f"{LATE_SAMPLE_H:g}", "late_to_h": f"{PEAK_TIME_H[1]:g}"} \
+        if early == expected else None
 
 
 PREDICATES: dict[str, Predicate] = {
@@ -235,6 +273,7 @@ PREDICATES: dict[str, Predicate] = {
     "symptom_category": _p_symptom_category,
     "alcohol": _p_alcohol,
     "flag": _p_flag,
+    "pregnancy": _p_pregnancy,
     "dialysis": _p_dialysis,
     "crcl_below_ml_min": _p_crcl_below,
     "crcl_between_ml_min": _p_crcl_between,
@@ -245,6 +284,7 @@ PREDICATES: dict[str, Predicate] = {
     "regimen_max_24h_mg_above": _p_max_24h_above,
     "level_above_mg_l": _p_level_above,
     "level_below_target": _p_level_below_target,
+    "only_early_levels": _p_only_early_levels,
     "level_unit_implausible_above_mg_l": _p_level_unit_implausible,
 }
 

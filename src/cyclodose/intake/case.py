@@ -21,6 +21,14 @@ from cyclodose.intake.documents import read_document
 from cyclodose.limits import MAX_DAILY_DOSE_MG
 
 CREATININE_RANGE_MG_DL = (0.1, 20.0)
+# Completed weeks of gestation in each trimester (the usual obstetric convention: 1st to 13
+# completed weeks, 2nd 14-27, 3rd from 28), up to the 44 weeks a gestational week may be.
+TRIMESTER_WEEKS = ((1, 13), (14, 27), (28, 44))
+
+
+def trimester_of_week(week: int) -> int:
+    """1, 2 or 3 for a completed gestational week."""
+    return next(i + 1 for i, (_, last) in enumerate(TRIMESTER_WEEKS) if week <= last)
 
 Sex = Literal["male", "female"]
 Dialysis = Literal["none", "haemodialysis", "peritoneal"]
@@ -60,6 +68,10 @@ class PatientIn(_Strict):
         default=None, ge=1, le=44,
         description="completed weeks of gestation (1-44) for a pregnant patient; needs "
                     "pregnant: true. Trimester: 1st weeks 1-13, 2nd 14-27, 3rd 28 onwards")
+    trimester: int | None = Field(
+        default=None, ge=1, le=3,
+        description="trimester of pregnancy (1-3) when the gestational week is not known; "
+                    "needs pregnant: true; with a gestational week it must match it")
     breastfeeding: bool = False
     alcohol: Alcohol = "none"
     conditions: list[str] = Field(default_factory=list)
@@ -190,6 +202,7 @@ class Patient(_Frozen):
     breastfeeding: bool
     alcohol: Alcohol
     gestational_week: int | None = None
+    trimester: int | None = None  # as recorded, or from the gestational week
     conditions: tuple[str, ...]
     symptoms: tuple[str, ...]
     covariate_history: tuple[CovariateObservation, ...] = ()
@@ -522,6 +535,24 @@ def _canonical_times(doc: CaseDocument, zone: tzinfo | None) -> Case:
             problems.append(Problem("patient.gestational_week",
                                     "a gestational week needs pregnant: true; set it or remove "
                                     "the week"))
+    trimester = p.trimester
+    if p.trimester is not None:
+        from_week = trimester_of_week(p.gestational_week) if p.gestational_week else None
+        if p.sex == "male":
+            problems.append(Problem("patient.trimester",
+                                    "a trimester is recorded for a male patient; check sex"))
+        elif not p.pregnant:
+            problems.append(Problem("patient.trimester",
+                                    "a trimester needs pregnant: true; set it or remove the "
+                                    "trimester"))
+        elif from_week is not None and from_week != p.trimester:
+            problems.append(Problem("patient.trimester", (
+                f"trimester {p.trimester} does not match gestational week "
+                f"{p.gestational_week} (trimester {from_week}: weeks "
+                f"{TRIMESTER_WEEKS[from_week - 1][0]}-{TRIMESTER_WEEKS[from_week - 1][1]}); "
+                "correct one of them")))
+    elif p.gestational_week is not None:
+        trimester = trimester_of_week(p.gestational_week)
     # Written so that NaN fails too; a capsule above the daily maximum cannot be used.
     if not all(0 < s <= MAX_DAILY_DOSE_MG for s in doc.settings.capsule_strengths_mg):
         problems.append(Problem("settings.capsule_strengths_mg",
@@ -533,7 +564,8 @@ def _canonical_times(doc: CaseDocument, zone: tzinfo | None) -> Case:
         age_years=p.age_years, sex=p.sex, weight_kg=p.weight_kg, height_cm=p.height_cm,
         serum_creatinine_mg_dl=scr, measured_crcl_ml_min=p.crcl_ml_min, dialysis=p.dialysis,
         pregnant=p.pregnant, breastfeeding=p.breastfeeding, alcohol=p.alcohol,
-        gestational_week=p.gestational_week, conditions=tuple(p.conditions),
+        gestational_week=p.gestational_week, trimester=trimester,
+        conditions=tuple(p.conditions),
         symptoms=tuple(p.symptoms),
         covariate_history=tuple(sorted(history, key=lambda o: o.time_h)),
     )

@@ -78,6 +78,27 @@ def _status_style(rec: TdmRecommendation) -> str:
     return "bold green" if rec.status == "recommended" else "bold red"
 
 
+def modes_table(s: TdmSection) -> list[RenderableType]:
+    """Both fits when two modes fit the levels about equally; nothing otherwise."""
+    m2 = s.fit.second_mode
+    if m2 is None:
+        return []
+    what = "fast against delayed absorption" if m2.absorption else "two fits"
+    t = Table(title=f"Two modes fit the levels about equally ({what}): the levels cannot "
+                    "tell them apart",
+              caption=f"a level {m2.tell_apart_after_dose_h:g} h after a dose would separate "
+                      "them (predicted after the last recorded dose)")
+    for col in ("mode", "OFV", "parameters", "peak after a dose",
+                f"level {m2.tell_apart_after_dose_h:g} h after a dose"):
+        t.add_column(col)
+    for mode in m2.modes:
+        t.add_row(mode.label + ("\n(kept: lower OFV)" if mode.kept else ""), f"{mode.ofv:.2f}",
+                  "\n".join(f"{k} {v:.3g} {UNITS.get(k, '')}".rstrip()
+                            for k, v in mode.parameters.items()),
+                  f"{mode.peak_after_dose_h:g} h", f"{mode.at_tell_apart_mg_l:.1f} mg/L")
+    return [t]
+
+
 def detail(s: TdmSection) -> list[RenderableType]:
     """Everything `cyclodose tdm` shows, in order."""
     out: list[RenderableType] = []
@@ -111,6 +132,7 @@ def detail(s: TdmSection) -> list[RenderableType]:
     out.append(lv)
     for flag in s.diagnostics.flags:
         out.append(_m("[red]flag:[/red] ") + Text(flag))
+    out += modes_table(s)
     rec = s.recommendation
     style = _status_style(rec)
     out.append(_m(f"[{style}]TDM regimen — {rec.status}, {rec.advice.action}:[/{style}] ")

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from cyclodose.clinical.candidates import Candidate, candidate_grid
-from cyclodose.clinical.patient import RenalFunction, gestation_text
+from cyclodose.clinical.patient import RenalFunction, pregnancy_outside_models
 from cyclodose.clinical.regimen_policy import (
     Option,
     choose,
@@ -283,11 +283,9 @@ def assessment_sections(case: Case, guideline_dose_mg: float | None = None,
             f"Renal function {renal.crcl_ml_min:.0f} {renal.unit} (mildly decreased, KDIGO G2): "
             "no dose is held; the model's clearance at this renal function is in the "
             "prediction.")
-    if case.patient.pregnant:
-        rationale.append(f"Pregnancy is outside both models' data (Alghamdi 2019, "
-                         f"Resendiz-Galvan 2025; {gestation_text(case.patient)}): the "
-                         "prediction ignores the changes of pregnancy; confirm with a measured "
-                         "peak level.")
+    if (pregnancy := pregnancy_outside_models(case.patient)) is not None:
+        rationale.append(f"{pregnancy}: the prediction ignores the changes of pregnancy; "
+                         "confirm with a measured peak level.")
     eta = sample_eta(spec, n_draws, res.seed)
     strengths = case.settings.capsule_strengths_mg
     guide = None

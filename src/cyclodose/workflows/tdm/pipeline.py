@@ -11,6 +11,7 @@ import numpy as np
 
 from cyclodose import pk
 from cyclodose.clinical.blocking import blocking
+from cyclodose.clinical.patient import pregnancy_outside_models
 from cyclodose.clinical.regimen_policy import (
     choose,
     hold_text,
@@ -460,6 +461,9 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
                         float(doses.time_h.max()) if doses.n else 0.0)
     if mode2 is not None:
         warnings.append(mode2.text + ".")
+    if (pregnancy := pregnancy_outside_models(case.patient)) is not None:
+        warnings.append(f"{pregnancy}: the population prior ignores the changes of pregnancy; "
+                        "only the measured levels inform this estimate of them.")
 
     unmodelled = {n: sd for n, sd in spec.iov.items() if n not in spec.eta_names}
     if unmodelled:

@@ -113,7 +113,12 @@ def _fit(est: Estimate) -> dict[str, Any]:
         "second_mode": None if m2 is None else {
             "delta_ofv": round(m2.delta_ofv, 4),
             "parameters": {k: [_r(a), _r(b)] for k, (a, b) in m2.parameters.items()},
-            "tell_apart_after_dose_h": m2.tell_apart_after_dose_h, "text": m2.text},
+            "tell_apart_after_dose_h": m2.tell_apart_after_dose_h,
+            "modes": [{"label": m.label, "ofv": round(m.ofv, 4), "kept": m.kept,
+                       "parameters": {k: _r(v) for k, v in m.parameters.items()},
+                       "peak_after_dose_h": m.peak_after_dose_h,
+                       "at_tell_apart_mg_l": _r(m.at_tell_apart_mg_l, 3)} for m in m2.modes],
+            "absorption": m2.absorption, "text": m2.text},
         "posterior_correlation": {"names": list(names),
                                   "matrix": [[_r(x, 3) for x in row] for row in matrix]},
         "ofv": _r(est.fit.ofv), "n_starts": est.fit.n_starts,

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from cyclodose.clinical.status import RegimenStatus
+from cyclodose.workflows.tdm.forecasts import ABSORPTION_PEAK_GAP_H, TELL_APART_FROM_H
 
 
 class _Section(BaseModel):
@@ -87,11 +88,36 @@ class SirSummary(_Section):
     n_modes: int
 
 
+class FitMode(_Section):
+    """One of two posterior modes that fit the levels about equally."""
+
+    label: str = Field(description="'fast absorption' or 'delayed absorption' (the mode "
+                       "that peaks earlier or later after a dose); 'best fit' / 'second "
+                       f"fit' when the peaks are less than {ABSORPTION_PEAK_GAP_H:g} h apart")
+    ofv: float = Field(description="objective function value of this mode (-2 log posterior)")
+    kept: bool = Field(description="the MAP estimate: the mode with the lower objective")
+    parameters: dict[str, float] = Field(description="individual parameters at this mode")
+    peak_after_dose_h: float = Field(description="time of the peak after the last recorded "
+                                     "dose at this mode")
+    at_tell_apart_mg_l: float = Field(description="predicted level at the separating sample "
+                                      "time after the last recorded dose")
+
+
 class SecondMode(_Section):
+    """Two modes within 2 OFV units: the levels cannot tell them apart. Absent (no
+    `second_mode` key) when the levels separate the modes or there is only one."""
+
     delta_ofv: float = Field(description="OFV of the second mode minus the best (< 2)")
-    parameters: dict[str, list[float]] = Field(description="[best mode, second mode]")
+    parameters: dict[str, list[float]] = Field(description="[best mode, second mode], for "
+                                               "the parameters that differ")
     tell_apart_after_dose_h: float = Field(description="the sample time after a dose whose "
-                                           "level would separate the two modes most")
+                                           "level would separate the two modes most (from "
+                                           f"{TELL_APART_FROM_H:g} h: earlier samples fall "
+                                           "inside the lag time's spread)")
+    modes: list[FitMode] = Field(description="the kept mode, then the other")
+    absorption: bool = Field(description="the two modes are fast against delayed absorption "
+                             f"(their peaks are at least {ABSORPTION_PEAK_GAP_H:g} h apart); "
+                             "the levels cannot tell which")
     text: str
 
 
