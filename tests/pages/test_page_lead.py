@@ -58,6 +58,9 @@ def test_with_levels_the_patient_page_leads_with_the_tdm_result(signed_in):  # t
     # the TDM regimen of the headline is the one in the TDM section
     tdm_regimen = re.search(r'id="tdm-regimen">([^=<]+) =', html)
     assert tdm_regimen and tdm_regimen.group(1).strip() in headline.group(1)
+    # the stored assessments list the lead recommendation beside the guideline's own status
+    history = signed_in.client.get(f"/patients/{pid}/history").text
+    assert "<td>TDM result (uses the measured levels): " in history
 
 
 def test_without_levels_the_assess_page_leads_with_the_guideline(signed_in):  # type: ignore[no-untyped-def]

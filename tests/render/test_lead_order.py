@@ -22,7 +22,7 @@ from cyclodose.intake.case import CaseDocument
 from cyclodose.interop.fhir import FhirReading
 from cyclodose.render.cards import CardLinks, DraftOrder, cards
 from cyclodose.render.consult import consult_html
-from cyclodose.render.fhir_bundle import assessment_bundle
+from cyclodose.render.fhir_bundle import assessment_bundle, tdm_dosage_instructions
 from cyclodose.workflows.tdm.consult import tdm_consult
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -188,3 +188,18 @@ def test_on_treatment_no_start_schedule_in_any_interface(with_levels: Assessment
     out_cards = cards(a, _reading(_doc("tdm_two_levels.yaml")), links=LINKS,
                       source_url="https://cds.example/cds-services")
     assert not any("titration" in c["summary"] for c in out_cards)
+
+
+def test_a_symmetric_tdm_regimen_is_one_dosage_at_every_clock_time_of_the_day(
+        with_levels: Assessment) -> None:
+    rec = with_levels.lead_tdm
+    assert rec is not None
+    q12h = rec.model_copy(update={
+        "regimen": "250 mg q12h", "period_h": 12.0, "offsets_h": [0.0], "amounts_mg": [250.0],
+        "capsules": ["1 × 250 mg"],
+        "schedule": [rec.schedule[0].model_copy(update={"clock": "21:00", "dose_mg": 250.0})]})
+    (dosage,) = tdm_dosage_instructions(q12h)
+    assert dosage["timing"]["repeat"] == {"frequency": 2, "period": 1, "periodUnit": "d",
+                                          "timeOfDay": ["09:00:00", "21:00:00"]}
+    assert dosage["text"] == ("TDM regimen 250 mg q12h: 250 mg (1 × 250 mg) at 09:00, 21:00 "
+                              "every day")

@@ -56,23 +56,34 @@ def dosage_instruction(ph: Phase, sequence: int) -> dict[str, Any]:
                                               "system": UCUM, "code": "mg"}}]}
 
 
+def _shifted(clock: str, hours: float) -> str:
+    h, m = (int(x) for x in clock.split(":"))
+    minutes = (h * 60 + m + round(hours * 60)) % 1440
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def tdm_dosage_instructions(rec: TdmRecommendation) -> list[dict[str, Any]]:
     """The TDM regimen as concurrent Dosages (one sequence), one per distinct dose amount with
-    its clock times: 250/375 mg q12h is 250 mg at 08:00 and 375 mg at 20:00 every day."""
-    period_d = rec.period_h / 24.0
-    period: dict[str, Any] = ({"period": period_d, "periodUnit": "d"} if period_d.is_integer()
+    its clock times over a day: 250/375 mg q12h is 250 mg at 08:00 and 375 mg at 20:00 every
+    day; 250 mg q12h is 250 mg at 08:00 and 20:00. A period longer than a day stays as is."""
+    per_day = 24.0 / rec.period_h
+    repeats = int(per_day) if per_day >= 1 and per_day.is_integer() else 1
+    period: dict[str, Any] = ({"period": 1, "periodUnit": "d"} if repeats > 1 or per_day == 1
                               else {"period": rec.period_h, "periodUnit": "h"})
+    given = [(x.dose_mg, _shifted(x.clock, k * rec.period_h) if x.clock else None,
+              rec.capsules[i] if i < len(rec.capsules) else "")
+             for k in range(repeats) for i, x in enumerate(rec.schedule)]
     out = []
-    for dose in dict.fromkeys(x.dose_mg for x in rec.schedule):
-        times = [x for x in rec.schedule if x.dose_mg == dose]
-        clocks = [x.clock for x in times if x.clock]
-        capsules = rec.capsules[rec.schedule.index(times[0])] if rec.capsules else ""
+    for dose in dict.fromkeys(d for d, _, _ in given):
+        times = [(c, caps) for d, c, caps in given if d == dose]
+        clocks = sorted(c for c, _ in times if c)
         repeat: dict[str, Any] = {"frequency": len(times), **period}
         if len(clocks) == len(times):
             repeat["timeOfDay"] = [f"{c}:00" for c in clocks]
-        text = (f"TDM regimen {rec.regimen}: {dose:g} mg" + (f" ({capsules})" if capsules else "")
-                + (f" at {', '.join(clocks)}" if clocks else f", {len(times)} a period")
-                + (" every day" if period_d == 1 else f", every {rec.period_h:g} h"))
+        caps = times[0][1]
+        every = " every day" if period["periodUnit"] == "d" else f", every {rec.period_h:g} h"
+        text = (f"TDM regimen {rec.regimen}: {dose:g} mg" + (f" ({caps})" if caps else "")
+                + (f" at {', '.join(clocks)}" if clocks else f", {len(times)} time(s)") + every)
         out.append({"sequence": 1, "text": text, "timing": {"repeat": repeat}, "route": ORAL,
                     "doseAndRate": [{"doseQuantity": {"value": dose, "unit": "mg",
                                                       "system": UCUM, "code": "mg"}}]})
