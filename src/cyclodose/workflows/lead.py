@@ -130,6 +130,10 @@ def lead_for(rec: Recommendation, tdm: TdmSection | TdmUnavailable | None, *,
     regimen = f"{r.regimen} ({r.daily_dose_mg:g} mg/day)"
     if r.status == RegimenStatus.RECOMMENDED:
         headline = f"TDM result — recommended: {r.advice.action}: {regimen}."
+        if r.before_increase:
+            headline += (" Increase only after the checks of "
+                         f"{', '.join(r.before_increase)} (adherence, sample and dose times, "
+                         "food).")
     else:
         todo = _TDM_NOT_TO_GIVE.get(r.status, str(r.status))
         headline = (f"TDM result — {todo}. {regimen} is shown for the reviewer, not to give as "

@@ -86,6 +86,8 @@ from cyclodose.workflows.tdm.forecasts import (
     second_mode,
 )
 from cyclodose.workflows.tdm.safety import (
+    before_increase,
+    before_increase_text,
     contraindication_warnings,
     quoted_warnings,
     screening_findings,
@@ -135,6 +137,7 @@ class Estimate:
     # "recommended", "verify before use" (the levels are not explained by the model, or the
     # posterior is unreliable) or "contraindicated" (the screening found a contraindication)
     status: RegimenStatus = RegimenStatus.RECOMMENDED
+    before_increase: tuple[str, ...] = ()  # finding codes an increase waits for
     contraindications: tuple[Finding, ...] = ()
     averaging: Averaging | None = None  # settings.model "auto": the weights and why
 
@@ -490,6 +493,10 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
         why = hold_text(holds) + " " + why
     elif toxic:
         why = too_toxic_text(ranked[0].p_above_ceiling) + " " + why
+    checks = before_increase(found, current.regimen.daily_dose_mg if current else None,
+                             recommended.regimen.daily_dose_mg)
+    if checks:
+        why = before_increase_text(checks) + " " + why
     if warnings:
         why += (f" Caution: {len(warnings)} warning(s) apply to this recommendation "
                 "(listed with it).")
@@ -532,5 +539,5 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
                     recommended=recommended, advice=advice, misfit=bad_fit,
                     sample_predictions=sample_pred, predicted_at=at_times, forecast=forecast,
                     correlation=correlation(sample.draws, spec.eta_names), second_mode=mode2,
-                    status=status,
+                    status=status, before_increase=checks,
                     contraindications=tuple(blocks), averaging=averaging)

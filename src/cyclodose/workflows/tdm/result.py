@@ -174,6 +174,7 @@ def to_dict(est: Estimate) -> dict[str, Any]:
     rec["reason"] = est.reason
     rec["ceiling_mg_l"] = CEILING_MG_L
     rec["warnings"] = est.warnings
+    rec["before_increase"] = list(est.before_increase)
     out = {
         "model": {"name": est.spec.name, "version": est.spec.version,
                   "citation": est.spec.citation, "title": est.spec.title,

@@ -20,6 +20,26 @@ QUOTED_CODES = ("level.above_ceiling", "level.below_target", "level.unit_suspect
                 "dose.above_maximum")
 
 
+# Findings that make a dose increase wait for checks (issue #9, Misleading 3): a low level is
+# as often a missed dose, a mistimed sample or food as a low exposure.
+PRE_INCREASE_CODES = ("level.below_target", "level.absorption_unresolved")
+
+
+def before_increase(found: tuple[Finding, ...], current_daily_mg: float | None,
+                    proposed_daily_mg: float) -> tuple[str, ...]:
+    """The codes of the findings an increase must wait for (none when no increase)."""
+    if current_daily_mg is None or proposed_daily_mg <= current_daily_mg + 1e-9:
+        return ()
+    return tuple(f.code for f in found if f.code in PRE_INCREASE_CODES)
+
+
+def before_increase_text(codes: tuple[str, ...]) -> str:
+    return (f"Increase only after the checks asked for by {', '.join(codes)} (adherence, the "
+            "exact sample and dose times, food, and a 6 h level when only an early level "
+            "exists); if a check explains the low level, correct it and repeat the levels "
+            "instead of increasing.")
+
+
 def screening_findings(case: Case) -> tuple[Finding, ...]:
     p = case.patient
     vocab = recognise(p.conditions, case.comedications, p.symptoms)

@@ -233,6 +233,9 @@ class TdmRecommendation(RankedRegimen):
     reason: str
     ceiling_mg_l: float
     warnings: list[str]
+    before_increase: list[str] = Field(
+        default_factory=list, description="codes of the findings (a low level) whose checks "
+        "must come before the proposed increase")
 
 
 class Predicted(_Section):
