@@ -33,3 +33,11 @@ def test_high_levels_decrease_has_no_pre_increase_condition() -> None:
     tdm, headline = _tdm(ROOT / "tests" / "golden" / "cases" / "levels_high.yaml")
     assert tdm.recommendation.before_increase == []
     assert "Increase only after" not in tdm.recommendation.reason + headline
+
+
+def test_on_treatment_guideline_regimen_is_not_called_a_titration() -> None:
+    on_treatment = assess(load_case(ROOT / "examples" / "tdm_two_levels.yaml"))
+    assert on_treatment.recommendation.guideline == "adult maintenance (monograph; US label)"
+    assert [p.label for p in on_treatment.recommendation.phases] == ["maintenance"]
+    starting = assess(load_case(ROOT / "examples" / "adult_start.yaml"))
+    assert starting.recommendation.guideline == "adult titration (monograph; US label)"

@@ -409,7 +409,10 @@ def recommend(case: Case, renal: RenalFunction, severe_renal: bool | None = None
 
     if group == "adult":
         rec = Recommendation(
-            status=RegimenStatus.RECOMMENDED, guideline="adult titration (monograph; US label)",
+            status=RegimenStatus.RECOMMENDED,
+            # on treatment (a dose history) no titration phase is shown: do not name one
+            guideline=("adult maintenance (monograph; US label)" if case.doses
+                       else "adult titration (monograph; US label)"),
             phases=_titration(case, "monograph", impaired),
             rationale=(
                 "Usual adult dose in tuberculosis: 250 mg twice daily for 2 weeks, then "
