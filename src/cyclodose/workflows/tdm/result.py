@@ -102,7 +102,8 @@ def _advice(est: Estimate) -> dict[str, Any]:
             "highest_level_mg_l": _r(a.highest_level_mg_l),
             "below_ceiling_h": _r(a.below_ceiling_h, 2),
             "below_ceiling_upper_h": _r(a.below_ceiling_upper_h, 2),
-            "below_ceiling_clock": below.isoformat(timespec="minutes") if below else None}
+            "below_ceiling_clock": below.isoformat(timespec="minutes") if below else None,
+            "below_ceiling_upper_unbounded": True if a.below_ceiling_unbounded else None}
 
 
 def _fit(est: Estimate) -> dict[str, Any]:
