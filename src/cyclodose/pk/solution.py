@@ -270,6 +270,7 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
             for c in range(ns):
                 states[c, :, k] = x[c]
     out = np.zeros((n, len(comps), t.shape[1]))
+    first_order = ns == 2 and list(comps) == [1] and bool(np.all(r.ka >= r.k))
     # in blocks of rows that stay in the CPU cache (many times per row: a plotted band)
     rows = max(1, SEQUENTIAL_BLOCK // max(1, t.shape[1]))
     for i0 in range(0, n, rows):
@@ -278,12 +279,44 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
                    n_stages=r.n_stages)
         kb, lb = k_idx[sl], live[sl]
         tau = np.where(lb, t[sl] - (td[kb] + par.tlag_h[sl, None]), 0.0)
+        if first_order:
+            out[sl, 0, :] = _central_first_order(rb, states[:, sl], kb, lb, tau)
+            continue
         for ci, c in enumerate(comps):
             acc = np.zeros(tau.shape)
             for src, resp in enumerate(responses_to(rb, c, tau)):
                 acc += resp * np.take_along_axis(states[src, sl], kb, axis=1)
             out[sl, ci, :] = np.where(lb, acc, 0.0)
     return out
+
+
+def _central_first_order(r: Rates, states: np.ndarray, k_idx: np.ndarray, live: np.ndarray,
+                         tau: np.ndarray) -> np.ndarray:
+    """The central amount (rows, nt) of a first-order model (ka >= k) from the state just
+    after each row's last entry (tau: the time since it, 0 where none): the arithmetic of
+    `responses_to` operation by operation (the same numbers), with fewer temporaries and
+    the state gathered once (a plotted band or a forecast spends most of its time here)."""
+    n, nt = tau.shape
+    flat = (k_idx + np.arange(n)[:, None] * states.shape[2]).ravel()
+    depot = states[0].ravel()[flat].reshape(n, nt)
+    central = states[1].ravel()[flat].reshape(n, nt)
+    ka, k = r.ka, r.k
+    ek = np.exp(-k * tau)
+    x = (ka - k) * tau
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.expm1(np.negative(x))
+        np.negative(p, out=p)
+        p /= x
+    zero = x == 0.0
+    if np.any(zero):
+        p[zero] = 1.0  # phi1's limit
+    resp = ka * tau
+    resp *= ek
+    resp *= p
+    resp *= depot
+    ek *= central
+    resp += ek
+    return np.where(live, resp, 0.0)
 
 
 def _block(x: np.ndarray, sl: slice) -> np.ndarray:

@@ -86,6 +86,7 @@ from cyclodose.workflows.tdm.safety import (
 DEFAULT_SEED = 20260301
 CURVE_DRAWS = 500
 CURVE_STEP_H = 0.2
+CURVE_SHOWN_H = 0.5  # the consult shows the curve about every 0.5 h: the band is computed there
 N_PRIOR_PREDICTIVE = 5_000  # population range of each level (tails of 0.135 %: ~7 draws each)
 REPORTED_PARAMETERS = ("cl_l_h", "v_l", "ka_per_h", "tlag_h", "mtt_h")
 
@@ -107,7 +108,8 @@ class Estimate:
     parameters: dict[str, dict[str, float]]
     half_life_h: dict[str, float]
     at_levels: Band
-    curve: Band
+    curve: Band  # at the times shown (every few points of the plot window, `shown_every`)
+    curve_window_h: tuple[float, float]  # the plot window (the doses shown with the curve)
     diagnostics: Diagnostics
     ranked: list[ScoredRegimen]
     current: ScoredRegimen | None
@@ -140,6 +142,17 @@ def _param_arrays(spec: pk.ModelSpec, cov: pk.Covariates,
             v = np.asarray(getattr(p, name), dtype=float)
             out[name] = np.broadcast_to(v, (etas.shape[0],)).copy()
     return out
+
+
+def shown_every(window_h: FloatArray) -> int:
+    """Every how many points of the plot window the curve is shown (about CURVE_SHOWN_H).
+
+    The step is read from the window's first spacing as it was when the whole window was
+    computed and then thinned for the report, so the shown times stay the same: that
+    spacing carries arange's rounding (170.2 - 170 < 0.2), which makes the step 3 (0.6 h)
+    for some starts and 2 (0.4 h) for others."""
+    first = float(np.diff(window_h[:2])[0]) if window_h.size > 1 else CURVE_SHOWN_H
+    return max(1, int(round(CURVE_SHOWN_H / max(first, 1e-9))))
 
 
 LOW_PROBABILITY = 0.3  # below this, no regimen is "likely" to reach the goal
@@ -372,8 +385,8 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
 
     at_levels = band(conc, fit.eta, sample.draws, obs.time_h, sims=mixture(n_draws))
     # The plotted band needs fewer draws than the reported intervals (SIR draws are iid).
-    curve = band(conc, fit.eta, sample.draws[:CURVE_DRAWS],
-                 plot_window_h(doses.time_h, obs.time_h, step_h=CURVE_STEP_H),
+    window = plot_window_h(doses.time_h, obs.time_h, step_h=CURVE_STEP_H)
+    curve = band(conc, fit.eta, sample.draws[:CURVE_DRAWS], window[::shown_every(window)],
                  sims=mixture(CURVE_DRAWS))
 
     pred_pop = conc(np.zeros((1, obj.prior.k)), obs.time_h)[0] if obs.n else np.zeros(0)
@@ -500,7 +513,9 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     return Estimate(case=case, spec=spec, covariates=cov, validity=validity, doses=doses, obs=obs,
                     occasions=occ,
                     fit=fit, laplace=lap, sample=sample, parameters=parameters, half_life_h=half,
-                    at_levels=at_levels, curve=curve, diagnostics=diag, ranked=ranked,
+                    at_levels=at_levels, curve=curve,
+                    curve_window_h=(float(window[0]), float(window[-1])), diagnostics=diag,
+                    ranked=ranked,
                     current=current, reason=why, warnings=warnings,
                     next_samples=sample_advice, start_h=start_h, usual=usual,
                     recommended=recommended, advice=advice, misfit=bad_fit,
