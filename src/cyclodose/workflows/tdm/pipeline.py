@@ -74,7 +74,7 @@ from cyclodose.workflows.tdm.forecasts import (
     continued_doses,
     correlation,
     forecaster,
-    predict,
+    predict_each,
     second_mode,
 )
 from cyclodose.workflows.tdm.safety import (
@@ -503,12 +503,11 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
         (forecaster(p.spec, p.cov, p.occ, continued), p.spec, p.sample.draws[:m])
         for p, n in parts if (m := round(n * FORECAST_DRAWS / n_draws)) > 0]
     rng = np.random.default_rng(seed + 2)  # apart from the SIR and prior-predictive streams
-    sample_pred = predict(future, spec, fit, sample.draws,
-                          np.array([a.time_h for a in sample_advice]), rng, components)
-    at_times = predict(future, spec, fit, sample.draws, np.asarray(predict_at_h, dtype=float), rng,
-                       components)
-    forecast = predict(future, spec, fit, sample.draws,
-                       np.arange(start_h, until + 1e-9, FORECAST_STEP_H), rng, components)
+    # the advised samples, the requested times and the forecast from one simulation
+    sample_pred, at_times, forecast = predict_each(
+        future, spec, fit, sample.draws,
+        [np.array([a.time_h for a in sample_advice]), np.asarray(predict_at_h, dtype=float),
+         np.arange(start_h, until + 1e-9, FORECAST_STEP_H)], rng, components)
 
     return Estimate(case=case, spec=spec, covariates=cov, validity=validity, doses=doses, obs=obs,
                     occasions=occ,
