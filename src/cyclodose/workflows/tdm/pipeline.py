@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,29 +208,53 @@ LINEAR_KEYS = ("cmax", "cmin", "auc24")
 
 
 def _metrics_fn(spec: pk.ModelSpec, cov: pk.Covariates, draws: FloatArray,
-                mic: float | None) -> Callable[[CandidateRegimen], dict[str, FloatArray]]:
+                mic: float | None, cands: Sequence[CandidateRegimen] = ()
+                ) -> Callable[[CandidateRegimen], dict[str, FloatArray]]:
     """Steady-state metrics of each candidate for every posterior draw.
 
     The models are linear (first-order elimination, constant F), so concentrations scale
-    with the dose: regimens of the same shape (interval, offsets, amount ratios) share
-    one simulation, scaled. %T>MIC does not scale, so with an MIC each is simulated.
+    with the dose: regimens of the same shape (interval, offsets, amount ratios) share one
+    simulation, scaled, and the time above an MIC of a regimen s times its shape is the
+    shape's time above MIC / s. The shapes of `cands` are computed together, once
+    (`pk.steady_state_metrics_many`: one tabulated response for a transit model); any
+    other regimen (the current one) when it is asked for.
     """
     cache: dict[tuple[Any, ...], dict[str, FloatArray]] = {}
+    tmic: dict[tuple[Any, ...], FloatArray] = {}
 
-    def metrics(c: CandidateRegimen) -> dict[str, FloatArray]:
-        if mic is not None:
-            pattern = pk.DosePattern(period_h=c.period_h, offsets_h=tuple(c.offsets_h),
-                                     amounts_mg=tuple(c.amounts_mg))
-            return pk.steady_state_metrics(spec, cov, draws, pattern, mic_mg_l=mic)
+    def shape(c: CandidateRegimen) -> tuple[tuple[Any, ...], float]:
         scale = max(c.amounts_mg)
         unit = tuple(round(a / scale, 12) for a in c.amounts_mg)
-        key = (c.period_h, tuple(c.offsets_h), unit)
-        if key not in cache:
-            pattern = pk.DosePattern(period_h=c.period_h, offsets_h=tuple(c.offsets_h),
-                                     amounts_mg=unit)
-            cache[key] = pk.steady_state_metrics(spec, cov, draws, pattern)
-        return {k: scale * np.asarray(cache[key][k]) for k in LINEAR_KEYS}
+        return (c.period_h, tuple(c.offsets_h), unit), scale
 
+    def fill(group: Sequence[CandidateRegimen]) -> None:
+        scales: dict[tuple[Any, ...], list[float]] = {}
+        for c in group:
+            key, scale = shape(c)
+            if key in cache and (mic is None or (key, scale) in tmic):
+                continue
+            if scale not in scales.setdefault(key, []):
+                scales[key].append(scale)
+        if not scales:
+            return
+        patterns = [pk.DosePattern(period_h=k[0], offsets_h=k[1], amounts_mg=k[2])
+                    for k in scales]
+        levels = None if mic is None else [[mic / sc for sc in v] for v in scales.values()]
+        found = pk.steady_state_metrics_many(spec, cov, draws, patterns, levels)
+        for (key, v), m in zip(scales.items(), found, strict=True):
+            cache[key] = m
+            for li, sc in enumerate(v if mic is not None else ()):
+                tmic[(key, sc)] = np.asarray(m["tmic_pct"])[:, li]
+
+    def metrics(c: CandidateRegimen) -> dict[str, FloatArray]:
+        key, scale = shape(c)
+        fill([c])
+        out = {k: scale * np.asarray(cache[key][k]) for k in LINEAR_KEYS}
+        if mic is not None:
+            out["tmic_pct"] = tmic[(key, scale)]
+        return out
+
+    fill(cands)
     return metrics
 
 
@@ -302,11 +326,12 @@ def posterior_for(case: Case, spec: pk.ModelSpec, doses: DoseHistory, obs: Obser
                           fit=fit, laplace=lap, sample=sample)
 
 
-def _mixture_metrics(parts: list[tuple[ModelPosterior, int]], mic: float | None
+def _mixture_metrics(parts: list[tuple[ModelPosterior, int]], mic: float | None,
+                     cands: Sequence[CandidateRegimen] = ()
                      ) -> Callable[[CandidateRegimen], dict[str, FloatArray]]:
     """Steady-state metrics of a candidate over the mixture: each model's share of the draws,
     simulated with that model, concatenated (every draw counts once)."""
-    fns = [_metrics_fn(p.spec, p.cov_now, p.sample.draws[:n, : p.occ.n_iiv], mic)
+    fns = [_metrics_fn(p.spec, p.cov_now, p.sample.draws[:n, : p.occ.n_iiv], mic, cands)
            for p, n in parts if n > 0]
     if len(fns) == 1:
         return fns[0]
@@ -405,7 +430,7 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     cands = candidates if candidates is not None else grid_for(case)
     mic = case.target.mic_mg_l
 
-    metrics = _mixture_metrics(parts, mic)
+    metrics = _mixture_metrics(parts, mic, cands)  # the grid's shapes computed together
 
     ranked = rank(cands, metrics, case.target)
     top = ranked[0]
