@@ -167,14 +167,20 @@ def responses_to(r: Rates, dst: int, t: np.ndarray) -> list[np.ndarray]:
         return [r.ka * t * ek * phi1((r.ka - r.k) * t), ek]
     if dst < m or m == 0:
         return [response(r, src, dst, t) for src in range(dst + 1)]
-    ka = _separated(r.ka, r.k) if dst == m + 1 else r.ka
-    chains_ka = _chains_all(m, r.ka, r.ktr, t)
-    if chains_ka is None:
-        return [response(r, src, dst, t) for src in range(dst + 1)]
     if dst == m:
+        chains_ka = _chains_all(m, r.ka, r.ktr, t)
+        if chains_ka is None:
+            return [response(r, src, dst, t) for src in range(dst + 1)]
         return [chains_ka[m - src - 1] for src in range(m)] + [np.exp(-r.ka * t)]
+    # the central compartment: the chains at ka only where it is not nudged apart from k
+    # (`_separated` leaves every other entry as it is, so the chains are the same numbers)
+    ka = _separated(r.ka, r.k)
+    if np.array_equal(ka, r.ka):
+        ka = r.ka
+    if not np.all(r.ktr - r.ka > 1e-6 * r.ktr):  # rates crossing: the general forms
+        return [response(r, src, dst, t) for src in range(dst + 1)]
     chains_k = _chains_all(m, r.k, r.ktr, t)
-    chains_kas = chains_ka if ka is r.ka else _chains_all(m, ka, r.ktr, t)
+    chains_kas = _chains_all(m, ka, r.ktr, t)
     if chains_k is None or chains_kas is None:
         return [response(r, src, dst, t) for src in range(dst + 1)]
     scale = ka / (ka - r.k)
@@ -270,7 +276,8 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
             for c in range(ns):
                 states[c, :, k] = x[c]
     out = np.zeros((n, len(comps), t.shape[1]))
-    first_order = ns == 2 and list(comps) == [1] and bool(np.all(r.ka >= r.k))
+    first_order = ns == 2 and list(comps) == [1]
+    ordered = bool(np.all(r.ka >= r.k))  # the usual ka >= k: one exponential fewer
     # in blocks of rows that stay in the CPU cache (many times per row: a plotted band)
     rows = max(1, SEQUENTIAL_BLOCK // max(1, t.shape[1]))
     for i0 in range(0, n, rows):
@@ -280,7 +287,7 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
         kb, lb = k_idx[sl], live[sl]
         tau = np.where(lb, t[sl] - (td[kb] + par.tlag_h[sl, None]), 0.0)
         if first_order:
-            out[sl, 0, :] = _central_first_order(rb, states[:, sl], kb, lb, tau)
+            out[sl, 0, :] = _central_first_order(rb, states[:, sl], kb, lb, tau, ordered)
             continue
         for ci, c in enumerate(comps):
             acc = np.zeros(tau.shape)
@@ -291,18 +298,25 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
 
 
 def _central_first_order(r: Rates, states: np.ndarray, k_idx: np.ndarray, live: np.ndarray,
-                         tau: np.ndarray) -> np.ndarray:
-    """The central amount (rows, nt) of a first-order model (ka >= k) from the state just
-    after each row's last entry (tau: the time since it, 0 where none): the arithmetic of
-    `responses_to` operation by operation (the same numbers), with fewer temporaries and
-    the state gathered once (a plotted band or a forecast spends most of its time here)."""
+                         tau: np.ndarray, ordered: bool) -> np.ndarray:
+    """The central amount (rows, nt) of a first-order model from the state just after each
+    row's last entry (tau: the time since it, 0 where none): the arithmetic of
+    `responses_to` (`ordered`: every ka >= k) or of `response` (any ka, as `responses_to`
+    then uses) operation by operation, so the same numbers, with fewer temporaries and the
+    state gathered once (a plotted band, a forecast or the SIR proposals spend most of
+    their time here)."""
     n, nt = tau.shape
     flat = (k_idx + np.arange(n)[:, None] * states.shape[2]).ravel()
     depot = states[0].ravel()[flat].reshape(n, nt)
     central = states[1].ravel()[flat].reshape(n, nt)
     ka, k = r.ka, r.k
     ek = np.exp(-k * tau)
-    x = (ka - k) * tau
+    if ordered:
+        e_slow = ek
+        x = (ka - k) * tau
+    else:  # e^(-min(ka,k) t) phi1(|ka-k| t), as `response` writes central <- absorption
+        e_slow = np.exp(-np.minimum(ka, k) * tau)
+        x = np.abs(ka - k) * tau
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.expm1(np.negative(x))
         np.negative(p, out=p)
@@ -311,7 +325,7 @@ def _central_first_order(r: Rates, states: np.ndarray, k_idx: np.ndarray, live: 
     if np.any(zero):
         p[zero] = 1.0  # phi1's limit
     resp = ka * tau
-    resp *= ek
+    resp *= e_slow
     resp *= p
     resp *= depot
     ek *= central

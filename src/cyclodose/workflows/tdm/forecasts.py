@@ -18,6 +18,7 @@ from cyclodose.tdm.forecast import CREDIBLE_LEVEL
 from cyclodose.tdm.occasions import OccasionModel, concentrations
 from cyclodose.tdm.optimise import MapFit
 from cyclodose.tdm.preprocess import DoseHistory, FloatArray
+from cyclodose.tdm.quantiles import percentiles
 
 FORECAST_STEP_H = 1.0
 FORECAST_DRAWS = 500
@@ -105,8 +106,8 @@ def predict_each(conc: Callable[[FloatArray, FloatArray], FloatArray], spec: pk.
         sims = np.vstack([x for x, _ in each])
         measured = np.vstack([x + s.residual_sd(x) * rng.standard_normal(x.shape)
                               for x, s in each])
-        q = np.percentile(sims, [lo, hi], axis=0)
-        qm = np.percentile(measured, [lo, hi], axis=0)
+        q = percentiles(sims, [lo, hi])
+        qm = percentiles(measured, [lo, hi])
         out.append([Prediction(float(t), float(at_map[i]), float(q[0][i]), float(q[1][i]),
                                max(0.0, float(qm[0][i])), float(qm[1][i]))
                     for i, t in enumerate(times_h)])
