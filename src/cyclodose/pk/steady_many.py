@@ -183,15 +183,25 @@ def metrics_many(par: Params, patterns: Sequence[DosePattern],
     s0, s1 = flat_slope[:, :-1], flat_slope[:, 1:]
     change = (s0 > 0) != (s1 > 0)  # (a zero slope at a grid point: that point's value)
     pair, col = np.nonzero(change)
-    if levels is None:
-        # only an extreme that may beat the grid's highest (lowest) value needs refining:
-        # within a bracket the profile moves about |slope| x GRID_H from its ends at most
-        # (twice that is kept, a margin for a slope that is not monotone there)
-        c0, c1 = flat_conc[pair, col], flat_conc[pair, col + 1]
-        reach = 2.0 * GRID_H * np.maximum(np.abs(s0[pair, col]), np.abs(s1[pair, col]))
-        keep = ((np.maximum(c0, c1) + reach >= cmax[pair])
-                | (np.minimum(c0, c1) - reach <= cmin[pair]))
-        pair, col = pair[keep], col[keep]
+    # Only an extreme that may beat the grid's highest (lowest) value, or that a level may
+    # pass near, needs refining: within a bracket the profile moves about |slope| x GRID_H
+    # beyond its ends at most (twice that is kept, a margin for a slope that is not
+    # monotone there). Elsewhere the bracket's ends tell on which side of every level the
+    # whole bracket lies.
+    c0, c1 = flat_conc[pair, col], flat_conc[pair, col + 1]
+    reach = 2.0 * GRID_H * np.maximum(np.abs(s0[pair, col]), np.abs(s1[pair, col]))
+    top, bottom = np.maximum(c0, c1) + reach, np.minimum(c0, c1) - reach
+    keep = (top >= cmax[pair]) | (bottom <= cmin[pair])
+    if levels is not None:
+        width = max((len(lv) for lv in levels), default=0)
+        grid_levels = np.full((n_pat, max(width, 1)), np.nan)
+        for j, lv in enumerate(levels):
+            grid_levels[j, :len(lv)] = lv
+        near = grid_levels[pair // n]
+        keep |= np.any((near >= bottom[:, None]) & (near <= top[:, None]), axis=1)
+    pair, col = pair[keep], col[keep]
+    change = np.zeros_like(change)
+    change[pair, col] = True
     ext_t = np.zeros(0)
     ext_c = np.zeros(0)
     if pair.size:
