@@ -158,7 +158,8 @@ def metrics_many(par: Params, patterns: Sequence[DosePattern],
             weight[j, shifts.index(int(s))] += a
     for grid_values, dest in ((uc, conc), (ud, slope)):
         rolled = np.stack([np.roll(grid_values, s, axis=1) for s in shifts])
-        dest[:, :, :-1] = np.tensordot(weight, rolled, axes=1)
+        # einsum, not tensordot: a BLAS call here spawns threads that only add CPU time
+        dest[:, :, :-1] = np.einsum("ps,snt->pnt", weight, rolled)
     for j, e in enumerate(entries):
         assert e is not None
         steps, amts = e
@@ -192,6 +193,11 @@ def metrics_many(par: Params, patterns: Sequence[DosePattern],
     reach = 2.0 * GRID_H * np.maximum(np.abs(s0[pair, col]), np.abs(s1[pair, col]))
     top, bottom = np.maximum(c0, c1) + reach, np.minimum(c0, c1) - reach
     keep = (top >= cmax[pair]) | (bottom <= cmin[pair])
+    if levels is None:
+        # a pattern repeating within the day (q12h, q8h) has the same extremes every
+        # period: those of its first period suffice (with levels every split is needed)
+        first = np.array([round(p.period_h / GRID_H) for p in patterns])[pair // n]
+        keep &= col < first
     if levels is not None:
         width = max((len(lv) for lv in levels), default=0)
         grid_levels = np.full((n_pat, max(width, 1)), np.nan)
@@ -206,8 +212,11 @@ def metrics_many(par: Params, patterns: Sequence[DosePattern],
     ext_c = np.zeros(0)
     if pair.size:
         a = col * GRID_H
+        # the peak's time to 1e-9 h leaves its value ~C'' x 1e-18 from exact: enough for
+        # cmax and cmin, while the crossings below keep 1e-13 h (time above is linear in it)
         ext_t = _newton(lambda t, i: exact(t, pair[i])[1:], a, a + GRID_H,
-                        s0[pair, col], s1[pair, col])
+                        s0[pair, col], s1[pair, col],
+                        xtol=1e-9 if levels is None else 1e-13)
         ext_c = exact(ext_t, pair)[0]
         np.maximum.at(cmax, pair, ext_c)
         np.minimum.at(cmin, pair, ext_c)
@@ -228,10 +237,11 @@ def metrics_many(par: Params, patterns: Sequence[DosePattern],
 
 def _newton(fn: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
             a: np.ndarray, b: np.ndarray, fa: np.ndarray, fb: np.ndarray,
-            max_iter: int = 60) -> np.ndarray:
-    """Roots of f bracketed by [a, b] (fa, fb of opposite signs); `fn(t, idx)` gives f and
-    f' of entries idx. Newton from the secant point; a step leaving the bracket bisects;
-    the bracket shrinks with every evaluation, so it always converges."""
+            max_iter: int = 60, xtol: float = 1e-13) -> np.ndarray:
+    """Roots of f bracketed by [a, b] (fa, fb of opposite signs) to xtol (1 + |t|) h;
+    `fn(t, idx)` gives f and f' of entries idx. Newton from the secant point; a step
+    leaving the bracket bisects; the bracket shrinks with every evaluation, so it always
+    converges."""
     a, b = np.array(a, dtype=float), np.array(b, dtype=float)
     rising = np.asarray(fb) > np.asarray(fa)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -253,7 +263,7 @@ def _newton(fn: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]
             step = tw - f / d
         ok = np.isfinite(step) & (step > aw) & (step < bw)
         new = np.where(ok, step, 0.5 * (aw + bw))
-        done = ((np.abs(new - tw) <= 1e-13 * (1.0 + np.abs(tw))) | (np.abs(f) <= ftol[work])
+        done = ((np.abs(new - tw) <= xtol * (1.0 + np.abs(tw))) | (np.abs(f) <= ftol[work])
                 | (bw - aw <= 1e-13 * (1.0 + np.abs(aw))))
         a[work], b[work] = aw, bw
         root[work] = np.where(np.abs(f) <= ftol[work], tw, new)
