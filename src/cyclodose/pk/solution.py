@@ -30,7 +30,8 @@ from cyclodose.pk.params import Params
 
 _CHUNK = 2_000_000  # elements per (individual x dose x time) block
 SEQUENTIAL_BLOCK = 16_384  # individuals x times per block of the final superposition
-SEQUENTIAL_ELEMENTS = 50_000  # individuals x doses x times above which `amounts_sequential` wins
+SEQUENTIAL_ELEMENTS = 16_000  # individuals x doses x times above which `amounts_sequential` wins
+# (measured crossover, both bundled models, with its first-order shortcut: ~10-20k)
 
 
 def phi1(x: np.ndarray) -> np.ndarray:
