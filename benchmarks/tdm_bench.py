@@ -9,6 +9,9 @@ Measured in the same run, patient by patient:
 - the whole TDM section in process (`cyclodose.tdm.estimate` on the patient's Case:
   MAP, posterior, forecasts, ranking of the candidate grid, next samples), and the same
   with the baseline MAP swapped in;
+- `settings.model: auto` (model averaging of alghamdi2019 and resendiz2025) on the same
+  patients with height and creatinine, levels simulated from each model in turn, against
+  alghamdi2019 alone on the same cases (the baseline of that ratio);
 - optionally (second argument) the MAP with ODE (solve_ivp) predictions for a few
   patients, as an ODE-based engine would compute them.
 
@@ -34,10 +37,12 @@ from cyclodose.tdm.optimise import fit_map
 from cyclodose.tdm.posterior import laplace, sir
 from cyclodose.tdm.preprocess import Observations
 from cyclodose.validation import dose_history, ode_conc, sample_times, virtual_covariates
+from cyclodose.workflows.adapters import covariates_from_case
 from cyclodose.workflows.tdm import pipeline
 
 REGIMEN = {"amount_mg": 250, "interval_h": 12, "start": "2026-03-01T08:00:00", "count": 20}
 LEVEL_TIMES = ("2026-03-10T10:00:00", "2026-03-10T14:00:00")  # 2 h and 6 h after dose 19
+AUTO_HEIGHT_CM = 170.0
 
 
 def ode_map_seconds(spec: pk.ModelSpec, cov: pk.Covariates, td: np.ndarray, ad: np.ndarray,
@@ -60,10 +65,22 @@ def ode_map_seconds(spec: pk.ModelSpec, cov: pk.Covariates, td: np.ndarray, ad: 
     return time.perf_counter() - t0
 
 
-def patient_case(weight_kg: float, crcl_ml_min: float, levels_mg_l: np.ndarray) -> Case:
+def patient_case(weight_kg: float, crcl_ml_min: float, levels_mg_l: np.ndarray,
+                 model: str | None = None) -> Case:
+    patient: dict[str, Any] = {"age_years": 40, "sex": "male",
+                               "weight_kg": round(float(weight_kg), 3),
+                               "crcl_ml_min": round(float(crcl_ml_min), 3)}
+    if model is not None:
+        # resendiz2025 (and so `auto`) needs fat-free mass and the creatinine of its CLcr,56M:
+        # height 170 cm, and the serum creatinine giving this CrCl by Cockcroft-Gault
+        del patient["crcl_ml_min"]
+        patient["height_cm"] = AUTO_HEIGHT_CM
+        patient["serum_creatinine"] = {
+            "value": round((140 - 40) * float(weight_kg) / (72 * float(crcl_ml_min)), 3),
+            "unit": "mg/dL"}
     return parse_case({
-        "patient": {"age_years": 40, "sex": "male", "weight_kg": round(float(weight_kg), 3),
-                    "crcl_ml_min": round(float(crcl_ml_min), 3)},
+        "patient": patient,
+        **({"settings": {"model": model}} if model else {}),
         "regimen": REGIMEN,
         "levels": [{"time": t, "value": round(float(y), 4), "unit": "mg/L"}
                    for t, y in zip(LEVEL_TIMES, levels_mg_l, strict=True)],
@@ -80,6 +97,29 @@ def _seconds(fn: Callable[[], Any], label: str = "") -> tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
+def auto_cases(covs: pk.Covariates, etas: np.ndarray, rng: np.random.Generator
+               ) -> list[tuple[Case, Case]]:
+    """(`auto`, alghamdi2019) cases of the same patients, levels simulated (with residual
+    error) from alghamdi2019 for even and resendiz2025 for odd patients, so that both
+    models carry weight across the set."""
+    td, ad = dose_history()
+    ts = sample_times()
+    out = []
+    for i in range(covs.size):
+        w, crcl = float(covs.weight_kg[i]), float(covs.crcl_ml_min[i])
+        single = patient_case(w, crcl, np.zeros(2), model="alghamdi2019")
+        name = "alghamdi2019" if i % 2 == 0 else "resendiz2025"
+        spec = pk.get_model(name)
+        cov = covariates_from_case(single, spec)
+        eta = etas[i:i + 1, : len(spec.eta_names)] if name == "alghamdi2019" else \
+            rng.normal(0.0, 1.0, (1, len(spec.eta_names))) * np.sqrt(np.diag(spec.omega))
+        f = pk.predict(spec, cov, eta, td, ad, ts)[0]
+        y = f * (1 + spec.prop_sd * rng.standard_normal(2))
+        out.append((patient_case(w, crcl, y, model="auto"),
+                    patient_case(w, crcl, y, model="alghamdi2019")))
+    return out
+
+
 def run(n_patients: int = 30, n_ode: int = 0, seed: int = 11) -> dict[str, float]:
     CPU.clear()
     spec = pk.get_model("alghamdi2019")
@@ -90,7 +130,9 @@ def run(n_patients: int = 30, n_ode: int = 0, seed: int = 11) -> dict[str, float
     ts = sample_times()  # 2 h and 6 h after dose 19
     ka = spec.eta_names.index("ka")
     times: dict[str, list[float]] = {k: [] for k in ("map", "map_base", "sir", "section",
-                                                     "section_base", "ode")}
+                                                     "section_base", "ode", "auto",
+                                                     "auto_single")}
+    pairs = auto_cases(covs, etas, np.random.default_rng(seed + 1))
     worse = 0
     worst = 0.0
     estimate = pipeline.estimate
@@ -119,6 +161,11 @@ def run(n_patients: int = 30, n_ode: int = 0, seed: int = 11) -> dict[str, float
         finally:
             pipeline.fit_map = fit_map
         times["section_base"].append(t_sec_old)
+        auto, single = pairs[i]
+        t_auto, _ = _seconds(lambda case=auto: estimate(case), "auto")
+        t_single, _ = _seconds(lambda case=single: estimate(case), "auto_single")
+        times["auto"].append(t_auto)
+        times["auto_single"].append(t_single)
         if i < n_ode:
             times["ode"].append(ode_map_seconds(spec, cov, td, ad, ts, y))
     med = {k: 1000 * statistics.median(v) for k, v in times.items() if v}
@@ -126,6 +173,8 @@ def run(n_patients: int = 30, n_ode: int = 0, seed: int = 11) -> dict[str, float
     return {"patients": n_patients, **{f"{k}_median_ms": v for k, v in med.items()},
             "map_ratio": med["map_base"] / med["map"],
             "section_ratio": med["section_base"] / med["section"],
+            "auto_ratio": med["auto"] / med["auto_single"],
+            "auto_cpu_ratio": med["auto_cpu"] / med["auto_single_cpu"],
             "map_worse_than_baseline": worse, "map_worst_ofv_excess": worst,
             "ode_patients": n_ode}
 
@@ -150,6 +199,11 @@ def main(argv: list[str]) -> None:
           "(MAP, posterior, forecasts, ranking, next samples)")
     print(f"               CPU {r['section_cpu_median_ms']:.1f} ms against "
           f"{r['section_base_cpu_median_ms']:.1f} ms")
+    print(f"  auto         {r['auto_median_ms']:7.1f} ms   alghamdi2019 alone on the same patients "
+          f"{r['auto_single_median_ms']:7.1f} ms   -> {r['auto_ratio']:.1f}x the single model "
+          "(model averaging with resendiz2025, half the patients simulated from each)")
+    print(f"               CPU {r['auto_cpu_median_ms']:.1f} ms against "
+          f"{r['auto_single_cpu_median_ms']:.1f} ms   -> {r['auto_cpu_ratio']:.1f}x")
     print("  (medians of wall time; CPU = this process's CPU time, what a shared machine does "
           "not inflate)")
     if r["ode_patients"]:

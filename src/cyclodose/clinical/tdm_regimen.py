@@ -24,6 +24,7 @@ from cyclodose.intake.case import Case, Target
 from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
 from cyclodose.tdm.forecast import CREDIBLE_LEVEL
 from cyclodose.tdm.preprocess import FloatArray
+from cyclodose.tdm.quantiles import percentiles
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ MetricsFn = Callable[[CandidateRegimen], dict[str, FloatArray]]
 def _summaries(x: FloatArray) -> list[Summary]:
     """Median and central 90 % interval of each row (candidate) over the draws, one call."""
     lo, hi = 50.0 * (1.0 - CREDIBLE_LEVEL), 50.0 * (1.0 + CREDIBLE_LEVEL)
-    q = np.percentile(np.asarray(x, dtype=float), [50.0, lo, hi], axis=1)
+    q = percentiles(np.asarray(x, dtype=float), [50.0, lo, hi], axis=1)
     return [Summary(float(m), float(a), float(b)) for m, a, b in q.T]
 
 

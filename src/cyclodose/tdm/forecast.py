@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cyclodose.tdm.preprocess import FloatArray
+from cyclodose.tdm.quantiles import percentiles
 
 CREDIBLE_LEVEL = 0.90
 
@@ -41,7 +42,7 @@ def band(conc: ConcFn, eta_map: FloatArray, draws: FloatArray, time_h: FloatArra
     at_map = conc(np.atleast_2d(eta_map), time_h)[0]
     sims_mg_l = (sims or conc)(draws, time_h)
     lo, hi = 50.0 * (1.0 - CREDIBLE_LEVEL), 50.0 * (1.0 + CREDIBLE_LEVEL)
-    q = np.percentile(sims_mg_l, [50.0, lo, hi], axis=0)
+    q = percentiles(sims_mg_l, [50.0, lo, hi])
     return Band(time_h=time_h, map_mg_l=at_map, median_mg_l=q[0], lower_mg_l=q[1], upper_mg_l=q[2])
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
 from cyclodose.tdm.errors import EstimationFailed
 from cyclodose.tdm.objective import Objective
@@ -115,8 +114,8 @@ def _sir_once(obj: Objective, components: list[tuple[FloatArray, FloatArray]], i
     counts = rng.multinomial(n_proposals, mix)
     proposals = np.vstack([np.atleast_2d(d.rvs(size=int(n), random_state=rng)).reshape(-1, k)
                            for d, n in zip(dists, counts, strict=True) if n > 0])
-    log_q = logsumexp(np.column_stack([np.atleast_1d(d.logpdf(proposals)) for d in dists])
-                      + np.log(mix)[None, :], axis=1)
+    log_q = logsumexp_rows(np.column_stack([np.atleast_1d(d.logpdf(proposals)) for d in dists])
+                           + np.log(mix)[None, :])
     log_p = -0.5 * obj.many(proposals)
     log_w = log_p - log_q
     log_w = np.where(np.isfinite(log_w), log_w, -np.inf)
@@ -130,6 +129,25 @@ def _sir_once(obj: Objective, components: list[tuple[FloatArray, FloatArray]], i
     idx = rng.permutation(rng.choice(proposals.shape[0], size=n_draws, replace=replace, p=w))
     return SirSample(draws=proposals[idx], ess=ess, n_proposals=int(proposals.shape[0]),
                      n_modes=len(components))
+
+
+def logsumexp_rows(a: FloatArray) -> FloatArray:
+    """`scipy.special.logsumexp(a, axis=1)` for a real 2-D array, with scipy's arithmetic
+    (the maxima taken out of the sum, log1p of the rest): the same numbers, without the
+    array-API machinery that costs several milliseconds on 10,000 proposals."""
+    a = np.asarray(a, dtype=float)
+    a_max = np.max(a, axis=1, keepdims=True)
+    top = a == a_max
+    m = np.sum(top, axis=1, keepdims=True, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e = np.exp(np.where(top, -np.inf, a) - a_max)
+        s = np.sum(e, axis=1, keepdims=True)
+        s = np.where(s == 0, s, s / m)
+        out = np.log1p(s) + np.log(m) + a_max
+        bad = ~np.isfinite(out)
+        if np.any(bad):  # scipy's fallback where that is not finite: log(sum(exp(a)))
+            out[bad] = np.log(np.sum(np.exp(a[bad[:, 0]]), axis=1))
+    return out[:, 0]
 
 
 def interval(values: FloatArray, level: float = 0.90) -> tuple[float, float, float]:

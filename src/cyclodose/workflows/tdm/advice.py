@@ -48,15 +48,23 @@ class Advice:
     highest_level_mg_l: float | None
     below_ceiling_h: float | None  # the MAP concentration falls below 30 mg/L (no more doses)
     below_ceiling_upper_h: float | None  # 95th percentile of that time over the posterior
+    # more than 5 % of the posterior draws stay above 30 mg/L through the window: the 95th
+    # percentile (below_ceiling_upper_h None) lies beyond it and cannot be bounded
+    below_ceiling_unbounded: bool = False
 
 
 ConcFn = Callable[[FloatArray, FloatArray], FloatArray]
 
 
+UPPER_QUANTILE = 0.95
+
+
 def _fall_time(conc: ConcFn, eta_map: FloatArray, draws: FloatArray, from_h: float,
-               mix: ConcFn | None = None) -> tuple[float | None, float | None]:
-    """When the concentration (history doses only) is below the ceiling for good; `mix(draws,
-    times)`, when given, simulates the posterior draws instead (a model-averaged mixture)."""
+               mix: ConcFn | None = None) -> tuple[float | None, float | None, bool]:
+    """When the concentration (history doses only) is below the ceiling for good: (MAP time,
+    95th percentile over the draws, whether that percentile lies beyond the window); `mix(
+    draws, times)`, when given, simulates the posterior draws instead (a model-averaged
+    mixture)."""
     t = from_h + np.arange(0.0, FALL_WINDOW_H + FALL_STEP_H, FALL_STEP_H)
     sims = (conc(np.vstack([eta_map[None, :], draws[:FALL_DRAWS]]), t) if mix is None
             else np.vstack([conc(eta_map[None, :], t), mix(draws[:FALL_DRAWS], t)]))
@@ -66,9 +74,17 @@ def _fall_time(conc: ConcFn, eta_map: FloatArray, draws: FloatArray, from_h: flo
     times = t[np.minimum(last, t.size - 1)]
     never = last >= t.size
     map_t = None if never[0] else float(times[0])
-    rest = np.where(never[1:], np.inf, times[1:])
-    upper = float(np.quantile(rest, 0.95)) if rest.size else map_t
-    return map_t, (None if upper is None or not np.isfinite(upper) else upper)
+    rest = times[1:]
+    if rest.size == 0:
+        return map_t, map_t, False
+    # A draw that never falls below the ceiling within the window has no fall time (it is
+    # later than the window, by how much is unknown). The percentile is bounded only when its
+    # interpolation uses fall times alone: the sorted value just above its position is one.
+    n_fall = int(rest.size - np.count_nonzero(never[1:]))
+    if int(np.ceil(UPPER_QUANTILE * (rest.size - 1))) >= n_fall:
+        return map_t, None, True
+    # the non-falling draws sort last either way (their grid time is the window's end)
+    return map_t, float(np.quantile(rest, UPPER_QUANTILE)), False
 
 
 def advise(obs: Observations, pop_upper_mg_l: FloatArray | None, pred_mg_l: FloatArray,
@@ -99,7 +115,7 @@ def advise(obs: Observations, pop_upper_mg_l: FloatArray | None, pred_mg_l: Floa
                 "the dose record and repeat the level before acting on it.")
     if highest is not None and highest > CEILING_MG_L:
         last_h = float(obs.time_h.max())
-        fall, fall_up = _fall_time(conc, eta_map, draws, last_h, sims)
+        fall, fall_up, unbounded = _fall_time(conc, eta_map, draws, last_h, sims)
         risk = (f"; above {CNS_RISK_MG_L:g} mg/L the risk of CNS toxicity (psychosis, seizures) "
                 "rises (UK TB drug monographs)" if highest > CNS_RISK_MG_L else "")
         text = (f"Hold the next dose now: a level of {highest:.1f} mg/L is above the "
@@ -107,14 +123,18 @@ def advise(obs: Observations, pop_upper_mg_l: FloatArray | None, pred_mg_l: Floa
         if fall is not None:
             text += (f"Without further doses the fit predicts the concentration below "
                      f"{CEILING_MG_L:g} mg/L from {when(fall)}"
-                     + (f" (90 % upper bound {when(fall_up)})" if fall_up is not None else "")
+                     + (f" (90 % upper bound {when(fall_up)})" if fall_up is not None
+                        else f" (90 % upper bound: cannot be bounded, more than "
+                        f"{100 * (1 - UPPER_QUANTILE):.0f} % of the posterior draws stay above "
+                        f"{CEILING_MG_L:g} mg/L for the {FALL_WINDOW_H / 24:g} days computed)"
+                        if unbounded else "")
                      + f"; check an early level then, and restart at the reduced regimen "
                      f"({best.regimen.label}) only when it is below {CEILING_MG_L:g} mg/L.")
         else:
             text += ("The fit does not predict the concentration falling below the ceiling "
                      "within 5 days: seek specialist advice.")
         return Advice(Action.HOLD, " ".join([*parts, text]), possible_error, highest, fall,
-                      fall_up)
+                      fall_up, below_ceiling_unbounded=unbounded)
     if current is None or current.regimen.label == best.regimen.label:
         action = Action.KEEP if current is not None else Action.CHANGE
         text = ("Keep the current regimen: it ranks first." if current is not None

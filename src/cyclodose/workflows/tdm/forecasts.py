@@ -18,6 +18,7 @@ from cyclodose.tdm.forecast import CREDIBLE_LEVEL
 from cyclodose.tdm.occasions import OccasionModel, concentrations
 from cyclodose.tdm.optimise import MapFit
 from cyclodose.tdm.preprocess import DoseHistory, FloatArray
+from cyclodose.tdm.quantiles import percentiles
 
 FORECAST_STEP_H = 1.0
 FORECAST_DRAWS = 500
@@ -88,20 +89,43 @@ def predict(conc: Callable[[FloatArray, FloatArray], FloatArray], spec: pk.Model
     """The MAP line from `conc` and `fit`; the intervals over `draws`, or over `mixture` (each
     model's forecaster, spec for its residual error, and its share of the draws) when the
     models are averaged."""
-    times_h = np.asarray(times_h, dtype=float)
-    if times_h.size == 0:
-        return []
-    at_map = conc(fit.eta[None, :], times_h)[0]
+    return predict_each(conc, spec, fit, draws, [times_h], rng, mixture)[0]
+
+
+def predict_each(conc: Callable[[FloatArray, FloatArray], FloatArray], spec: pk.ModelSpec,
+                 fit: MapFit, draws: FloatArray, groups_h: list[FloatArray],
+                 rng: np.random.Generator,
+                 mixture: list[Component] | None = None) -> list[list[Prediction]]:
+    """`predict` for several groups of times from one simulation of all of them; the
+    residual errors are drawn group by group in order, as consecutive `predict` calls
+    would draw them (the same numbers for the same generator)."""
+    groups = [np.asarray(t, dtype=float).reshape(-1) for t in groups_h]
+    every = np.concatenate(groups) if groups else np.zeros(0)
+    if every.size == 0:
+        return [[] for _ in groups]
+    at_map_all = conc(fit.eta[None, :], every)[0]
     parts = mixture or [(conc, spec, draws[:FORECAST_DRAWS])]
-    each = [(c(d, times_h), s) for c, s, d in parts]
-    sims = np.vstack([x for x, _ in each])
-    measured = np.vstack([x + s.residual_sd(x) * rng.standard_normal(x.shape) for x, s in each])
+    sims_all = [(c(d, every), s) for c, s, d in parts]
     lo, hi = 50.0 * (1.0 - CREDIBLE_LEVEL), 50.0 * (1.0 + CREDIBLE_LEVEL)
-    q = np.percentile(sims, [lo, hi], axis=0)
-    qm = np.percentile(measured, [lo, hi], axis=0)
-    return [Prediction(float(t), float(at_map[i]), float(q[0][i]), float(q[1][i]),
-                       max(0.0, float(qm[0][i])), float(qm[1][i]))
-            for i, t in enumerate(times_h)]
+    out: list[list[Prediction]] = []
+    start = 0
+    for times_h in groups:
+        cols = slice(start, start + times_h.size)
+        start += times_h.size
+        if times_h.size == 0:
+            out.append([])
+            continue
+        at_map = at_map_all[cols]
+        each = [(x[:, cols], s) for x, s in sims_all]
+        sims = np.vstack([x for x, _ in each])
+        measured = np.vstack([x + s.residual_sd(x) * rng.standard_normal(x.shape)
+                              for x, s in each])
+        q = percentiles(sims, [lo, hi])
+        qm = percentiles(measured, [lo, hi])
+        out.append([Prediction(float(t), float(at_map[i]), float(q[0][i]), float(q[1][i]),
+                               max(0.0, float(qm[0][i])), float(qm[1][i]))
+                    for i, t in enumerate(times_h)])
+    return out
 
 
 def correlation(draws: FloatArray, names: tuple[str, ...]) -> tuple[tuple[str, ...], FloatArray]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +82,7 @@ from cyclodose.workflows.tdm.forecasts import (
     continued_doses,
     correlation,
     forecaster,
-    predict,
+    predict_each,
     second_mode,
 )
 from cyclodose.workflows.tdm.safety import (
@@ -96,6 +96,7 @@ from cyclodose.workflows.tdm.safety import (
 DEFAULT_SEED = 20260301
 CURVE_DRAWS = 500
 CURVE_STEP_H = 0.2
+CURVE_SHOWN_H = 0.5  # the consult shows the curve about every 0.5 h: the band is computed there
 N_PRIOR_PREDICTIVE = 5_000  # population range of each level (tails of 0.135 %: ~7 draws each)
 REPORTED_PARAMETERS = ("cl_l_h", "v_l", "ka_per_h", "tlag_h", "mtt_h")
 
@@ -117,7 +118,8 @@ class Estimate:
     parameters: dict[str, dict[str, float]]
     half_life_h: dict[str, float]
     at_levels: Band
-    curve: Band
+    curve: Band  # at the times shown (every few points of the plot window, `shown_every`)
+    curve_window_h: tuple[float, float]  # the plot window (the doses shown with the curve)
     diagnostics: Diagnostics
     ranked: list[ScoredRegimen]
     current: ScoredRegimen | None
@@ -151,6 +153,17 @@ def _param_arrays(spec: pk.ModelSpec, cov: pk.Covariates,
             v = np.asarray(getattr(p, name), dtype=float)
             out[name] = np.broadcast_to(v, (etas.shape[0],)).copy()
     return out
+
+
+def shown_every(window_h: FloatArray) -> int:
+    """Every how many points of the plot window the curve is shown (about CURVE_SHOWN_H).
+
+    The step is read from the window's first spacing as it was when the whole window was
+    computed and then thinned for the report, so the shown times stay the same: that
+    spacing carries arange's rounding (170.2 - 170 < 0.2), which makes the step 3 (0.6 h)
+    for some starts and 2 (0.4 h) for others."""
+    first = float(np.diff(window_h[:2])[0]) if window_h.size > 1 else CURVE_SHOWN_H
+    return max(1, int(round(CURVE_SHOWN_H / max(first, 1e-9))))
 
 
 LOW_PROBABILITY = 0.3  # below this, no regimen is "likely" to reach the goal
@@ -206,29 +219,53 @@ LINEAR_KEYS = ("cmax", "cmin", "auc24")
 
 
 def _metrics_fn(spec: pk.ModelSpec, cov: pk.Covariates, draws: FloatArray,
-                mic: float | None) -> Callable[[CandidateRegimen], dict[str, FloatArray]]:
+                mic: float | None, cands: Sequence[CandidateRegimen] = ()
+                ) -> Callable[[CandidateRegimen], dict[str, FloatArray]]:
     """Steady-state metrics of each candidate for every posterior draw.
 
     The models are linear (first-order elimination, constant F), so concentrations scale
-    with the dose: regimens of the same shape (interval, offsets, amount ratios) share
-    one simulation, scaled. %T>MIC does not scale, so with an MIC each is simulated.
+    with the dose: regimens of the same shape (interval, offsets, amount ratios) share one
+    simulation, scaled, and the time above an MIC of a regimen s times its shape is the
+    shape's time above MIC / s. The shapes of `cands` are computed together, once
+    (`pk.steady_state_metrics_many`: one tabulated response for a transit model); any
+    other regimen (the current one) when it is asked for.
     """
     cache: dict[tuple[Any, ...], dict[str, FloatArray]] = {}
+    tmic: dict[tuple[Any, ...], FloatArray] = {}
 
-    def metrics(c: CandidateRegimen) -> dict[str, FloatArray]:
-        if mic is not None:
-            pattern = pk.DosePattern(period_h=c.period_h, offsets_h=tuple(c.offsets_h),
-                                     amounts_mg=tuple(c.amounts_mg))
-            return pk.steady_state_metrics(spec, cov, draws, pattern, mic_mg_l=mic)
+    def shape(c: CandidateRegimen) -> tuple[tuple[Any, ...], float]:
         scale = max(c.amounts_mg)
         unit = tuple(round(a / scale, 12) for a in c.amounts_mg)
-        key = (c.period_h, tuple(c.offsets_h), unit)
-        if key not in cache:
-            pattern = pk.DosePattern(period_h=c.period_h, offsets_h=tuple(c.offsets_h),
-                                     amounts_mg=unit)
-            cache[key] = pk.steady_state_metrics(spec, cov, draws, pattern)
-        return {k: scale * np.asarray(cache[key][k]) for k in LINEAR_KEYS}
+        return (c.period_h, tuple(c.offsets_h), unit), scale
 
+    def fill(group: Sequence[CandidateRegimen]) -> None:
+        scales: dict[tuple[Any, ...], list[float]] = {}
+        for c in group:
+            key, scale = shape(c)
+            if key in cache and (mic is None or (key, scale) in tmic):
+                continue
+            if scale not in scales.setdefault(key, []):
+                scales[key].append(scale)
+        if not scales:
+            return
+        patterns = [pk.DosePattern(period_h=k[0], offsets_h=k[1], amounts_mg=k[2])
+                    for k in scales]
+        levels = None if mic is None else [[mic / sc for sc in v] for v in scales.values()]
+        found = pk.steady_state_metrics_many(spec, cov, draws, patterns, levels)
+        for (key, v), m in zip(scales.items(), found, strict=True):
+            cache[key] = m
+            for li, sc in enumerate(v if mic is not None else ()):
+                tmic[(key, sc)] = np.asarray(m["tmic_pct"])[:, li]
+
+    def metrics(c: CandidateRegimen) -> dict[str, FloatArray]:
+        key, scale = shape(c)
+        fill([c])
+        out = {k: scale * np.asarray(cache[key][k]) for k in LINEAR_KEYS}
+        if mic is not None:
+            out["tmic_pct"] = tmic[(key, scale)]
+        return out
+
+    fill(cands)
     return metrics
 
 
@@ -300,11 +337,12 @@ def posterior_for(case: Case, spec: pk.ModelSpec, doses: DoseHistory, obs: Obser
                           fit=fit, laplace=lap, sample=sample)
 
 
-def _mixture_metrics(parts: list[tuple[ModelPosterior, int]], mic: float | None
+def _mixture_metrics(parts: list[tuple[ModelPosterior, int]], mic: float | None,
+                     cands: Sequence[CandidateRegimen] = ()
                      ) -> Callable[[CandidateRegimen], dict[str, FloatArray]]:
     """Steady-state metrics of a candidate over the mixture: each model's share of the draws,
     simulated with that model, concatenated (every draw counts once)."""
-    fns = [_metrics_fn(p.spec, p.cov_now, p.sample.draws[:n, : p.occ.n_iiv], mic)
+    fns = [_metrics_fn(p.spec, p.cov_now, p.sample.draws[:n, : p.occ.n_iiv], mic, cands)
            for p, n in parts if n > 0]
     if len(fns) == 1:
         return fns[0]
@@ -383,8 +421,8 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
 
     at_levels = band(conc, fit.eta, sample.draws, obs.time_h, sims=mixture(n_draws))
     # The plotted band needs fewer draws than the reported intervals (SIR draws are iid).
-    curve = band(conc, fit.eta, sample.draws[:CURVE_DRAWS],
-                 plot_window_h(doses.time_h, obs.time_h, step_h=CURVE_STEP_H),
+    window = plot_window_h(doses.time_h, obs.time_h, step_h=CURVE_STEP_H)
+    curve = band(conc, fit.eta, sample.draws[:CURVE_DRAWS], window[::shown_every(window)],
                  sims=mixture(CURVE_DRAWS))
 
     pred_pop = conc(np.zeros((1, obj.prior.k)), obs.time_h)[0] if obs.n else np.zeros(0)
@@ -403,7 +441,7 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     cands = candidates if candidates is not None else grid_for(case)
     mic = case.target.mic_mg_l
 
-    metrics = _mixture_metrics(parts, mic)
+    metrics = _mixture_metrics(parts, mic, cands)  # the grid's shapes computed together
 
     ranked = rank(cands, metrics, case.target)
     severe_renal = patient_renal_state(case.patient).severe  # the screening's definition
@@ -523,17 +561,18 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
         (forecaster(p.spec, p.cov, p.occ, continued), p.spec, p.sample.draws[:m])
         for p, n in parts if (m := round(n * FORECAST_DRAWS / n_draws)) > 0]
     rng = np.random.default_rng(seed + 2)  # apart from the SIR and prior-predictive streams
-    sample_pred = predict(future, spec, fit, sample.draws,
-                          np.array([a.time_h for a in sample_advice]), rng, components)
-    at_times = predict(future, spec, fit, sample.draws, np.asarray(predict_at_h, dtype=float), rng,
-                       components)
-    forecast = predict(future, spec, fit, sample.draws,
-                       np.arange(start_h, until + 1e-9, FORECAST_STEP_H), rng, components)
+    # the advised samples, the requested times and the forecast from one simulation
+    sample_pred, at_times, forecast = predict_each(
+        future, spec, fit, sample.draws,
+        [np.array([a.time_h for a in sample_advice]), np.asarray(predict_at_h, dtype=float),
+         np.arange(start_h, until + 1e-9, FORECAST_STEP_H)], rng, components)
 
     return Estimate(case=case, spec=spec, covariates=cov, validity=validity, doses=doses, obs=obs,
                     occasions=occ,
                     fit=fit, laplace=lap, sample=sample, parameters=parameters, half_life_h=half,
-                    at_levels=at_levels, curve=curve, diagnostics=diag, ranked=ranked,
+                    at_levels=at_levels, curve=curve,
+                    curve_window_h=(float(window[0]), float(window[-1])), diagnostics=diag,
+                    ranked=ranked,
                     current=current, reason=why, warnings=warnings,
                     next_samples=sample_advice, start_h=start_h, usual=usual,
                     recommended=recommended, advice=advice, misfit=bad_fit,

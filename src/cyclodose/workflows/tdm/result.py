@@ -102,7 +102,8 @@ def _advice(est: Estimate) -> dict[str, Any]:
             "highest_level_mg_l": _r(a.highest_level_mg_l),
             "below_ceiling_h": _r(a.below_ceiling_h, 2),
             "below_ceiling_upper_h": _r(a.below_ceiling_upper_h, 2),
-            "below_ceiling_clock": below.isoformat(timespec="minutes") if below else None}
+            "below_ceiling_clock": below.isoformat(timespec="minutes") if below else None,
+            "below_ceiling_upper_unbounded": True if a.below_ceiling_unbounded else None}
 
 
 def _fit(est: Estimate) -> dict[str, Any]:
@@ -153,9 +154,7 @@ def to_dict(est: Estimate) -> dict[str, Any]:
             "iwres": _r(d.iwres, 3),
             "flag": d.flag,
         })
-    c = est.curve
-    step = max(1, int(round(0.5 / max(float(np.diff(c.time_h[:2])[0]) if c.time_h.size > 1 else 0.5,
-                                       1e-9))))
+    c = est.curve  # computed at the times shown
     start = case.clock(est.start_h)
     rec = regimen_dict(best)
     rec["status"] = est.status
@@ -192,13 +191,13 @@ def to_dict(est: Estimate) -> dict[str, Any]:
         "predictions": {
             "levels": levels,
             "curve": {
-                "time_h": [_r(x, 2) for x in c.time_h[::step]],
-                "map_mg_l": [_r(x, 3) for x in c.map_mg_l[::step]],
-                "lower_mg_l": [_r(x, 3) for x in c.lower_mg_l[::step]],
-                "upper_mg_l": [_r(x, 3) for x in c.upper_mg_l[::step]],
+                "time_h": [_r(x, 2) for x in c.time_h],
+                "map_mg_l": [_r(x, 3) for x in c.map_mg_l],
+                "lower_mg_l": [_r(x, 3) for x in c.lower_mg_l],
+                "upper_mg_l": [_r(x, 3) for x in c.upper_mg_l],
             },
             "dose_times_h": [_r(float(t), 3) for t in est.doses.time_h
-                             if c.time_h[0] <= t <= c.time_h[-1]],
+                             if est.curve_window_h[0] <= t <= est.curve_window_h[1]],
             "interval": "90 % credible interval of the individual's concentration "
                         "(parameter uncertainty; residual error excluded)",
             "residual_error_included": False,

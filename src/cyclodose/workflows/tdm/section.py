@@ -262,7 +262,8 @@ class NextSample(_Section):
 
 
 class Advice(_Section):
-    _omit_when_none = ("below_ceiling_h", "below_ceiling_upper_h", "below_ceiling_clock")
+    _omit_when_none = ("below_ceiling_h", "below_ceiling_upper_h", "below_ceiling_clock",
+                       "below_ceiling_upper_unbounded")
     action: str = Field(description="keep the current regimen / change the regimen / hold the "
                         "next dose now, then reduce")
     text: str
@@ -271,8 +272,13 @@ class Advice(_Section):
     highest_level_mg_l: float | None
     below_ceiling_h: float | None = Field(default=None, description="when the MAP "
                                           "concentration falls below 30 mg/L without doses")
-    below_ceiling_upper_h: float | None = None
+    below_ceiling_upper_h: float | None = Field(default=None, description="95th percentile "
+                                                "of that time over the posterior draws")
     below_ceiling_clock: str | None = None
+    below_ceiling_upper_unbounded: bool | None = Field(
+        default=None, description="true when more than 5 % of the posterior draws stay above "
+        "30 mg/L for the 5 days computed: the 95th percentile cannot be bounded (absent "
+        "otherwise)")
 
 
 class ModelWeightEntry(ModelRef):
