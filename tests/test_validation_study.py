@@ -4,6 +4,7 @@ of worker processes; the averaging verdict judges what the issue asks."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from validation import averaging, study
 from validation.averaging import MIN_JUDGED, AveragingResult
@@ -39,3 +40,17 @@ def test_averaging_verdict() -> None:
     assert _result(0.05, 0.30, 0.20).verdict is False  # beats the wrong one, but nearer it
     assert _result(0.05, 0.10, 0.12).verdict is False  # worse than the wrong model
     assert _result(0.05, 0.30, 0.10, n=MIN_JUDGED - 1).verdict is None  # too few to judge
+
+
+def test_averaging_rmse_gaps_with_bootstrap_intervals() -> None:
+    gaps = _result(0.05, 0.30, 0.05).rmse_gaps()
+    assert gaps["auto − right"] == (0.0, 0.0, 0.0)  # auto is the right model: no gap at all
+    est, lo, hi = gaps["wrong − auto"]
+    assert (est, lo, hi) == pytest.approx((25.0, 25.0, 25.0))  # constant errors: no spread
+    rng = np.random.default_rng(1)
+    true = 20.0 * np.exp(rng.normal(0.0, 0.3, 400))
+    noisy = AveragingResult("resendiz2025", 400, true, true * (1 + rng.normal(0, 0.05, 400)),
+                            true * (1 + rng.normal(0, 0.20, 400)),
+                            true * (1 + rng.normal(0, 0.06, 400)), np.full(400, 0.8))
+    est, lo, hi = noisy.rmse_gaps()["wrong − auto"]
+    assert 0 < lo < est < hi

@@ -27,6 +27,7 @@ AVERAGING_PATIENTS = 400  # per true model
 AVERAGING_SEED = STUDY_SEED + 13
 CHUNK_PATIENTS = 25  # patients per task: fixed, so that nothing depends on the workers
 MIN_JUDGED = 100  # fewer patients per model than this: the table is shown but not judged
+BOOTSTRAP = 2000  # paired resamples of the patients for the intervals of the RMSE differences
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,25 @@ class AveragingResult:
         right, wrong, auto = (rmse_pct(x, self.peak_true)
                               for x in (self.peak_right, self.peak_wrong, self.peak_auto))
         return auto < wrong and auto - right < wrong - auto
+
+    def rmse_gaps(self, seed: int = AVERAGING_SEED) -> dict[str, tuple[float, float, float]]:
+        """RMSE(auto) − RMSE(right) and RMSE(wrong) − RMSE(auto), percentage points:
+        (estimate, 95 % interval from a paired bootstrap over the patients)."""
+        err = {k: (getattr(self, f"peak_{k}") - self.peak_true) / self.peak_true
+               for k in ("right", "wrong", "auto")}
+        rng = np.random.default_rng([seed, AVERAGING_MODELS.index(self.true_model)])
+        idx = rng.integers(0, self.n, size=(BOOTSTRAP, self.n))
+
+        def rmse(e: np.ndarray) -> np.ndarray:
+            return 100.0 * np.sqrt(np.mean(e**2, axis=-1))
+
+        out = {}
+        for name, (a, b) in {"auto − right": ("auto", "right"),
+                             "wrong − auto": ("wrong", "auto")}.items():
+            gap = rmse(err[a][idx]) - rmse(err[b][idx])
+            lo, hi = np.percentile(gap, [2.5, 97.5])
+            out[name] = (float(rmse(err[a]) - rmse(err[b])), float(lo), float(hi))
+        return out
 
 
 def averaging_covariates(n: int, rng: np.random.Generator) -> pk.Covariates:

@@ -127,6 +127,10 @@ def _averaging_lines(results: list[AveragingResult], run: RunTime | None) -> lis
         "|---|---|---|---|---|---|",
         *rows,
         "",
+        *[f"- {r.true_model}: RMSE " + "; ".join(
+            f"{k} {v:+.1f} points (95 % CI {lo:+.1f} to {hi:+.1f})"
+            for k, (v, lo, hi) in r.rmse_gaps().items())
+          + " (paired bootstrap over the patients)." for r in results],
         *_cpu_line(run, "2", n, "two MAP fits and forecasts"),
         "- Read with care: two levels rarely tell the models apart with certainty, so the "
         "weights hedge; averaging should come close to the right model and beat the wrong "
