@@ -28,7 +28,7 @@ def test_validation_report_small(tmp_path: Path) -> None:
     assert text.count("| not judged (< 100 patients) |") == 2
     # the run time comes last, with every section and the number of workers
     tail = text[text.index("## Run time"):]
-    assert "in 1 worker process(es)" in tail
+    assert "in one process (`--workers 1`" in tail
     for section in ("| 1. simulation–estimation | 1 |", "| 2. model averaging | 2 |",
                     "| 3. MAP reference | 11 |", "| 4. PK engine | 1 |",
                     "| 5. clinical scenarios | 1 |"):

@@ -37,13 +37,14 @@ class SectionTime:
     name: str
     tasks: int
     cpu_s: float  # summed over its tasks, in whichever worker ran them
-    done_after_s: float  # wall time from the start of the pool to its last task's end
+    done_after_s: float  # wall time from the command's start to its last task's end
 
 
 @dataclass(frozen=True)
 class RunTime:
     workers: int
-    wall_s: float  # the whole command, until the report was rendered
+    wall_s: float  # the command, until the results were collected (then milliseconds to
+    # render and write the report)
     cpu_s: float  # parent + workers (start-up included)
     parent_cpu_s: float  # imports, drawing the patients, collecting, rendering
     startup_cpu_s: float  # the workers' CPU outside the tasks (imports, scheduling)
@@ -128,7 +129,7 @@ def _averaging_lines(results: list[AveragingResult], run: RunTime | None) -> lis
         *rows,
         "",
         *[f"- {r.true_model}: RMSE " + "; ".join(
-            f"{k} {v:+.1f} points (95 % CI {lo:+.1f} to {hi:+.1f})"
+            f"{k} {v:+.1f} percentage points (95 % CI {lo:+.1f} to {hi:+.1f})"
             for k, (v, lo, hi) in r.rmse_gaps().items())
           + " (paired bootstrap over the patients)." for r in results],
         *_cpu_line(run, "2", n, "two MAP fits and forecasts"),
@@ -147,13 +148,15 @@ def _runtime_lines(run: RunTime) -> list[str]:
     return [
         "## Run time",
         "",
-        f"Wall time {run.wall_s:.0f} s, CPU time {run.cpu_s:.0f} s, in {run.workers} worker "
-        "process(es) started once for the whole report; every section is cut into tasks "
-        "(chunks of patients, cases) that run in the same pool, so all the workers are busy "
-        "until the last task. The numbers above do not depend on the number of workers: "
-        "each patient draws from its own seeded stream and the chunks are of a fixed size.",
+        f"Wall time {run.wall_s:.0f} s, CPU time {run.cpu_s:.0f} s, " + (
+            f"in {run.workers} worker processes started once for the whole report; every "
+            "section is cut into tasks (chunks of patients, cases) that run in the same pool, "
+            "so all the workers are busy until the last task." if run.workers > 1 else
+            "in one process (`--workers 1`: the tasks run one after the other).")
+        + " The numbers above do not depend on the number of workers: each patient draws "
+        "from its own seeded stream and the chunks are of a fixed size.",
         "",
-        "| section | tasks | CPU | finished after (wall) |",
+        "| section | tasks | CPU | last task done (wall, from the start) |",
         "|---|---|---|---|",
         *rows,
         "",
@@ -163,8 +166,8 @@ def _runtime_lines(run: RunTime) -> list[str]:
         "collecting the results, writing the report; it is idle while the workers run).",
         "- Load average (1, 5, 15 min) at the start "
         + ", ".join(f"{x:.2f}" for x in run.load_start) + ", at the end "
-        + ", ".join(f"{x:.2f}" for x in run.load_end) + f" ({run.workers} workers): other "
-        "processes sharing the cores lengthen the wall time, not the CPU time.",
+        + ", ".join(f"{x:.2f}" for x in run.load_end) + ": other processes sharing the "
+        "cores lengthen the wall time, not the CPU time.",
         "",
     ]
 

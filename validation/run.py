@@ -123,12 +123,16 @@ def default_workers() -> int:
 
 def build(n: int, workers: int, started: float | None = None
           ) -> tuple[report.Results, report.RunTime]:
-    """Run every section (n virtual patients in the study) and collect the results; wall
-    time from `started` (a `time.perf_counter()` reading; default: now)."""
+    """Run every section (n virtual patients in the study) and collect the results. Wall
+    time from `started` (a `time.perf_counter()` reading taken when the command started,
+    whose CPU then counts from the process start), else from now."""
     wall0 = time.perf_counter() if started is None else started
+    cpu0 = time.process_time() if started is None else 0.0
     load_start = os.getloadavg()
     tasks = tasks_for(n)
+    pool_start = time.perf_counter() - wall0
     out, cpu, done, overhead = run_tasks(tasks, workers)
+    done = [pool_start + d for d in done]  # from the command's start
 
     def of(section: int) -> list[Any]:
         return [r for t, r in zip(tasks, out, strict=True) if t.section == section]
@@ -145,7 +149,7 @@ def build(n: int, workers: int, started: float | None = None
         sum(c for t, c in zip(tasks, cpu, strict=True) if t.section == s),
         max(d for t, d in zip(tasks, done, strict=True) if t.section == s))
         for s, name in enumerate(SECTIONS)]
-    parent = time.process_time()
+    parent = time.process_time() - cpu0
     wall = time.perf_counter() - wall0
     children = sum(cpu) + overhead if workers > 1 else 0.0
     run = report.RunTime(workers=max(1, workers), wall_s=wall, cpu_s=parent + children,
@@ -164,6 +168,10 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
             value = int(args[i + 1])
             del args[i:i + 2]
             n, workers = (value, workers) if flag == "--n" else (n, value)
+    if n < 1 or workers < 1 or len(args) > 1:
+        print("usage: python -m validation [OUT.md] [--n PATIENTS>=1] [--workers W>=1]",
+              file=sys.stderr)
+        return 2
     out = Path(args[0]) if args else Path("docs/validation.md")
     results, run = build(n, workers, started)
     text = report.render(results, run)
