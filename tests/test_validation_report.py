@@ -33,3 +33,10 @@ def test_validation_report_small(tmp_path: Path) -> None:
                     "| 3. MAP reference | 11 |", "| 4. PK engine | 1 |",
                     "| 5. clinical scenarios | 1 |"):
         assert section in tail, section
+
+
+def test_bad_arguments_are_a_usage_error(tmp_path: Path, capsys) -> None:
+    for argv in (["--n", "0"], ["--workers", "0"], [str(tmp_path / "a.md"), "extra"]):
+        assert main(argv) == 2
+        assert "usage: python -m validation" in capsys.readouterr().err
+    assert not (tmp_path / "a.md").exists()
