@@ -167,7 +167,8 @@ def _runtime_lines(run: RunTime) -> list[str]:
         "- Load average (1, 5, 15 min) at the start "
         + ", ".join(f"{x:.2f}" for x in run.load_start) + ", at the end "
         + ", ".join(f"{x:.2f}" for x in run.load_end) + ": other processes sharing the "
-        "cores lengthen the wall time, not the CPU time.",
+        "cores lengthen the wall time, and the CPU time somewhat (shared caches: up to a quarter "
+        "more in our runs at load 5-7).",
         "",
     ]
 
