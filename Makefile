@@ -31,13 +31,13 @@ run: $(STAMP) deb
 	$(BIN)/cyclodose serve
 
 test: $(STAMP) deb
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks validation
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 --dist loadgroup --cov=cyclodose --cov-report=term:skip-covered
 
 validate: $(STAMP) deb
-	$(BIN)/python -m cyclodose.validation docs/validation.md
+	$(BIN)/python -m validation docs/validation.md
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

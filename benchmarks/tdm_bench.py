@@ -36,9 +36,11 @@ from cyclodose.tdm.objective import Objective, Prior
 from cyclodose.tdm.optimise import fit_map
 from cyclodose.tdm.posterior import laplace, sir
 from cyclodose.tdm.preprocess import Observations
-from cyclodose.validation import dose_history, ode_conc, sample_times, virtual_covariates
 from cyclodose.workflows.adapters import covariates_from_case
 from cyclodose.workflows.tdm import pipeline
+from validation.common import dose_history, sample_times
+from validation.engine import ode_conc
+from validation.study import virtual_covariates
 
 REGIMEN = {"amount_mg": 250, "interval_h": 12, "start": "2026-03-01T08:00:00", "count": 20}
 LEVEL_TIMES = ("2026-03-10T10:00:00", "2026-03-10T14:00:00")  # 2 h and 6 h after dose 19

@@ -10,16 +10,12 @@ from cyclodose.limits import MAX_DAILY_DOSE_MG
 from cyclodose.tdm.objective import Objective, Prior
 from cyclodose.tdm.optimise import fit_map
 from cyclodose.tdm.preprocess import Observations
-from cyclodose.validation import (
-    _conc_independent,
-    dose_history,
-    independent_map,
-    ode_conc,
-    sample_times,
-    simulation_estimation,
-)
 from cyclodose.workflows.adapters import covariates_from_case
 from cyclodose.workflows.tdm import TdmSection, TdmUnavailable, estimate, to_dict
+from validation.common import dose_history, sample_times
+from validation.engine import ode_conc
+from validation.reference import _conc_independent, independent_map
+from validation.study import simulation_estimation
 
 from .conftest import make_case
 

@@ -11,9 +11,10 @@ from cyclodose.tdm import optimise
 from cyclodose.tdm.objective import Objective, Prior
 from cyclodose.tdm.optimise import fit_map
 from cyclodose.tdm.preprocess import Observations
-from cyclodose.validation import dose_history, independent_map, sample_times
 from cyclodose.workflows.adapters import covariates_from_case
 from cyclodose.workflows.tdm import estimate
+from validation.common import dose_history, sample_times
+from validation.reference import independent_map
 
 from .conftest import make_case
 

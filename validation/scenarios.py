@@ -2,7 +2,7 @@
 `cyclodose.assess` and what the tool says is written with its sources, so the section of
 `docs/validation.md` is generated from real runs, never typed by hand.
 
-`python -m cyclodose.validation_scenarios docs/validation.md` rewrites that section only
+`python -m validation.scenarios docs/validation.md` rewrites that section only
 (`make validate` regenerates the whole report, this section included)."""
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def render_section() -> str:
         return assess(parse_case(doc), with_tdm=False)
 
     lines = [HEADING, "",
-             "Generated from real runs of `cyclodose.assess` by `cyclodose.validation_scenarios` "
+             "Generated from real runs of `cyclodose.assess` by `validation.scenarios` "
              "(part of `make validate`). Each scenario: the input, what the tool says (status, "
              "the finding it is about, the regimen and why), and the sources it cites. For a "
              "hospital pharmacist's review; sources marked \"not re-read\" in the knowledge "
@@ -177,10 +177,13 @@ def render_section() -> str:
     return "\n".join(lines)
 
 
-def splice(text: str) -> str:
-    """`text` with the scenarios section replaced (or appended)."""
-    head = text.split(HEADING)[0].rstrip() + "\n\n"
-    return head + render_section() + "\n"
+def splice(text: str, section: str | None = None) -> str:
+    """`text` with the scenarios section replaced by `section` (rendered here when None),
+    or appended; the sections after it are kept."""
+    head, _, rest = text.partition(HEADING)
+    tail = rest[rest.index("\n## ") + 1:] if "\n## " in rest else ""
+    body = render_section() if section is None else section
+    return head.rstrip() + "\n\n" + body + "\n" + ("\n" + tail if tail else "")
 
 
 def main(argv: list[str] | None = None) -> int:
