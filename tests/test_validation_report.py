@@ -40,3 +40,11 @@ def test_bad_arguments_are_a_usage_error(tmp_path: Path, capsys) -> None:
         assert main(argv) == 2
         assert "usage: python -m validation" in capsys.readouterr().err
     assert not (tmp_path / "a.md").exists()
+
+
+def test_help_prints_usage_and_writes_no_report(tmp_path: Path, capsys,
+                                                monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["--help"]) == 0
+    assert "usage: python -m validation" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []

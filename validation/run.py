@@ -10,9 +10,9 @@ stream), never on the number of workers or which one ran it.
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, wait
@@ -159,20 +159,27 @@ def build(n: int, workers: int, started: float | None = None
     return results, run
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not >= 1")
+    return value
+
+
 def main(argv: list[str] | None = None, started: float | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    n, workers = study.STUDY_PATIENTS, default_workers()
-    for flag in ("--n", "--workers"):
-        if flag in args:
-            i = args.index(flag)
-            value = int(args[i + 1])
-            del args[i:i + 2]
-            n, workers = (value, workers) if flag == "--n" else (n, value)
-    if n < 1 or workers < 1 or len(args) > 1:
-        print("usage: python -m validation [OUT.md] [--n PATIENTS>=1] [--workers W>=1]",
-              file=sys.stderr)
-        return 2
-    out = Path(args[0]) if args else Path("docs/validation.md")
+    parser = argparse.ArgumentParser(prog="python -m validation",
+                                     description="Write the validation report (make validate).")
+    parser.add_argument("out", nargs="?", type=Path, default=Path("docs/validation.md"),
+                        help="the report to write (default docs/validation.md)")
+    parser.add_argument("--n", type=_positive, default=study.STUDY_PATIENTS,
+                        help="virtual patients of the simulation-estimation study")
+    parser.add_argument("--workers", type=_positive, default=default_workers(),
+                        help="worker processes")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a usage error (2): never a report
+        return int(stop.code or 0)
+    out, n, workers = args.out, args.n, args.workers
     results, run = build(n, workers, started)
     text = report.render(results, run)
     out.parent.mkdir(parents=True, exist_ok=True)
