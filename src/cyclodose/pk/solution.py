@@ -253,8 +253,9 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
 
     The lag shifts every entry of an individual equally, so entries keep the order of
     the doses and the gaps between them are shared by all individuals. A regular history
-    has one gap: its transition matrix is computed once and applied at every dose. Only
-    the states that some time follows are kept (one slot each, contiguous per slot)."""
+    has one gap: its transition matrix is computed once and applied at every dose. With
+    fewer times than entries per row, only the states that some time follows are kept
+    (one slot each, contiguous per slot)."""
     order = np.argsort(dose_times_h, kind="stable")
     td, ad = dose_times_h[order], dose_amounts_mg[order]
     n, nd, ns = par.size, td.size, par.n_stages + 2
@@ -265,11 +266,16 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
     if not all_live and not live.any():
         return out
     k_idx = last if all_live else np.maximum(last, 0)
-    needed = np.zeros(nd, dtype=bool)
-    needed[k_idx if all_live else k_idx[live]] = True
-    slot_of = np.cumsum(needed) - 1
-    # slot of each time's last entry (slot 0 where none: masked below)
-    k_slot = slot_of[k_idx] if all_live else np.where(live, slot_of[k_idx], 0)
+    if nd <= t.shape[1]:  # more times than entries per row: keep every state, no bookkeeping
+        needed = np.ones(nd, dtype=bool)
+        slot_of = np.arange(nd)
+        k_slot = k_idx
+    else:
+        needed = np.zeros(nd, dtype=bool)
+        needed[k_idx if all_live else k_idx[live]] = True
+        slot_of = np.cumsum(needed) - 1
+        # slot of each time's last entry (slot 0 where none: masked below)
+        k_slot = slot_of[k_idx] if all_live else np.where(live, slot_of[k_idx], 0)
     states = np.empty((ns, int(needed.sum()), n))  # state just after each needed entry
     r = Rates.of(par)
     gaps, which = np.unique(np.diff(td), return_inverse=True)
