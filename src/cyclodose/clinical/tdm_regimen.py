@@ -19,7 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from cyclodose.clinical.candidates import candidate_grid, fewest_capsules
-from cyclodose.clinical.regimen_policy import TIE_PROBABILITY, Option, rank_key, schedule_of
+from cyclodose.clinical.regimen_policy import (
+    TIE_PROBABILITY,
+    Option,
+    Schedule,
+    rank_key,
+    schedule_of,
+)
 from cyclodose.intake.case import Case, Target
 from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
 from cyclodose.tdm.forecast import CREDIBLE_LEVEL
@@ -75,7 +81,7 @@ def _summaries(x: FloatArray) -> list[Summary]:
     """Median and central 90 % interval of each row (candidate) over the draws, one call."""
     lo, hi = 50.0 * (1.0 - CREDIBLE_LEVEL), 50.0 * (1.0 + CREDIBLE_LEVEL)
     q = percentiles(np.asarray(x, dtype=float), [50.0, lo, hi], axis=1)
-    return [Summary(float(m), float(a), float(b)) for m, a, b in q.T]
+    return [Summary(m, a, b) for m, a, b in q.T.tolist()]  # Python floats, the same values
 
 
 def score_many(cands: Sequence[CandidateRegimen], metrics: Sequence[dict[str, FloatArray]],
@@ -131,14 +137,20 @@ def rank(candidates: Sequence[CandidateRegimen], metrics: MetricsFn,
     return sorted(scored, key=_key)
 
 
+@functools.lru_cache(maxsize=4096)
+def _schedule(r: CandidateRegimen) -> Schedule:
+    """The schedule of a regimen of the grid (the same few regimens case after case)."""
+    n = len(r.offsets_h)
+    gaps = np.diff([*r.offsets_h, r.offsets_h[0] + r.period_h])
+    return schedule_of(r.amounts_mg, n * 24.0 / r.period_h,
+                       bool(np.allclose(gaps, r.period_h / n)))
+
+
 def option(s: ScoredRegimen) -> Option:
     """What the regimen policy reads of a scored regimen."""
     r = s.regimen
-    n = len(r.offsets_h)
-    gaps = np.diff([*r.offsets_h, r.offsets_h[0] + r.period_h])
     return Option(label=r.label, p_goal=s.objective, p_above_ceiling=s.p_above_ceiling,
-                  schedule=schedule_of(r.amounts_mg, n * 24.0 / r.period_h,
-                                       bool(np.allclose(gaps, r.period_h / n))))
+                  schedule=_schedule(r))
 
 
 def reason(best: ScoredRegimen, target: Target, model_label: str, n_draws: int,

@@ -98,7 +98,9 @@ class ParameterMap:
         for name, value in self.typical.items():
             j = self.eta_index.get(name)
             v = value * np.exp(e[:, j]) if j is not None else value
-            out[name] = np.broadcast_to(v, (n,)).astype(float, copy=True)
+            # a new float array of the right length is already the copy
+            fresh = v is not value and v.shape == (n,) and v.dtype == np.float64
+            out[name] = v if fresh else np.broadcast_to(v, (n,)).astype(float, copy=True)
         return Params(n_stages=self.n_stages, **out)
 
 

@@ -253,85 +253,136 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
 
     The lag shifts every entry of an individual equally, so entries keep the order of
     the doses and the gaps between them are shared by all individuals. A regular history
-    has one gap: its transition matrix is computed once and applied at every dose."""
+    has one gap: its transition matrix is computed once and applied at every dose. With
+    fewer times than entries per row, only the states that some time follows are kept
+    (one slot each, contiguous per slot)."""
     order = np.argsort(dose_times_h, kind="stable")
     td, ad = dose_times_h[order], dose_amounts_mg[order]
     n, nd, ns = par.size, td.size, par.n_stages + 2
+    out = np.zeros((n, len(comps), t.shape[1]))
+    last = np.searchsorted(td, t - par.tlag_h[:, None], side="right") - 1  # (n, nt)
+    live = last >= 0
+    all_live = bool(live.all())
+    if not all_live and not live.any():
+        return out
+    k_idx = last if all_live else np.maximum(last, 0)
+    if nd <= t.shape[1]:  # more times than entries per row: keep every state, no bookkeeping
+        needed = np.ones(nd, dtype=bool)
+        slot_of = np.arange(nd)
+        k_slot = k_idx
+    else:
+        needed = np.zeros(nd, dtype=bool)
+        needed[k_idx if all_live else k_idx[live]] = True
+        slot_of = np.cumsum(needed) - 1
+        # slot of each time's last entry (slot 0 where none: masked below)
+        k_slot = slot_of[k_idx] if all_live else np.where(live, slot_of[k_idx], 0)
+    states = np.empty((ns, int(needed.sum()), n))  # state just after each needed entry
     r = Rates.of(par)
     gaps, which = np.unique(np.diff(td), return_inverse=True)
     phis = [{ds: np.broadcast_to(v, (n, 1))[:, 0] for ds, v in
              transition(r, np.full((n, 1), g)).items()} for g in gaps]
-    last = np.searchsorted(td, t - par.tlag_h[:, None], side="right") - 1  # (n, nt)
-    live = last >= 0
-    k_idx = np.maximum(last, 0)
-    needed = np.zeros(nd, dtype=bool)
-    needed[k_idx[live]] = True
-    states = np.zeros((ns, n, nd))  # amount in each compartment just after each entry
-    x = [np.zeros(n) for _ in range(ns)]
-    for k in range(int(np.max(k_idx)) + 1):
-        if k:
-            phi = phis[which[k - 1]]  # lower triangular: mass only moves down the chain
-            x = [sum(phi[d, s] * x[s] for s in range(d + 1)) for d in range(ns)]
-        x[0] = x[0] + ad[k] * par.f
-        if needed[k]:
-            for c in range(ns):
-                states[c, :, k] = x[c]
-    out = np.zeros((n, len(comps), t.shape[1]))
+    k_last = int(np.max(k_idx)) + 1
+    if ns == 2:
+        _propagate_first_order(phis, which, ad, par.f, needed, slot_of, states, k_last)
+    else:
+        x = [np.zeros(n) for _ in range(ns)]
+        for k in range(k_last):
+            if k:
+                phi = phis[which[k - 1]]  # lower triangular: mass only moves down the chain
+                x = [sum(phi[d, s] * x[s] for s in range(d + 1)) for d in range(ns)]
+            x[0] = x[0] + ad[k] * par.f
+            if needed[k]:
+                for c in range(ns):
+                    states[c, slot_of[k]] = x[c]
     first_order = ns == 2 and list(comps) == [1]
-    ordered = bool(np.all(r.ka >= r.k))  # the usual ka >= k: one exponential fewer
+    live_rows = None if all_live else live
     # in blocks of rows that stay in the CPU cache (many times per row: a plotted band)
     rows = max(1, SEQUENTIAL_BLOCK // max(1, t.shape[1]))
     for i0 in range(0, n, rows):
         sl = slice(i0, i0 + rows)
         rb = Rates(ktr=_block(r.ktr, sl), ka=_block(r.ka, sl), k=_block(r.k, sl),
                    n_stages=r.n_stages)
-        kb, lb = k_idx[sl], live[sl]
-        tau = np.where(lb, t[sl] - (td[kb] + par.tlag_h[sl, None]), 0.0)
+        kb = k_idx[sl]
+        flat = k_slot[sl] * n + np.arange(i0, i0 + kb.shape[0])[:, None]
+        tau = t[sl] - (td[kb] + par.tlag_h[sl, None])
+        lb = None if live_rows is None else live_rows[sl]
+        if lb is not None:
+            tau = np.where(lb, tau, 0.0)
+        gathered = [states[src].ravel()[flat] for src in range(ns)]
         if first_order:
-            out[sl, 0, :] = _central_first_order(rb, states[:, sl], kb, lb, tau, ordered)
+            out[sl, 0, :] = _central_first_order(rb, gathered[0], gathered[1], lb, tau)
             continue
         for ci, c in enumerate(comps):
             acc = np.zeros(tau.shape)
             for src, resp in enumerate(responses_to(rb, c, tau)):
-                acc += resp * np.take_along_axis(states[src, sl], kb, axis=1)
-            out[sl, ci, :] = np.where(lb, acc, 0.0)
+                acc += resp * gathered[src]
+            out[sl, ci, :] = acc if lb is None else np.where(lb, acc, 0.0)
     return out
 
 
-def _central_first_order(r: Rates, states: np.ndarray, k_idx: np.ndarray, live: np.ndarray,
-                         tau: np.ndarray, ordered: bool) -> np.ndarray:
-    """The central amount (rows, nt) of a first-order model from the state just after each
-    row's last entry (tau: the time since it, 0 where none): the arithmetic of
-    `responses_to` (`ordered`: every ka >= k) or of `response` (any ka, as `responses_to`
-    then uses) operation by operation, so the same numbers, with fewer temporaries and the
-    state gathered once (a plotted band, a forecast or the SIR proposals spend most of
-    their time here)."""
-    n, nt = tau.shape
-    flat = (k_idx + np.arange(n)[:, None] * states.shape[2]).ravel()
-    depot = states[0].ravel()[flat].reshape(n, nt)
-    central = states[1].ravel()[flat].reshape(n, nt)
+def _propagate_first_order(phis: list[dict[tuple[int, int], np.ndarray]], which: np.ndarray,
+                           ad: np.ndarray, f: np.ndarray, needed: np.ndarray,
+                           slot_of: np.ndarray, states: np.ndarray, k_last: int) -> None:
+    """The state loop of `amounts_sequential` for depot and central alone, in place: the
+    same products and sums in the same order (every term is >= 0, so starting the sums at
+    the first product instead of 0 changes no bit), fewer temporaries; the dose entering
+    (amount x F) computed once per distinct amount."""
+    depot = np.zeros(f.shape)
+    central = np.zeros(f.shape)
+    entering: dict[float, np.ndarray] = {}
+    for k in range(k_last):
+        if k:
+            phi = phis[which[k - 1]]
+            moved = phi[1, 0] * depot
+            moved += phi[1, 1] * central
+            central = moved
+            depot *= phi[0, 0]
+        a = float(ad[k])
+        dose = entering.get(a)
+        if dose is None:
+            dose = entering[a] = ad[k] * f
+        depot += dose
+        if needed[k]:
+            states[0, slot_of[k]] = depot
+            states[1, slot_of[k]] = central
+
+
+def _central_first_order(r: Rates, depot: np.ndarray, central: np.ndarray,
+                         live: np.ndarray | None, tau: np.ndarray) -> np.ndarray:
+    """The central amount (rows, nt) of a first-order model from the depot and central
+    amounts just after each row's last entry (tau: the time since it, 0 where none; `live`
+    None: every time follows an entry): the arithmetic of `responses_to` (rows with
+    ka >= k) or of `response` (the other rows, as `responses_to` then uses) operation by
+    operation, so the same numbers, with fewer temporaries (a plotted band, a forecast or
+    the SIR proposals spend most of their time here)."""
     ka, k = r.ka, r.k
-    ek = np.exp(-k * tau)
-    if ordered:
-        e_slow = ek
-        x = (ka - k) * tau
-    else:  # e^(-min(ka,k) t) phi1(|ka-k| t), as `response` writes central <- absorption
-        e_slow = np.exp(-np.minimum(ka, k) * tau)
-        x = np.abs(ka - k) * tau
+    if ka.shape[0] != tau.shape[0]:
+        ka, k = (np.broadcast_to(z, (tau.shape[0], 1)) for z in (ka, k))
+    ek = np.negative(k) * tau
+    np.exp(ek, out=ek)
+    # |ka - k| is ka - k where ka >= k: one formula for both kinds of rows
+    x = np.abs(ka - k) * tau
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.expm1(np.negative(x))
+        p = np.negative(x)
+        np.expm1(p, out=p)
         np.negative(p, out=p)
         p /= x
     zero = x == 0.0
     if np.any(zero):
         p[zero] = 1.0  # phi1's limit
     resp = ka * tau
-    resp *= e_slow
+    slow = np.flatnonzero(~(ka[:, 0] >= k[:, 0]))  # ka < k (or nan): e^(-min(ka, k) t)
+    if slow.size:
+        slow_rows = resp[slow]
+        slow_rows *= np.exp(-np.minimum(ka[slow], k[slow]) * tau[slow])
+    resp *= ek
+    if slow.size:
+        resp[slow] = slow_rows
     resp *= p
     resp *= depot
     ek *= central
     resp += ek
-    return np.where(live, resp, 0.0)
+    return resp if live is None else np.where(live, resp, 0.0)
 
 
 def _block(x: np.ndarray, sl: slice) -> np.ndarray:
@@ -400,6 +451,9 @@ def concentration_mg_l(segments: Sequence[Segment], dose_times_h: np.ndarray,
     """Central concentrations (n, nt)."""
     m = segments[0].params.n_stages
     amt = amounts(segments, dose_times_h, dose_amounts_mg, times_h, [m + 1], x0, t0)[:, 0, :]
+    if len(segments) == 1 and np.all(np.isfinite(times_h)):
+        # one segment: every finite time has its volume (`volume_at` without the masks)
+        return amt / segments[0].params.v_l[:, None]
     return amt / volume_at(segments, times_h, amt.shape[0])
 
 

@@ -19,6 +19,7 @@ from cyclodose.tdm.errors import EstimationFailed
 from cyclodose.tdm.objective import Objective
 from cyclodose.tdm.optimise import MapFit
 from cyclodose.tdm.preprocess import FloatArray
+from cyclodose.tdm.quantiles import percentiles
 
 PROPOSAL_DF = 5  # multivariate t degrees of freedom: heavier tails than the Laplace Gaussian
 # proposal covariance = inflation × Laplace covariance; widened when the first pass has a
@@ -155,3 +156,11 @@ def interval(values: FloatArray, level: float = 0.90) -> tuple[float, float, flo
     lo, hi = 50.0 * (1.0 - level), 50.0 * (1.0 + level)
     q = np.percentile(values, [50.0, lo, hi], axis=0)
     return float(q[0]), float(q[1]), float(q[2])
+
+
+def intervals(columns: FloatArray, level: float = 0.90) -> list[tuple[float, float, float]]:
+    """`interval` of each column of a 2-D array (the same numbers: `percentiles` is
+    `np.percentile`'s arithmetic), from one sort."""
+    lo, hi = 50.0 * (1.0 - level), 50.0 * (1.0 + level)
+    q = percentiles(columns, [50.0, lo, hi]).T.tolist()
+    return [(med, low, high) for med, low, high in q]

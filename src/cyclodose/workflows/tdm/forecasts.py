@@ -120,11 +120,12 @@ def predict_each(conc: Callable[[FloatArray, FloatArray], FloatArray], spec: pk.
         sims = np.vstack([x for x, _ in each])
         measured = np.vstack([x + s.residual_sd(x) * rng.standard_normal(x.shape)
                               for x, s in each])
-        q = percentiles(sims, [lo, hi])
-        qm = percentiles(measured, [lo, hi])
-        out.append([Prediction(float(t), float(at_map[i]), float(q[0][i]), float(q[1][i]),
-                               max(0.0, float(qm[0][i])), float(qm[1][i]))
-                    for i, t in enumerate(times_h)])
+        q = percentiles(sims, [lo, hi]).tolist()  # Python floats, the same values
+        qm = percentiles(measured, [lo, hi]).tolist()
+        out.append([Prediction(t, m, q_lo, q_hi, max(0.0, qm_lo), qm_hi)
+                    for t, m, q_lo, q_hi, qm_lo, qm_hi in zip(
+                        times_h.tolist(), at_map.tolist(), q[0], q[1], qm[0], qm[1],
+                        strict=True)])
     return out
 
 

@@ -48,6 +48,7 @@ from cyclodose.tdm.posterior import (
     Laplace,
     SirSample,
     interval,
+    intervals,
     laplace,
     sir,
 )
@@ -391,15 +392,16 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     typical = _param_arrays(spec, cov_now, np.zeros((1, occ.n_iiv)))
     post = _param_arrays(spec, cov_now, draws)
     parameters: dict[str, dict[str, float]] = {}
-    for pname, values in post.items():
-        med, lo, hi = interval(values)
+    bounds = intervals(np.column_stack(list(post.values())))  # every parameter in one sort
+    for pname, (med, lo, hi) in zip(post, bounds, strict=True):
         parameters[pname] = {"map": float(at_map[pname][0]), "median": med, "lower": lo,
                              "upper": hi, "typical": float(typical[pname][0])}
     t_half_map = half_life_h(at_map["cl_l_h"][0], at_map["v_l"][0])
     # the half-life that times the next samples: over the mixture when averaging
     halves = []
     for p, n in parts:
-        pp = _param_arrays(p.spec, p.cov_now, p.sample.draws[:n, : p.occ.n_iiv])
+        pp = (post if p is main and n == draws.shape[0]  # the same draws: already computed
+              else _param_arrays(p.spec, p.cov_now, p.sample.draws[:n, : p.occ.n_iiv]))
         halves.append(np.log(2.0) * pp["v_l"] / pp["cl_l_h"])
     med, lo, hi = interval(np.concatenate(halves))
     half = {"map": t_half_map, "median": med, "lower": lo, "upper": hi}
