@@ -527,32 +527,27 @@ def _canonical_times(doc: CaseDocument, zone: tzinfo | None) -> Case:
     if p.sex == "male":
         problems += [Problem(f"patient.{flag}", f"{flag} is recorded for a male patient; check sex")
                      for flag in ("pregnant", "breastfeeding") if getattr(p, flag)]
-    if p.gestational_week is not None:
+    # A week or trimester needs a pregnant female patient; the trimester must match the week.
+    for name, what, remove in (("gestational_week", "a gestational week", "week"),
+                               ("trimester", "a trimester", "trimester")):
+        if getattr(p, name) is None:
+            continue
         if p.sex == "male":
-            problems.append(Problem("patient.gestational_week",
-                                    "a gestational week is recorded for a male patient; check sex"))
+            problems.append(Problem(f"patient.{name}",
+                                    f"{what} is recorded for a male patient; check sex"))
         elif not p.pregnant:
-            problems.append(Problem("patient.gestational_week",
-                                    "a gestational week needs pregnant: true; set it or remove "
-                                    "the week"))
-    trimester = p.trimester
-    if p.trimester is not None:
-        from_week = trimester_of_week(p.gestational_week) if p.gestational_week else None
-        if p.sex == "male":
-            problems.append(Problem("patient.trimester",
-                                    "a trimester is recorded for a male patient; check sex"))
-        elif not p.pregnant:
-            problems.append(Problem("patient.trimester",
-                                    "a trimester needs pregnant: true; set it or remove the "
-                                    "trimester"))
-        elif from_week is not None and from_week != p.trimester:
-            problems.append(Problem("patient.trimester", (
-                f"trimester {p.trimester} does not match gestational week "
-                f"{p.gestational_week} (trimester {from_week}: weeks "
-                f"{TRIMESTER_WEEKS[from_week - 1][0]}-{TRIMESTER_WEEKS[from_week - 1][1]}); "
-                "correct one of them")))
-    elif p.gestational_week is not None:
-        trimester = trimester_of_week(p.gestational_week)
+            problems.append(Problem(f"patient.{name}", f"{what} needs pregnant: true; set it "
+                                    f"or remove the {remove}"))
+    from_week = (trimester_of_week(p.gestational_week) if p.gestational_week is not None
+                 else None)
+    trimester = p.trimester if p.trimester is not None else from_week
+    if (p.trimester is not None and from_week is not None and from_week != p.trimester
+            and p.sex != "male" and p.pregnant):
+        problems.append(Problem("patient.trimester", (
+            f"trimester {p.trimester} does not match gestational week "
+            f"{p.gestational_week} (trimester {from_week}: weeks "
+            f"{TRIMESTER_WEEKS[from_week - 1][0]}-{TRIMESTER_WEEKS[from_week - 1][1]}); "
+            "correct one of them")))
     # Written so that NaN fails too; a capsule above the daily maximum cannot be used.
     if not all(0 < s <= MAX_DAILY_DOSE_MG for s in doc.settings.capsule_strengths_mg):
         problems.append(Problem("settings.capsule_strengths_mg",
