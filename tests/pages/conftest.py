@@ -26,10 +26,20 @@ from cyclodose.service import auth
 from cyclodose.service.app import create_app
 from cyclodose.service.settings import Settings
 from cyclodose.service.storage import Database
+from service_fixtures import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--disable-gpu", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture
+def signed_in(service):  # type: ignore[no-untyped-def]
+    """The in-process service (TestClient) with a prescriber signed in through /login."""
+    service.user("doc", "prescriber")
+    r = service.client.post("/login", data={"name": "doc", "password": PASSWORD, "next": "/"})
+    assert r.status_code == 200  # followed the redirect home
+    return service
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,13 @@ PHONE = {"width": 360, "height": 740}
 CLINICIAN = ("clinician", "clinician-password-1")
 ADMIN = ("admin", "one-time-password-1")  # the one-time password the first login must change
 ADMIN_NEW = "admin-password-new-1"
+
+
+def csrf_in(html: str) -> str:
+    """The CSRF token a page carries (data-csrf on its body)."""
+    found = re.search(r'data-csrf="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
 
 
 def login(page: Page, name: str, password: str, next_path: str = "/") -> None:

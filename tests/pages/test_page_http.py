@@ -8,6 +8,7 @@ import math
 import re
 
 import pytest
+from pages_harness import csrf_in
 
 from cyclodose.service.pages.render import band, pct, qty
 from service_fixtures import PASSWORD
@@ -20,20 +21,6 @@ CASE_FORM = {
     "regimen.amount_mg": "250", "regimen.interval_h": "12",
     "regimen.start": "2026-11-20T08:00", "regimen.count": "10",
 }
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'data-csrf="([^"]+)"', html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
-
-
-@pytest.fixture
-def signed_in(service):  # type: ignore[no-untyped-def]
-    service.user("doc", "prescriber")
-    r = service.client.post("/login", data={"name": "doc", "password": PASSWORD, "next": "/"})
-    assert r.status_code == 200  # followed the redirect home
-    return service
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil",
@@ -72,7 +59,7 @@ def test_a_page_form_without_the_csrf_token_is_refused(signed_in):  # type: igno
 def test_a_viewer_cannot_change_a_record(service):  # type: ignore[no-untyped-def]
     service.user("ann", "viewer")
     service.client.post("/login", data={"name": "ann", "password": PASSWORD})
-    token = _csrf(service.client.get("/").text)
+    token = csrf_in(service.client.get("/").text)
     r = service.client.post("/patients/1/doses", data={"csrf_token": token,
                                                        "dose.amount_mg": "250"})
     assert r.status_code == 403
@@ -81,7 +68,7 @@ def test_a_viewer_cannot_change_a_record(service):  # type: ignore[no-untyped-de
 
 def test_the_page_shows_what_the_api_returns(signed_in):  # type: ignore[no-untyped-def]
     page = signed_in.client.get("/assess").text
-    html = signed_in.client.post("/assess", data={**CASE_FORM, "csrf_token": _csrf(page)}).text
+    html = signed_in.client.post("/assess", data={**CASE_FORM, "csrf_token": csrf_in(page)}).text
     doc = {"patient": {"age_years": 45, "sex": "female", "weight_kg": 52,
                        "serum_creatinine": {"value": 70, "unit": "umol/L"},
                        "conditions": ["depression", "G40.9", "unheard-of syndrome"]},
@@ -89,7 +76,7 @@ def test_the_page_shows_what_the_api_returns(signed_in):  # type: ignore[no-unty
            "regimen": {"amount_mg": 250, "interval_h": 12, "start": "2026-11-20T08:00",
                        "count": 10}}
     api = signed_in.client.post("/api/v1/assess", json=doc,
-                                headers={"X-CSRF-Token": _csrf(page)}).json()
+                                headers={"X-CSRF-Token": csrf_in(page)}).json()
     shown = re.findall(r'data-severity="(\w+)">\s*<p class="finding-head"><span class="badge">'
                        r'[^<]*</span> <code>([^<]+)</code>', html)
     assert shown == [(f["severity"], f["code"]) for f in api["findings"]]
@@ -125,7 +112,7 @@ def _record_with_a_level(svc, csrf: str) -> tuple[int, int]:  # type: ignore[no-
 
 
 def test_a_correction_keeps_the_old_level_marked_with_its_reason(signed_in):  # type: ignore[no-untyped-def]
-    csrf = _csrf(signed_in.client.get("/").text)
+    csrf = csrf_in(signed_in.client.get("/").text)
     pid, lid = _record_with_a_level(signed_in, csrf)
     r = signed_in.client.post(f"/patients/{pid}/levels/{lid}/correct", follow_redirects=False,
                               data={"csrf_token": csrf, f"level{lid}.time": "2026-11-29T10:00",
@@ -139,7 +126,7 @@ def test_a_correction_keeps_the_old_level_marked_with_its_reason(signed_in):  # 
 
 
 def test_entered_in_error_needs_a_reason_named_beside_the_field(signed_in):  # type: ignore[no-untyped-def]
-    csrf = _csrf(signed_in.client.get("/").text)
+    csrf = csrf_in(signed_in.client.get("/").text)
     pid, lid = _record_with_a_level(signed_in, csrf)
     r = signed_in.client.post(f"/patients/{pid}/levels/{lid}/entered-in-error",
                               data={"csrf_token": csrf, f"level{lid}.reason": ""})
@@ -150,7 +137,7 @@ def test_entered_in_error_needs_a_reason_named_beside_the_field(signed_in):  # t
 
 
 def test_a_bad_level_unit_is_refused_beside_the_field(signed_in):  # type: ignore[no-untyped-def]
-    csrf = _csrf(signed_in.client.get("/").text)
+    csrf = csrf_in(signed_in.client.get("/").text)
     pid, _ = _record_with_a_level(signed_in, csrf)
     r = signed_in.client.post(f"/patients/{pid}/levels", data={
         "csrf_token": csrf, "level.time": "2026-11-29T20:00", "level.value": "12",
@@ -165,7 +152,7 @@ def test_admin_adds_a_user_with_a_one_time_password_and_manages_tokens(service):
 
     service.user("root", "admin")
     service.client.post("/login", data={"name": "root", "password": PASSWORD})
-    csrf = _csrf(service.client.get("/admin").text)
+    csrf = csrf_in(service.client.get("/admin").text)
     r = service.client.post("/admin/users", data={"csrf_token": csrf, "name": "nurse",
                                                   "role": "pharmacist", "password": "short"})
     assert r.status_code == 422 and "at least 10 characters" in r.text
@@ -223,7 +210,7 @@ def test_another_users_job_is_not_found(signed_in):  # type: ignore[no-untyped-d
 
 
 def test_a_record_correction_keeps_the_old_value_and_refuses_a_stale_form(signed_in):  # type: ignore[no-untyped-def]
-    csrf = _csrf(signed_in.client.get("/").text)
+    csrf = csrf_in(signed_in.client.get("/").text)
     pid, _ = _record_with_a_level(signed_in, csrf)
     page = signed_in.client.get(f"/patients/{pid}").text
     etag = re.search(r'name="etag" value="([^"]+)"', page).group(1).replace("&#34;", '"')

@@ -6,23 +6,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from service_fixtures import PASSWORD
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'data-csrf="([^"]+)"', html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
-
-
-@pytest.fixture
-def signed_in(service):  # type: ignore[no-untyped-def]
-    service.user("doc", "prescriber")
-    r = service.client.post("/login", data={"name": "doc", "password": PASSWORD, "next": "/"})
-    assert r.status_code == 200
-    return service
+from pages_harness import csrf_in
 
 
 def _positions(html: str, *marks: str) -> list[int]:
@@ -32,7 +16,7 @@ def _positions(html: str, *marks: str) -> list[int]:
 
 
 def test_with_levels_the_patient_page_leads_with_the_tdm_result(signed_in):  # type: ignore[no-untyped-def]
-    csrf = _csrf(signed_in.client.get("/").text)
+    csrf = csrf_in(signed_in.client.get("/").text)
     h = {"X-CSRF-Token": csrf}
     pid = signed_in.client.post("/api/v1/patients", headers=h, json={
         "mrn": "L-1", "name": "Lead Patient",
@@ -66,7 +50,7 @@ def test_with_levels_the_patient_page_leads_with_the_tdm_result(signed_in):  # t
 def test_without_levels_the_assess_page_leads_with_the_guideline(signed_in):  # type: ignore[no-untyped-def]
     page = signed_in.client.get("/assess").text
     html = signed_in.client.post("/assess", data={
-        "csrf_token": _csrf(page), "patient.age_years": "40", "patient.sex": "male",
+        "csrf_token": csrf_in(page), "patient.age_years": "40", "patient.sex": "male",
         "patient.weight_kg": "60", "patient.serum_creatinine.value": "0.9",
         "patient.serum_creatinine.unit": "mg/dL"}).text
     lead, guideline, model = _positions(html, 'id="lead"', 'id="recommendation"',

@@ -79,3 +79,13 @@ def check_card(card: dict[str, Any]) -> None:
         assert link["label"] and link["type"] in ("absolute", "smart")
         assert link["url"].startswith("http")
     assert {link["type"] for link in card["links"]} == {"absolute", "smart"}
+
+
+def call_service(svc: Any, service_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """POST a hook request to one service; every card it returns follows the card rules."""
+    r = svc.client.post(f"/cds-services/{service_id}", json=body)
+    assert r.status_code == 200, r.text
+    out: list[dict[str, Any]] = r.json()["cards"]
+    for card in out:
+        check_card(card)
+    return out

@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cds_helpers import check_card, draft_order, epilepsy, hook_request, prefetch, searchset
+from cds_helpers import (
+    call_service,
+    draft_order,
+    epilepsy,
+    hook_request,
+    prefetch,
+    searchset,
+)
 
 from cyclodose.service.ehr_settings import EhrSettings
 from fhir_mock import MockFhir, start, stop
@@ -27,15 +34,6 @@ def cds(make_service: Any) -> Any:
     svc.app.state.ehr_settings = EhrSettings(cds_insecure=True, public_url=PUBLIC,
                                              cors_origins=["https://ehr.example.org"])
     return svc
-
-
-def _call(svc: Any, service_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-    r = svc.client.post(f"/cds-services/{service_id}", json=body)
-    assert r.status_code == 200, r.text
-    out: list[dict[str, Any]] = r.json()["cards"]
-    for card in out:
-        check_card(card)
-    return out
 
 
 def test_discovery_lists_three_services_with_spec_tokens_only(service: Any) -> None:
@@ -57,12 +55,12 @@ def test_discovery_lists_three_services_with_spec_tokens_only(service: Any) -> N
 
 def test_order_without_cycloserine_gets_no_cards(cds: Any) -> None:
     other = draft_order(rid="inh", concept={"text": "isoniazid 300 mg"})
-    assert _call(cds, "cyclodose-order-select", hook_request("order-select", other)) == []
+    assert call_service(cds, "cyclodose-order-select", hook_request("order-select", other)) == []
 
 
 def test_recommended_order_gets_an_info_card_with_an_update_suggestion(cds: Any) -> None:
     order = draft_order(250, 2)
-    out = _call(cds, "cyclodose-order-select", hook_request("order-select", order))
+    out = call_service(cds, "cyclodose-order-select", hook_request("order-select", order))
     # Info findings (e.g. mildly reduced renal function, #9) are cards of their own;
     # exactly one info card carries the regimen suggestion.
     info = [c for c in out if c["indicator"] == "info" and c.get("suggestions")]
@@ -86,8 +84,8 @@ def test_recommended_order_gets_an_info_card_with_an_update_suggestion(cds: Any)
 
 
 def test_above_one_gram_a_day_is_critical_with_override_reasons(cds: Any) -> None:
-    out = _call(cds, "cyclodose-order-sign",
-                hook_request("order-sign", draft_order(750, 2)))
+    out = call_service(cds, "cyclodose-order-sign",
+                       hook_request("order-sign", draft_order(750, 2)))
     critical = [c for c in out if c["indicator"] == "critical"]
     assert critical and any("1 g" in c["summary"] or "1000" in c["detail"] for c in critical)
     assert all(c["overrideReasons"] for c in critical)
@@ -96,7 +94,7 @@ def test_above_one_gram_a_day_is_critical_with_override_reasons(cds: Any) -> Non
 def test_contraindication_is_critical_and_no_suggestion_is_offered(cds: Any) -> None:
     body = hook_request("order-select", draft_order(),
                         prefetch=prefetch(conditions=searchset(epilepsy())))
-    out = _call(cds, "cyclodose-order-select", body)
+    out = call_service(cds, "cyclodose-order-select", body)
     assert out[0]["indicator"] == "critical" and "epilep" in out[0]["detail"].lower()
     assert not any(c.get("suggestions") for c in out)
 
@@ -110,7 +108,7 @@ def test_interaction_and_stale_creatinine_are_warnings(cds: Any) -> None:
     body = hook_request("order-select", draft_order(), prefetch=prefetch(
         medications=searchset(inh),
         creatinine=searchset(creatinine(0.9, when="2026-08-01T08:00:00Z"))))
-    out = _call(cds, "cyclodose-order-select", body)
+    out = call_service(cds, "cyclodose-order-select", body)
     warnings = [c["summary"] + c["detail"] for c in out if c["indicator"] == "warning"]
     assert any("ethionamide" in w.lower() for w in warnings)
     assert any("days old" in w for w in warnings)
@@ -118,7 +116,7 @@ def test_interaction_and_stale_creatinine_are_warnings(cds: Any) -> None:
 
 def test_missing_creatinine_sent_as_null_is_a_warning(cds: Any) -> None:
     body = hook_request("order-select", draft_order(), prefetch=prefetch(creatinine=None))
-    out = _call(cds, "cyclodose-order-select", body)
+    out = call_service(cds, "cyclodose-order-select", body)
     assert any("No serum creatinine" in c["summary"] for c in out if c["indicator"] == "warning")
 
 
@@ -127,20 +125,20 @@ def test_patient_view_on_cycloserine_warns_that_levels_are_missing(cds: Any) -> 
                                                    "periodUnit": "d",
                                                    "boundsPeriod": {"start": "2026-10-20"}}},
                              "doseAndRate": [{"doseQuantity": mg(250)}]}])
-    out = _call(cds, "cyclodose-patient-view", hook_request(
+    out = call_service(cds, "cyclodose-patient-view", hook_request(
         "patient-view", prefetch=prefetch(medications=searchset(on_cs))))
     assert any("No cycloserine level" in c["summary"] for c in out)
     assert out[-1]["indicator"] == "info" and "suggestions" not in out[-1]
 
 
 def test_patient_view_without_cycloserine_gets_no_cards(cds: Any) -> None:
-    assert _call(cds, "cyclodose-patient-view", hook_request("patient-view")) == []
+    assert call_service(cds, "cyclodose-patient-view", hook_request("patient-view")) == []
 
 
 def test_unusable_ehr_data_is_a_card_naming_the_resource(cds: Any) -> None:
     body = hook_request("order-select", draft_order(), prefetch=prefetch(
         weight=searchset(weight(60, "cm", oid="wt1"))))
-    (card,) = _call(cds, "cyclodose-order-select", body)
+    (card,) = call_service(cds, "cyclodose-order-select", body)
     assert card["indicator"] == "warning"
     assert "`Observation/wt1.valueQuantity.code`: 'cm' is not a mass unit" in card["detail"]
 
@@ -172,7 +170,7 @@ def test_missing_prefetch_is_fetched_from_fhir_server_with_its_token(cds: Any,
                         fhirAuthorization={"access_token": "tok", "token_type": "Bearer",
                                            "expires_in": 300, "scope": "patient/*.read",
                                            "subject": "cds"})
-    out = _call(cds, "cyclodose-order-select", body)
+    out = call_service(cds, "cyclodose-order-select", body)
     assert any("depress" in c["detail"].lower() for c in out if c["indicator"] == "critical")
     assert ehr_fhir.requests and all(a == "Bearer tok" for _, a in ehr_fhir.requests)
 
@@ -191,7 +189,7 @@ def test_wrong_hook_for_the_service_is_422(cds: Any) -> None:
 
 
 def test_feedback_is_stored_in_the_audit_trail(cds: Any) -> None:
-    out = _call(cds, "cyclodose-order-select", hook_request(
+    out = call_service(cds, "cyclodose-order-select", hook_request(
         "order-select", draft_order(), prefetch=prefetch(conditions=searchset(epilepsy()))))
     card = out[0]
     reason = card["overrideReasons"][0]
@@ -238,13 +236,13 @@ def test_patient_view_stays_silent_about_bad_data_of_a_patient_not_on_cycloserin
         cds: Any) -> None:
     body = hook_request("patient-view", prefetch=prefetch(
         weight=searchset(weight(60, "cm", oid="wt1"))))
-    assert _call(cds, "cyclodose-patient-view", body) == []
+    assert call_service(cds, "cyclodose-patient-view", body) == []
 
 
 def test_order_select_assesses_only_the_selected_orders(cds: Any) -> None:
     body = hook_request("order-select", draft_order())
     body["context"]["selections"] = ["MedicationRequest/something-else"]
-    assert _call(cds, "cyclodose-order-select", body) == []
+    assert call_service(cds, "cyclodose-order-select", body) == []
 
 
 def test_dialysis_recorded_only_as_a_condition_is_a_card_naming_the_condition(cds: Any) -> None:
@@ -252,6 +250,6 @@ def test_dialysis_recorded_only_as_a_condition_is_a_card_naming_the_condition(cd
     core refuses to guess, and the card names the EHR resource."""
     body = hook_request("order-select", draft_order(), prefetch=prefetch(
         conditions=searchset(condition("ckd5d", snomed="714152005"))))
-    (card,) = _call(cds, "cyclodose-order-select", body)
+    (card,) = call_service(cds, "cyclodose-order-select", body)
     assert card["indicator"] == "warning"
     assert "`Condition/ckd5d (patient.conditions[0])`" in card["detail"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cds_helpers import check_card, draft_order, hook_request, prefetch, searchset
+from cds_helpers import call_service, draft_order, hook_request, prefetch, searchset
 
 from cyclodose.service.ehr_settings import EhrSettings
 from interop.fhir_builders import mg, obs, request
@@ -32,18 +32,9 @@ def _on_cycloserine_with_levels() -> dict[str, Any]:
     return prefetch(medications=searchset(on_cs), levels=levels)
 
 
-def _cards(svc: Any, service_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-    r = svc.client.post(f"/cds-services/{service_id}", json=body)
-    assert r.status_code == 200, r.text
-    out: list[dict[str, Any]] = r.json()["cards"]
-    for card in out:
-        check_card(card)
-    return out
-
-
 def test_with_levels_the_tdm_card_comes_before_the_guideline_card(cds: Any) -> None:
-    out = _cards(cds, "cyclodose-patient-view",
-                 hook_request("patient-view", prefetch=_on_cycloserine_with_levels()))
+    out = call_service(cds, "cyclodose-patient-view",
+                       hook_request("patient-view", prefetch=_on_cycloserine_with_levels()))
     topics = [c["source"]["topic"]["code"] for c in out]
     assert "tdm" in topics and "dosing" in topics, [c["summary"] for c in out]
     assert topics.index("tdm") < topics.index("dosing")
@@ -58,7 +49,7 @@ def test_with_levels_the_tdm_card_comes_before_the_guideline_card(cds: Any) -> N
 
 def test_with_levels_only_the_tdm_card_may_rewrite_the_order(cds: Any) -> None:
     body = hook_request("order-select", draft_order(250, 2), prefetch=_on_cycloserine_with_levels())
-    out = _cards(cds, "cyclodose-order-select", body)
+    out = call_service(cds, "cyclodose-order-select", body)
     suggesting = [c for c in out if c.get("suggestions")]
     assert all(c["source"]["topic"]["code"] == "tdm" for c in suggesting)
     tdm = [c for c in out if c["source"]["topic"]["code"] == "tdm"]
