@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cyclodose.clinical.dosing import Recommendation
 from cyclodose.clinical.status import RegimenStatus
+from cyclodose.limits import CEILING_MG_L
 from cyclodose.workflows.tdm.section import TdmSection, TdmUnavailable
 
 SectionName = Literal["tdm", "guideline", "model_informed"]
@@ -43,8 +44,8 @@ _TDM_NOT_TO_GIVE = {
     RegimenStatus.CONTRAINDICATED: "contraindicated: a regimen applies only if the prescriber "
                                    "judges that benefit outweighs risk (see the findings)",
     RegimenStatus.NOT_RECOMMENDED: "not recommended: even the best regimen is predicted more "
-                                   "likely than not to peak above 30 mg/L; review the levels and "
-                                   "the dose history",
+                                   f"likely than not to peak above {CEILING_MG_L:g} mg/L; review "
+                                   "the levels and the dose history",
 }
 _NOT_INSTEAD = ("The guideline and population-model regimens below do not use the levels and "
                 "do not replace the TDM result.")
