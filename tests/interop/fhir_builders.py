@@ -115,3 +115,20 @@ def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
 
 def basic(*extra: dict[str, Any]) -> dict[str, Any]:
     return bundle(patient(), weight(), creatinine(), *extra)
+
+
+def pregnancy_status(oid: str = "ps1", snomed: str = "77386006", when: str = "2026-02-20",
+                     status: str = "final") -> dict[str, Any]:
+    """Shaped like the HL7 IPS pregnancy status example (LOINC 82810-3, a SNOMED CT value)."""
+    display = {"77386006": "Pregnant", "60001007": "Not pregnant"}.get(snomed, "Other")
+    return {"resourceType": "Observation", "id": oid, "status": status,
+            "code": {"coding": [{"system": LOINC, "code": "82810-3",
+                                 "display": "Pregnancy status"}]},
+            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": when,
+            "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": snomed,
+                                                 "display": display}]}}
+
+
+def gestational_age(value: float = 24, code: str = "wk", when: str = "2026-02-20",
+                    oid: str = "ga1", loinc: str = "49051-6", **kw: Any) -> dict[str, Any]:
+    return obs(oid, loinc, value, code, when, **kw)

@@ -28,7 +28,8 @@ def prefetch(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "patient": p, "weight": searchset(weight(60, when="2026-10-30")), "height": None,
         "creatinine": searchset(creatinine(0.9, when="2026-10-30T08:00:00Z")),
-        "conditions": searchset(), "medications": searchset(), "levels": None}
+        "conditions": searchset(), "medications": searchset(), "levels": None,
+        "pregnancy": None, "gestational_age": None}
     data.update(overrides)
     return data
 

@@ -23,7 +23,17 @@ from cds_helpers import (
 
 from cyclodose.service.ehr_settings import EhrSettings
 from fhir_mock import MockFhir, start, stop
-from interop.fhir_builders import condition, creatinine, mg, obs, patient, request, weight
+from interop.fhir_builders import (
+    condition,
+    creatinine,
+    gestational_age,
+    mg,
+    obs,
+    patient,
+    pregnancy_status,
+    request,
+    weight,
+)
 
 PUBLIC = "https://cds.example.org"
 
@@ -46,11 +56,17 @@ def test_discovery_lists_three_services_with_spec_tokens_only(service: Any) -> N
     for s in found.values():
         assert s["title"] and s["description"]
         assert set(s["prefetch"]) == {"patient", "weight", "height", "creatinine",
-                                      "conditions", "medications", "levels"}
+                                      "pregnancy", "gestational_age", "conditions",
+                                      "medications", "levels"}
         for template in s["prefetch"].values():
             assert set(re.findall(r"\{\{([^}]+)\}\}", template)) == {"context.patientId"}
     assert "_count=1" in found["cyclodose-patient-view"]["prefetch"]["creatinine"]
     assert "http://loinc.org|2160-0" in found["cyclodose-patient-view"]["prefetch"]["creatinine"]
+    pv = found["cyclodose-patient-view"]["prefetch"]
+    assert "http://loinc.org|82810-3" in pv["pregnancy"] and "_count=1" in pv["pregnancy"]
+    assert {"http://loinc.org|11884-4", "http://loinc.org|49051-6",
+            "http://loinc.org|18185-9"} <= set(pv["gestational_age"].split("code=")[1]
+                                               .split("&")[0].split(","))
 
 
 def test_order_without_cycloserine_gets_no_cards(cds: Any) -> None:
@@ -253,3 +269,45 @@ def test_dialysis_recorded_only_as_a_condition_is_a_card_naming_the_condition(cd
     (card,) = call_service(cds, "cyclodose-order-select", body)
     assert card["indicator"] == "warning"
     assert "`Condition/ckd5d (patient.conditions[0])`" in card["detail"]
+
+
+def _pregnant_prefetch(**kw: Any) -> dict[str, Any]:
+    return prefetch(patient=patient("p1", gender="female", birth="1994-05-10"),
+                    pregnancy=searchset(pregnancy_status(when="2026-10-20")),
+                    gestational_age=searchset(gestational_age(22, when="2026-10-20")), **kw)
+
+
+def test_pregnancy_from_the_prefetch_reaches_the_cards(cds: Any) -> None:
+    out = call_service(cds, "cyclodose-order-select",
+                       hook_request("order-select", draft_order(), prefetch=_pregnant_prefetch()))
+    text = " ".join(c["summary"] + c.get("detail", "") for c in out)
+    # 22 weeks on 2026-10-20, 13 days before the service's clock (2026-11-02)
+    assert "Pregnancy (week 23, second trimester)" in text
+
+
+def test_pregnant_status_on_a_male_patient_is_a_card_naming_the_observation(cds: Any) -> None:
+    body = hook_request("order-select", draft_order(), prefetch=prefetch(
+        pregnancy=searchset(pregnancy_status(when="2026-10-20"))))
+    (card,) = call_service(cds, "cyclodose-order-select", body)
+    assert card["indicator"] == "warning"
+    assert "`Observation/ps1.valueCodeableConcept`: pregnant, but Patient/p1.gender is male" \
+        in card["detail"]
+
+
+def test_missing_pregnancy_prefetch_is_fetched_by_its_loinc_code(cds: Any) -> None:
+    mock = start(MockFhir([patient("p1", gender="female", birth="1994-05-10"),
+                           weight(58, when="2026-10-30"),
+                           creatinine(1.0, when="2026-10-29T08:00:00Z"),
+                           pregnancy_status(when="2026-10-20")]))
+    try:
+        cds.app.state.ehr_settings = cds.app.state.ehr_settings.model_copy(
+            update={"fhir_servers": [mock.base]})
+        p = _pregnant_prefetch()
+        del p["pregnancy"], p["gestational_age"]
+        out = call_service(cds, "cyclodose-order-select", hook_request(
+            "order-select", draft_order(), prefetch=p, fhirServer=mock.base))
+    finally:
+        stop(mock)
+    assert any("82810-3" in path for path, _ in mock.requests)
+    text = " ".join(c["summary"] + c.get("detail", "") for c in out)
+    assert "Pregnancy (gestation not recorded)" in text

@@ -37,6 +37,7 @@ _ALIASES = {
     "ml/min": "milliliter/minute",
     "ml/min/{1.73_m2}": "milliliter/minute",
     "ml/min/1.73m2": "milliliter/minute",
+    "wk": "week",  # UCUM week
 }
 
 
@@ -117,6 +118,10 @@ def drug_conc_mg_l(value: float, unit: str, field: str = "level") -> float:
 
 def dose_mg(value: float, unit: str, field: str = "dose") -> float:
     return _convert(value, unit, "mg", field, "mass")
+
+
+def duration_days(value: float, unit: str, field: str = "duration") -> float:
+    return _convert(value, unit, "day", field, "time")
 
 
 def clearance_ml_min(value: float, unit: str, field: str = "crcl") -> float:

@@ -34,6 +34,10 @@ def prefetch_templates(level_code: str | None) -> dict[str, str]:
         "height": f"Observation?patient={PATIENT}&code={_codes('body_height')}{latest}",
         "creatinine": (f"Observation?patient={PATIENT}&code="
                        f"{_codes('creatinine_mass', 'creatinine_molar')}{latest}"),
+        # The latest pregnancy status and gestational age (interop.fhir.pregnancy reads them)
+        "pregnancy": f"Observation?patient={PATIENT}&code={_codes('pregnancy_status')}{latest}",
+        "gestational_age": (f"Observation?patient={PATIENT}&code="
+                            f"{_codes('gestational_age')}{latest}"),
         "conditions": f"Condition?patient={PATIENT}&clinical-status=active",
         "medications": f"MedicationRequest?patient={PATIENT}&status=active",
         "levels": f"Observation?patient={PATIENT}&{level}&_sort=-date",

@@ -1,4 +1,5 @@
-"""Observations by LOINC: weight, height, creatinine (latest wins), and cycloserine levels."""
+"""Observations by LOINC: weight, height, creatinine (latest wins), cycloserine levels, and
+the pregnancy observations (read in `pregnancy`)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class LevelValue:
     unit: str
 
 
-def _effective(obs: Any, name: str, *, need_time: bool = False) -> datetime:
+def effective(obs: Any, name: str, *, need_time: bool = False) -> datetime:
     for element in ("effectiveDateTime", "effectiveInstant"):
         if getattr(obs, element, None) is not None:
             return when(getattr(obs, element), f"{name}.{element}", need_time=need_time)
@@ -42,7 +43,8 @@ def _effective(obs: Any, name: str, *, need_time: bool = False) -> datetime:
 
 def kind_of(obs: Any, level_code: tuple[str, str] | None, level_text: str) -> str | None:
     c = obs.code
-    for kind in ("body_weight", "body_height", "creatinine_mass", "creatinine_molar"):
+    for kind in ("body_weight", "body_height", "creatinine_mass", "creatinine_molar",
+                 "pregnancy_status", "gestational_age"):
         if codes.has_code(c, codes.LOINC, codes.loinc(kind)):
             return kind
     if level_code and codes.has_code(c, level_code[0], {level_code[1]}):
@@ -76,7 +78,7 @@ def read_value(obs: Any, kind: str) -> Value:
     except CaseError as exc:
         problems += exc.problems
     try:
-        time = _effective(obs, name)
+        time = effective(obs, name)
     except CaseError as exc:
         problems += exc.problems
     if problems or value is None or time is None:
@@ -90,7 +92,7 @@ def read_level(obs: Any) -> LevelValue:
     q = obs.valueQuantity
     if q is None:
         raise CaseError.single(f"{name}.valueQuantity", "missing")
-    time = _effective(obs, name, need_time=True)
+    time = effective(obs, name, need_time=True)
     mg_l = quantities.convert(q, f"{name}.valueQuantity", "drug concentration")
     if q.comparator in ("<", "<="):
         return LevelValue(source=name, time=time, value=f"<{mg_l:g}", unit="mg/L")

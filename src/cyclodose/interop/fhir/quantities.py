@@ -21,6 +21,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "creatinine concentration": ("mg/dL", "umol/L", "mmol/L"),
     "drug concentration": ("mg/L", "ug/mL"),
     "dose mass": ("mg", "g"),
+    "gestational age": ("wk", "d"),  # the UCUM units of HL7 BFDR's gestational-age value set
 }
 _CONVERT: dict[str, Callable[[float, str, str], float]] = {
     "mass": units.weight_kg,
@@ -28,6 +29,7 @@ _CONVERT: dict[str, Callable[[float, str, str], float]] = {
     "creatinine concentration": units.creatinine_mg_dl,
     "drug concentration": units.drug_conc_mg_l,
     "dose mass": units.dose_mg,
+    "gestational age": units.duration_days,
 }
 
 

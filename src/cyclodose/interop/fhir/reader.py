@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cyclodose import Case, CaseDocument, parse_case
 from cyclodose.errors import CaseError, Problem
-from cyclodose.interop.fhir import conditions, medications, observations
+from cyclodose.interop.fhir import conditions, medications, observations, pregnancy
 from cyclodose.interop.fhir.resources import load, of_type, ref
 
 CREATININE_MAX_AGE_DAYS = 30.0  # site policy (issue #12), configurable per deployment
@@ -160,13 +160,14 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
     if patient_id is not None:
         patients = [p for p in patients if p.id == patient_id] or patients
     patient: dict[str, Any] = {}
-    pid = None
+    pid, patient_ref = None, "Patient"
     if len(patients) != 1:
         c.problems.append(Problem("Patient", "no Patient resource" if not patients else
                                   f"{len(patients)} Patient resources: which one?"))
     else:
         pat = patients[0]
         pid, name = pat.id, ref(pat)
+        patient_ref = name
         if pat.gender in ("male", "female"):
             patient["sex"] = pat.gender
             sources.append(SourceOf(field="patient.sex", resource=name, value=pat.gender))
@@ -187,6 +188,8 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
     if level_code is not None and len(level_code) != 2:
         raise CaseError.single("settings.level_code", "write it as system|code")
     level_values: list[observations.LevelValue] = []
+    statuses: list[pregnancy.Status] = []
+    ages: list[pregnancy.GestationalAge] = []
     for obs in of_type(res, "Observation"):
         kind = observations.kind_of(obs, level_code, opts.level_text)
         if kind is None:
@@ -195,6 +198,14 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
         if obs.status not in observations.COUNTED_STATUSES:
             listed.append(Listed(resource=ref(obs), reason=f"status {obs.status}: only "
                                  "final, amended or corrected results count"))
+            continue
+        if kind == "pregnancy_status":
+            if (st := c.run(pregnancy.read_status, obs)) is not None:
+                statuses.append(st)
+            continue
+        if kind == "gestational_age":
+            if (ga := c.run(pregnancy.read_gestational_age, obs)) is not None:
+                ages.append(ga)
             continue
         if kind == "level":
             lv = c.run(observations.read_level, obs)
@@ -233,16 +244,30 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
 
     # Conditions
     condition_texts: list[str] = []
+    pregnancy_conditions: list[str] = []
     for cond in of_type(res, "Condition"):
         ct = conditions.read_condition(cond)
         if ct.active:
             sources.append(SourceOf(field=f"patient.conditions[{len(condition_texts)}]",
                                     resource=ct.source, value=f"{ct.coded_as}; {ct.status}"))
             condition_texts.append(ct.text)
+            if pregnancy.is_pregnancy(ct.text):
+                pregnancy_conditions.append(ct.source)
         else:
             listed.append(Listed(resource=ct.source,
                                  reason=f"{ct.text} ({ct.coded_as}): {ct.status}, not counted"))
     patient["conditions"] = condition_texts
+
+    # Pregnancy (after the Patient, the Observations and the Conditions it is checked against)
+    preg = c.run(pregnancy.decide, statuses, ages, pregnancy_conditions,
+                 sex=patient.get("sex"), sex_source=patient_ref, at=at)
+    if preg is not None:
+        if preg.pregnant is not None:
+            patient["pregnant"] = preg.pregnant
+        if preg.gestational_week is not None:
+            patient["gestational_week"] = preg.gestational_week
+        sources += [SourceOf(field=f, resource=r, value=v, time=t) for f, r, v, t in preg.sources]
+        listed += [Listed(resource=r, reason=why) for r, why in preg.listed]
 
     # Medications
     meds = {ref(m): m for m in of_type(res, "Medication")}
@@ -311,9 +336,13 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
     sources += [SourceOf(field=f"levels[{i}]", resource=lv.source, value=f"{lv.value} mg/L",
                          time=lv.time) for i, lv in enumerate(levels)]
     document["settings"] = {"start_date": at.astimezone(zone).date()}
-    flags.append(Flag(code="not_read", message="Pregnancy, breastfeeding, alcohol use, "
-                      "dialysis modality and adverse-effect symptoms are not read from FHIR: "
-                      "the assessment takes them as not present; check them with the patient."))
+    unread = "Breastfeeding, alcohol use, dialysis modality and adverse-effect symptoms are"
+    if preg is None or preg.pregnant is None:
+        unread = ("Pregnancy (no current pregnancy status, LOINC 82810-3, or pregnancy "
+                  "Condition was found), breastfeeding, alcohol use, dialysis modality and "
+                  "adverse-effect symptoms are")
+    flags.append(Flag(code="not_read", message=f"{unread} not read from FHIR: the assessment "
+                      "takes them as not present; check them with the patient."))
     try:
         doc = CaseDocument.model_validate(document)
     except ValidationError:  # a value out of range: the core names the field, we the resource
