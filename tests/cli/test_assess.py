@@ -236,3 +236,16 @@ def test_human_output_shows_the_model_informed_regimen_beside_the_guideline():
     assert text.index("Recommendation") < text.index("Model-informed regimen")
     assert "P(peak > 30 mg/L)" in text and "Ranked candidates" in text
     assert "alghamdi2019" in text
+
+
+def test_patient_table_shows_gestation_only_for_a_pregnant_patient(tmp_path: Path) -> None:
+    doc = yaml.safe_load((EXAMPLES / "adult_start.yaml").read_text(encoding="utf-8"))
+    doc["patient"].update(sex="female", pregnant=True, gestational_week=24)
+    case = tmp_path / "pregnant.yaml"
+    case.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    res = runner.invoke(app, ["assess", str(case)], env={"COLUMNS": "100"})
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.stdout.splitlines() if "gestation" in line)
+    assert re.sub(r"[│\s]+", " ", row).strip() == "gestation week 24, second trimester"
+    plain = runner.invoke(app, ["assess", str(EXAMPLES / "adult_start.yaml")])
+    assert plain.exit_code == 0 and "gestation" not in plain.stdout

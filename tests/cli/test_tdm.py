@@ -114,3 +114,31 @@ def test_no_levels_exit_2(tmp_path: Path) -> None:
 def test_bad_report_suffix_and_model_exit_2(tmp_path: Path) -> None:
     assert "--report" in _err(tmp_path, _doc(), "--report", str(tmp_path / "x.docx"))
     assert "settings.model" in _err(tmp_path, _doc(), "--model", "nosuchmodel")
+
+
+def test_human_output_opens_with_the_lead_headline_of_assess() -> None:
+    """`cyclodose tdm` leads with the same headline as `cyclodose assess` (workflows.lead)."""
+    import cyclodose
+    from cyclodose.intake.case import load_case
+
+    res = runner.invoke(app, ["tdm", str(EXAMPLE)], env={"COLUMNS": "100"})
+    assert res.exit_code == 0, res.output
+    headline = cyclodose.assess(load_case(EXAMPLE)).lead.headline
+    assert headline.startswith("TDM result — recommended:")
+    first = " ".join(res.stdout.split("Bayesian TDM")[0].split())
+    assert first == f"Recommendation (lead): {headline}"
+
+
+def test_the_headline_follows_the_lead_status(tmp_path: Path) -> None:
+    doc = _doc()
+    for lv in doc["levels"]:
+        lv["value"] = 48.0  # far above the 30 mg/L ceiling on 250 mg q12h
+    res = runner.invoke(app, ["tdm", str(_write(tmp_path, doc))], env={"COLUMNS": "100"})
+    assert res.exit_code == 0, res.output
+    import cyclodose
+
+    headline = cyclodose.assess(cyclodose.load_case(_write(tmp_path, doc))).lead.headline
+    assert headline.startswith("TDM result — verify before any dose change")
+    first = " ".join(res.stdout.split("Bayesian TDM")[0].split())
+    assert first == f"Recommendation (lead): {headline}"
+    assert "regimens below" not in first  # `tdm` shows no regimen below the TDM result

@@ -48,16 +48,16 @@ def pregnancy_finding(reading: Any) -> str:
 
 def test_ips_shaped_bundle_gives_the_pregnancy_finding_with_the_week_carried_forward() -> None:
     b = json.loads((FIXTURES / "pregnant_bundle.json").read_text())
-    reading = read_fhir(b, at=datetime(2026, 12, 1, 9, tzinfo=UTC))
+    reading = read_fhir(b, at=datetime(2026, 11, 1, 9, tzinfo=UTC))
     p = reading.document.patient
-    # 25 weeks on 2026-11-20, 11 days later: 186 days, 26 completed weeks
+    # 25 weeks on 2026-10-20, 12 days later: 187 days, 26 completed weeks
     assert p.pregnant is True and p.gestational_week == 26
     src = {s.field: s for s in reading.sources}
     assert src["patient.pregnant"].resource == "Observation/preg-status"
     assert "77386006" in src["patient.pregnant"].value
     assert src["patient.gestational_week"].resource == "Observation/preg-ga"
     assert src["patient.gestational_week"].value == (
-        "25 wk on 2026-11-20: 26 completed weeks on 2026-12-01")
+        "25 wk on 2026-10-20: 26 completed weeks on 2026-11-01")
     assert "week 26, second trimester" in pregnancy_finding(reading)
     not_read = next(f.message for f in reading.flags if f.code == "not_read")
     assert "Pregnancy" not in not_read  # it was read

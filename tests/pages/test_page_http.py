@@ -227,3 +227,45 @@ def test_a_record_correction_keeps_the_old_value_and_refuses_a_stale_form(signed
     r = signed_in.client.post(f"/patients/{pid}/correct", data={**form, "patient.weight_kg": "70"})
     assert r.status_code == 422 and "changed since you read it" in r.text
     assert signed_in.client.get(f"/api/v1/patients/{pid}").json()["patient"]["weight_kg"] == 64
+
+
+def test_the_case_form_takes_gestation_and_the_page_shows_it_when_pregnant(signed_in):  # type: ignore[no-untyped-def]
+    form = signed_in.client.get("/assess").text
+    assert 'name="patient.gestational_week"' in form and 'name="patient.trimester"' in form
+    token = csrf_in(form)
+    pregnant = signed_in.client.post("/assess", data={
+        **CASE_FORM, "patient.pregnant": "on", "patient.gestational_week": "24",
+        "csrf_token": token}).text
+    assert '<dt>Gestation</dt><dd id="gestation">week 24, second trimester</dd>' in pregnant
+    assert "Pregnancy (week 24, second trimester)" in pregnant  # the finding beside it
+    by_trimester = signed_in.client.post("/assess", data={
+        **CASE_FORM, "patient.pregnant": "on", "patient.trimester": "3",
+        "csrf_token": token}).text
+    assert '<dd id="gestation">third trimester, week not recorded</dd>' in by_trimester
+    assert "<dt>Gestation</dt>" not in signed_in.client.post(
+        "/assess", data={**CASE_FORM, "csrf_token": token}).text  # no empty row for others
+
+
+def test_a_gestation_that_contradicts_is_refused_beside_its_field(signed_in):  # type: ignore[no-untyped-def]
+    token = csrf_in(signed_in.client.get("/assess").text)
+    html = signed_in.client.post("/assess", data={
+        **CASE_FORM, "patient.pregnant": "on", "patient.gestational_week": "24",
+        "patient.trimester": "3", "csrf_token": token}).text
+    slot = html.split('id="err-patient-trimester"')[1].split("</span>")[0]
+    assert "trimester 3 does not match gestational week 24" in slot
+    html = signed_in.client.post("/assess", data={
+        **CASE_FORM, "patient.gestational_week": "24", "csrf_token": token}).text
+    slot = html.split('id="err-patient-gestational_week"')[1].split("</span>")[0]
+    assert "a gestational week needs pregnant: true" in slot
+
+
+def test_a_record_keeps_the_gestation_in_its_correction_form(signed_in):  # type: ignore[no-untyped-def]
+    token = csrf_in(signed_in.client.get("/patients/new").text)
+    r = signed_in.client.post("/patients", follow_redirects=False, data={
+        **{k: v for k, v in CASE_FORM.items() if not k.startswith("regimen.")},
+        "mrn": "G-24", "name": "Pregnant Patient", "patient.pregnant": "on",
+        "patient.gestational_week": "24", "csrf_token": token})
+    assert r.status_code == 303, r.text
+    html = signed_in.client.get(r.headers["location"]).text
+    assert '<dd id="gestation">week 24, second trimester</dd>' in html
+    assert re.search(r'name="patient.gestational_week" inputmode="numeric" value="24"', html)

@@ -100,3 +100,13 @@ def test_model_averaging_weights_and_why_are_in_the_report() -> None:
     assert re.search(r"alghamdi2019 v2019\.1 weight 0\.\d\d", html)
     assert re.search(r"resendiz2025 v2025\.1 weight 0\.\d\d", html)
     assert "Why: " in html and "Uster 2021" in html
+
+
+def test_patient_block_shows_the_pregnancy_only_when_pregnant(consult: TdmConsult) -> None:
+    doc = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    doc["patient"].update(sex="female", pregnant=True, gestational_week=30)
+    html = consult_html(tdm_consult(parse_case(doc)))
+    block = html.split(">Patient and renal function<")[1].split("<h2>")[0]
+    assert "<td>Pregnancy</td><td>pregnant, week 30, third trimester</td>" in block
+    assert "Pregnancy (week 30, third trimester)" in html  # the finding, next to it
+    assert "<td>Pregnancy</td>" not in consult_html(consult)  # no empty row for others

@@ -46,6 +46,20 @@ def test_fhir_assess_returns_the_assessment_and_what_was_read(service: Any) -> N
     assert "creatinine.stale" in [f["code"] for f in body["fhir_input"]["flags"]]
 
 
+def test_fhir_assess_reads_the_pregnancy(service: Any) -> None:
+    b = json.loads((HL7.parent / "pregnant_bundle.json").read_text())
+    r = service.client.post("/api/v1/fhir/assess", json=b, headers=service.token("v", "viewer"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # the clock is 2026-11-02: 25 weeks on 2026-10-20 are 26 completed weeks
+    assert body["assessment"]["patient"]["gestation"]["text"] == "week 26, second trimester"
+    finding = next(f for f in body["assessment"]["findings"] if f["code"] == "info.pregnancy")
+    assert finding["message"].startswith("Pregnancy (week 26, second trimester)")
+    read = {s["field"]: s["resource"] for s in body["fhir_input"]["sources"]}
+    assert read["patient.pregnant"] == "Observation/preg-status"
+    assert read["patient.gestational_week"] == "Observation/preg-ga"
+
+
 def test_fhir_assess_bad_unit_is_422_naming_resource_and_element(service: Any) -> None:
     b = _hl7()
     b["entry"][1]["resource"]["valueQuantity"]["code"] = "cm"

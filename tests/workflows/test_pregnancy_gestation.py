@@ -59,3 +59,13 @@ def test_tdm_regimen_for_a_pregnant_patient_says_pregnancy_is_outside_both_model
     warnings = tdm_consult(parse_case(doc)).tdm.recommendation.warnings
     note = next(w for w in warnings if "Pregnancy is outside both models" in w)
     assert "week 24, second trimester" in note and "only the measured levels" in note
+
+
+def test_patient_summary_carries_the_gestation_for_every_interface() -> None:
+    g = _assess(pregnant=True, gestational_week=12).patient.gestation
+    assert g is not None
+    assert (g.gestational_week, g.trimester, g.text) == (12, 1, "week 12, first trimester")
+    g = _assess(pregnant=True).patient.gestation
+    assert g is not None and (g.gestational_week, g.trimester, g.text) == (
+        None, None, "gestation not recorded")
+    assert _assess().patient.gestation is None

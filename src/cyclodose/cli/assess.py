@@ -99,6 +99,8 @@ def _patient(a: Assessment) -> Table:
     t.add_row("dialysis", p.dialysis)
     t.add_row("pregnant / breastfeeding", f"{'yes' if p.pregnant else 'no'} / "
                                           f"{'yes' if p.breastfeeding else 'no'}")
+    if p.gestation is not None:  # shown only for a pregnant patient
+        t.add_row("gestation", p.gestation.text)
     t.add_row("alcohol", p.alcohol)
     for note in p.renal.notes:
         t.add_row("", f"[dim]{escape(note)}[/dim]")
@@ -152,13 +154,15 @@ def _style(status: str) -> str:
     return "green" if status == "recommended" else "bold red"
 
 
-def _lead(a: Assessment) -> None:
-    """The headline: the lead recommendation and its status (workflows.lead decides)."""
+def print_lead(a: Assessment, *, with_reason: bool = True) -> None:
+    """The headline: the lead recommendation and its status (workflows.lead decides). The
+    reason names the reference sections, so `cyclodose tdm`, which shows none, leaves it out."""
     lead = a.lead
     style = _style(lead.status)
     console.print(f"[bold]Recommendation (lead)[/bold]: [{style}]{escape(lead.headline)}"
                   f"[/{style}]")
-    console.print(f"  [dim]{escape(lead.reason)}[/dim]")
+    if with_reason:
+        console.print(f"  [dim]{escape(lead.reason)}[/dim]")
 
 
 def _recommendation(a: Assessment, title: str, reference: bool) -> None:
@@ -234,7 +238,7 @@ def _unrecognised(a: Assessment) -> None:
 def render(a: Assessment) -> None:
     console.print(f"[bold]cyclodose {a.cyclodose_version}[/bold] assessment "
                   f"(PK model setting: {escape(a.model)})")
-    _lead(a)
+    print_lead(a)
     console.print(_patient(a))
     console.print(_findings(a) if a.findings else "Findings: none")
     for section in a.lead.sections:  # the lead first, then the references (workflows.lead)

@@ -73,8 +73,10 @@ def tdm(
     if as_json:
         print_json(consult.model_dump(mode="json"))
     else:
+        from cyclodose.cli.assess import print_lead
         from cyclodose.render.tdm_text import detail
 
+        print_lead(consult.assessment, with_reason=False)  # the lead policy of `assess`
         for part in detail(consult.tdm):
             console.print(part, highlight=False)
         if plot is not None:

@@ -98,6 +98,8 @@ def _patient_table(case: Case, assessment: Assessment) -> str:
         renal = "not available"
     rows.append(["Renal function", renal])
     rows.append(["Dialysis", p.dialysis])
+    if ap.gestation is not None:  # a pregnant patient only
+        rows.append(["Pregnancy", f"pregnant, {ap.gestation.text}"])
     if case.comedications:
         rows.append(["Co-medications", ", ".join(case.comedications)])
     return _table(None, rows)

@@ -16,7 +16,7 @@ from cyclodose.clinical.breastfeeding import BreastfeedingEstimate
 from cyclodose.clinical.breastfeeding import estimate as breastfeeding_estimate
 from cyclodose.clinical.dosing import Recommendation, max_24h_dose_mg, recommend
 from cyclodose.clinical.monitoring import MonitoringItem, plan
-from cyclodose.clinical.patient import AgeGroup, RenalFunction, age_group, bmi_kg_m2
+from cyclodose.clinical.patient import AgeGroup, RenalFunction, age_group, bmi_kg_m2, gestation
 from cyclodose.clinical.regimen_policy import (
     hold_text,
     holding,
@@ -38,6 +38,17 @@ from cyclodose.workflows.model_informed import (
 )
 from cyclodose.workflows.tdm import TdmSection, TdmUnavailable, tdm_section
 from cyclodose.workflows.tdm.section import TdmRecommendation
+
+
+class Gestation(BaseModel):
+    """A pregnant patient's gestation as entered, shown wherever the patient is shown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gestational_week: int | None = Field(description="completed weeks, as entered")
+    trimester: int | None = Field(description="as entered, or from the gestational week")
+    text: str = Field(description="'week 24, second trimester', 'second trimester, week not "
+                      "recorded' or 'gestation not recorded'")
 
 
 class PatientSummary(BaseModel):
@@ -62,6 +73,7 @@ class PatientSummary(BaseModel):
     breastfeeding: bool
     alcohol: str
     renal: RenalFunction
+    gestation: Gestation | None = Field(default=None, description="for a pregnant patient only")
 
 
 class Assessment(BaseModel):
@@ -125,6 +137,8 @@ def _summary(case: Case, renal: RenalFunction) -> PatientSummary:
         renal_category=renal.kdigo_category, ckd_epi_ml_min_173m2=renal.ckd_epi_ml_min_173m2,
         dialysis=p.dialysis, pregnant=p.pregnant, breastfeeding=p.breastfeeding,
         alcohol=p.alcohol, renal=renal,
+        gestation=Gestation(gestational_week=p.gestational_week, trimester=p.trimester,
+                            text=gestation(p)) if p.pregnant else None,
     )
 
 

@@ -47,7 +47,8 @@ _TDM_NOT_TO_GIVE = {
                                    f"likely than not to peak above {CEILING_MG_L:g} mg/L; review "
                                    "the levels and the dose history",
 }
-_NOT_INSTEAD = ("The guideline and population-model regimens below do not use the levels and "
+# No "below": `cyclodose tdm` and the consult report show this headline without those sections.
+_NOT_INSTEAD = ("The guideline and population-model regimens do not use the levels and "
                 "do not replace the TDM result.")
 
 

@@ -21,9 +21,10 @@ router = APIRouter()
 # The fields of the form that have an error slot beside them.
 SLOTS = tuple(f"patient.{n}" for n in (
     "age_years", "sex", "weight_kg", "height_cm", "serum_creatinine", "serum_creatinine.value",
-    "serum_creatinine.unit", "crcl_ml_min", "dialysis", "alcohol", "pregnant", "breastfeeding",
-    "conditions")) + ("comedications", "regimen", "regimen.amount_mg", "regimen.interval_h",
-                      "regimen.start", "regimen.count")
+    "serum_creatinine.unit", "crcl_ml_min", "dialysis", "alcohol", "pregnant", "gestational_week",
+    "trimester", "breastfeeding", "conditions")) + (
+    "comedications", "regimen", "regimen.amount_mg", "regimen.interval_h", "regimen.start",
+    "regimen.count")
 
 
 def beside(problems: list[Any], slots: tuple[str, ...]) -> dict[str, str]:

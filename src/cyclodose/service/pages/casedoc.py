@@ -13,7 +13,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 PATIENT_FIELDS = ("age_years", "sex", "weight_kg", "height_cm", "crcl_ml_min", "dialysis",
-                  "alcohol")
+                  "alcohol", "gestational_week", "trimester")
 FLAGS = ("pregnant", "breastfeeding")
 REGIMEN_FIELDS = ("amount_mg", "interval_h", "start", "count")
 
