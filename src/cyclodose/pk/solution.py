@@ -19,6 +19,7 @@ compartment amounts exactly from one covariate segment to the next.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import factorial
@@ -30,6 +31,7 @@ from cyclodose.pk.params import Params
 
 _CHUNK = 2_000_000  # elements per (individual x dose x time) block
 SEQUENTIAL_BLOCK = 16_384  # individuals x times per block of the final superposition
+FEW_TIMES = 8  # fewer times than this: the final superposition one time at a time
 SEQUENTIAL_ELEMENTS = 16_000  # individuals x doses x times above which `amounts_sequential` wins
 # (measured crossover, both bundled models, with its first-order shortcut: ~10-20k)
 
@@ -217,7 +219,9 @@ def dose_response(r: Rates, comps: Sequence[int], s: np.ndarray, a: np.ndarray,
     out = np.zeros((n, len(comps), nt))
     if nd == 0:
         return out
-    low = np.broadcast_to(np.asarray(lower, dtype=float).reshape(-1, 1), (n, 1))
+    # no lower bound: NaN entries give NaN tau, not live either way
+    low = None if np.ndim(lower) == 0 and lower == -np.inf else \
+        np.broadcast_to(np.asarray(lower, dtype=float).reshape(-1, 1), (n, 1))
     rows = max(1, _CHUNK // max(1, nd * nt))
     for i0 in range(0, n, rows):
         sl = slice(i0, i0 + rows)
@@ -226,7 +230,9 @@ def dose_response(r: Rates, comps: Sequence[int], s: np.ndarray, a: np.ndarray,
                    k=r.k[sl, :, None] if r.k.shape[0] > 1 else r.k[..., None],
                    n_stages=r.n_stages)
         tau = t[sl, None, :] - s[sl, :, None]  # (rows, nd, nt)
-        live = (tau >= 0.0) & (s[sl, :, None] >= low[sl, :, None])
+        live = tau >= 0.0
+        if low is not None:
+            live &= s[sl, :, None] >= low[sl, :, None]
         tau = np.where(live, tau, 0.0)
         w = np.where(live, a[sl, :, None], 0.0)
         for ci, c in enumerate(comps):
@@ -249,75 +255,156 @@ def _rows(x: np.ndarray, n: int) -> np.ndarray:
 def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: np.ndarray,
                        t: np.ndarray, comps: Sequence[int]) -> np.ndarray:
     """Same as `amounts` for one covariate segment, by propagating the state from entry to
-    entry: O(times x compartments) instead of O(times x doses) for long histories.
+    entry: O(times x compartments) instead of O(times x doses) for long histories. `t` is
+    (nt,), shared by every individual, or (n, nt).
 
     The lag shifts every entry of an individual equally, so entries keep the order of
     the doses and the gaps between them are shared by all individuals. A regular history
-    has one gap: its transition matrix is computed once and applied at every dose. With
-    fewer times than entries per row, only the states that some time follows are kept
-    (one slot each, contiguous per slot)."""
+    has one gap: its transition matrix is computed once and applied at every dose. Only
+    the states that some time follows are kept (one slot each)."""
     order = np.argsort(dose_times_h, kind="stable")
     td, ad = dose_times_h[order], dose_amounts_mg[order]
-    n, nd, ns = par.size, td.size, par.n_stages + 2
-    out = np.zeros((n, len(comps), t.shape[1]))
-    last = np.searchsorted(td, t - par.tlag_h[:, None], side="right") - 1  # (n, nt)
-    live = last >= 0
-    all_live = bool(live.all())
-    if not all_live and not live.any():
+    n, ns, nt = par.size, par.n_stages + 2, t.shape[-1]
+    out = np.zeros((n, len(comps), nt))
+    lag = par.tlag_h[:, None]
+    # shared times and lags >= 0: the last entry at or before t - lag is at or before the
+    # last dose at or before t, so one search over the nt times and a few steps back per
+    # individual (`_last_entries`) replace a search over n x nt values
+    shared = t.ndim == 1 and bool(np.all(lag >= 0.0))
+    base = np.searchsorted(td, t if shared else t - lag, side="right") - 1
+    if not np.any(base >= 0):
         return out
-    k_idx = last if all_live else np.maximum(last, 0)
-    if nd <= t.shape[1]:  # more times than entries per row: keep every state, no bookkeeping
-        needed = np.ones(nd, dtype=bool)
-        slot_of = np.arange(nd)
-        k_slot = k_idx
-    else:
-        needed = np.zeros(nd, dtype=bool)
-        needed[k_idx if all_live else k_idx[live]] = True
-        slot_of = np.cumsum(needed) - 1
-        # slot of each time's last entry (slot 0 where none: masked below)
-        k_slot = slot_of[k_idx] if all_live else np.where(live, slot_of[k_idx], 0)
-    states = np.empty((ns, int(needed.sum()), n))  # state just after each needed entry
+    needed = _needed_entries(td, base, t, lag) if shared else _used(base, td.size)
+    slot_of = np.cumsum(needed) - 1
     r = Rates.of(par)
-    gaps, which = np.unique(np.diff(td), return_inverse=True)
-    phis = [{ds: np.broadcast_to(v, (n, 1))[:, 0] for ds, v in
-             transition(r, np.full((n, 1), g)).items()} for g in gaps]
-    k_last = int(np.max(k_idx)) + 1
-    if ns == 2:
-        _propagate_first_order(phis, which, ad, par.f, needed, slot_of, states, k_last)
-    else:
-        x = [np.zeros(n) for _ in range(ns)]
-        for k in range(k_last):
-            if k:
-                phi = phis[which[k - 1]]  # lower triangular: mass only moves down the chain
-                x = [sum(phi[d, s] * x[s] for s in range(d + 1)) for d in range(ns)]
-            x[0] = x[0] + ad[k] * par.f
-            if needed[k]:
-                for c in range(ns):
-                    states[c, slot_of[k]] = x[c]
+    states = _states(r, par.f, td, ad, needed, slot_of)
+    td_pad = np.concatenate(([-np.inf], td))  # td_pad[k + 1] = td[k]; -inf: no entry
+    slot_pad = np.concatenate(([0], slot_of))  # slot 0 where no entry (masked below)
     first_order = ns == 2 and list(comps) == [1]
-    live_rows = None if all_live else live
-    # in blocks of rows that stay in the CPU cache (many times per row: a plotted band)
-    rows = max(1, SEQUENTIAL_BLOCK // max(1, t.shape[1]))
-    for i0 in range(0, n, rows):
-        sl = slice(i0, i0 + rows)
+    # in blocks of rows that stay in the CPU cache (many times per row: a plotted band);
+    # few times (the SIR proposals): one time per block, so that every operation runs
+    # along the rows instead of along 2 times per row
+    cols = nt if nt >= FEW_TIMES else 1
+    rows = max(1, SEQUENTIAL_BLOCK // cols)
+    for i0, j0 in itertools.product(range(0, n, rows), range(0, nt, cols)):
+        sl, cs = slice(i0, i0 + rows), slice(j0, j0 + cols)
         rb = Rates(ktr=_block(r.ktr, sl), ka=_block(r.ka, sl), k=_block(r.k, sl),
                    n_stages=r.n_stages)
-        kb = k_idx[sl]
-        flat = k_slot[sl] * n + np.arange(i0, i0 + kb.shape[0])[:, None]
-        tau = t[sl] - (td[kb] + par.tlag_h[sl, None])
-        lb = None if live_rows is None else live_rows[sl]
-        if lb is not None:
-            tau = np.where(lb, tau, 0.0)
-        gathered = [states[src].ravel()[flat] for src in range(ns)]
+        tb = t[cs] if t.ndim == 1 else t[sl, cs]
+        last = _last_entries(td_pad, base[cs] if shared else base[sl, cs], tb, lag[sl])
+        tau = last.time_since(td_pad, tb, lag[sl])
+        gathered = [last.gather(states[src, sl], slot_pad) for src in range(ns)]
         if first_order:
-            out[sl, 0, :] = _central_first_order(rb, gathered[0], gathered[1], lb, tau)
+            out[sl, 0, cs] = last.zero_dead(_central_first_order(rb, *gathered, tau))
             continue
         for ci, c in enumerate(comps):
             acc = np.zeros(tau.shape)
             for src, resp in enumerate(responses_to(rb, c, tau)):
                 acc += resp * gathered[src]
-            out[sl, ci, :] = acc if lb is None else np.where(lb, acc, 0.0)
+            out[sl, ci, cs] = last.zero_dead(acc)
     return out
+
+
+def _needed_entries(td: np.ndarray, base: np.ndarray, t: np.ndarray, lag: np.ndarray
+                    ) -> np.ndarray:
+    """Entries some (individual, shared time) may follow last: from the last one before
+    t - max(lag) to the last one before t (rounding is monotone, so fl(t - lag) lies in
+    between for every individual)."""
+    lo = np.maximum(np.searchsorted(td, t - np.max(lag), side="right") - 1, 0)
+    live = base >= 0
+    bounds = (np.bincount(lo[live], minlength=td.size + 1)
+              - np.bincount(base[live] + 1, minlength=td.size + 1))
+    return np.cumsum(bounds[:-1]) > 0
+
+
+def _used(last: np.ndarray, nd: int) -> np.ndarray:
+    needed = np.zeros(nd, dtype=bool)
+    needed[last[last >= 0]] = True
+    return needed
+
+
+@dataclass(frozen=True)
+class _LastEntries:
+    """Each (individual, time)'s last entry at or before it in a block of rows: `base`
+    ((nt,) shared, or (rows, nt)) except at (`rows`, `cols`), whose entry is `back`;
+    -1 where no entry."""
+
+    base: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    back: np.ndarray
+
+    def time_since(self, td_pad: np.ndarray, t: np.ndarray, lag: np.ndarray) -> np.ndarray:
+        """t - (entry time + lag), the arithmetic of a per-element search exactly; 0 where
+        no entry."""
+        with np.errstate(invalid="ignore"):  # -inf (no entry) from -inf: masked below
+            tau = t - (td_pad[self.base + 1] + lag)
+        if self.back.size:
+            t_back = t[self.cols] if t.ndim == 1 else t[self.rows, self.cols]
+            tau[self.rows, self.cols] = t_back - (td_pad[self.back + 1] + lag[self.rows, 0])
+        return self.zero_dead(tau)
+
+    def gather(self, states: np.ndarray, slot_pad: np.ndarray) -> np.ndarray:
+        """The states (rows, n_slots) just after each entry, at (rows, nt)."""
+        slots = slot_pad[self.base + 1]
+        out = (states[:, slots] if slots.ndim == 1
+               else np.take_along_axis(states, slots, axis=1))
+        if self.back.size:
+            out[self.rows, self.cols] = states[self.rows, slot_pad[self.back + 1]]
+        return out
+
+    def zero_dead(self, x: np.ndarray) -> np.ndarray:
+        """x with 0 where no entry precedes the time (in place)."""
+        dead = self.base < 0
+        if np.any(dead):
+            if dead.ndim == 1:
+                x[:, dead] = 0.0
+            else:
+                x[dead] = 0.0
+        if self.back.size:
+            none = self.back < 0
+            x[self.rows[none], self.cols[none]] = 0.0
+        return x
+
+
+def _last_entries(td_pad: np.ndarray, base: np.ndarray, t: np.ndarray, lag: np.ndarray
+                  ) -> _LastEntries:
+    """searchsorted(td, t - lag, 'right') - 1 for a block of rows, from `base`: the last
+    entry at or before t ((nt,) shared; lag >= 0), or already the answer ((rows, nt))."""
+    x = t - lag
+    # where the entry at base is after t - lag (flatnonzero: np.nonzero is ~15x slower)
+    rows, cols = np.divmod(np.flatnonzero(td_pad[base + 1] > x), x.shape[1])
+    back = (base[cols] if base.ndim == 1 else base[rows, cols]) - 1
+    x_back = x[rows, cols]
+    while True:  # more steps back only when a lag is longer than a dose gap
+        more = td_pad[back + 1] > x_back
+        if not np.any(more):
+            return _LastEntries(base, rows, cols, back)
+        back -= more
+
+
+def _states(r: Rates, f: np.ndarray, td: np.ndarray, ad: np.ndarray, needed: np.ndarray,
+            slot_of: np.ndarray) -> np.ndarray:
+    """The compartment amounts (n_states, n, n_slots) just after each needed entry."""
+    n, ns = f.shape[0], r.n_states
+    k_last = int(np.flatnonzero(needed)[-1]) + 1
+    states = np.empty((ns, n, int(slot_of[k_last - 1]) + 1))
+    gaps, which = np.unique(np.diff(td[:k_last]), return_inverse=True)
+    phis = [{ds: np.broadcast_to(v, (n, 1))[:, 0] for ds, v in
+             transition(r, np.full((n, 1), g)).items()} for g in gaps]
+    if ns == 2:
+        _propagate_first_order(phis, which, ad, f, needed, slot_of, states, k_last)
+        return states
+    x = [np.zeros(n) for _ in range(ns)]
+    for k in range(k_last):
+        if k:
+            phi = phis[which[k - 1]]  # lower triangular: mass only moves down the chain
+            x = [sum(phi[d, s] * x[s] for s in range(d + 1)) for d in range(ns)]
+        x[0] = x[0] + ad[k] * f
+        if needed[k]:
+            for c in range(ns):
+                states[c, :, slot_of[k]] = x[c]
+    return states
 
 
 def _propagate_first_order(phis: list[dict[tuple[int, int], np.ndarray]], which: np.ndarray,
@@ -343,34 +430,32 @@ def _propagate_first_order(phis: list[dict[tuple[int, int], np.ndarray]], which:
             dose = entering[a] = ad[k] * f
         depot += dose
         if needed[k]:
-            states[0, slot_of[k]] = depot
-            states[1, slot_of[k]] = central
+            states[0, :, slot_of[k]] = depot
+            states[1, :, slot_of[k]] = central
 
 
 def _central_first_order(r: Rates, depot: np.ndarray, central: np.ndarray,
-                         live: np.ndarray | None, tau: np.ndarray) -> np.ndarray:
+                         tau: np.ndarray) -> np.ndarray:
     """The central amount (rows, nt) of a first-order model from the depot and central
-    amounts just after each row's last entry (tau: the time since it, 0 where none; `live`
-    None: every time follows an entry): the arithmetic of `responses_to` (rows with
-    ka >= k) or of `response` (the other rows, as `responses_to` then uses) operation by
-    operation, so the same numbers, with fewer temporaries (a plotted band, a forecast or
-    the SIR proposals spend most of their time here)."""
+    amounts just after each row's last entry (tau: the time since it): the arithmetic of
+    `responses_to` (rows with ka >= k) or of `response` (the other rows, as
+    `responses_to` then uses) operation by operation, so the same numbers, with fewer
+    temporaries (a plotted band, a forecast or the SIR proposals spend most of their
+    time here). Sign changes are exact, so phi1(x) = -expm1(-x)/x is taken as
+    expm1(y)/y with y = -x, two passes fewer."""
     ka, k = r.ka, r.k
     if ka.shape[0] != tau.shape[0]:
         ka, k = (np.broadcast_to(z, (tau.shape[0], 1)) for z in (ka, k))
-    ek = np.negative(k) * tau
+    ek = np.multiply(np.negative(k), tau)
     np.exp(ek, out=ek)
     # |ka - k| is ka - k where ka >= k: one formula for both kinds of rows
-    x = np.abs(ka - k) * tau
+    y = np.multiply(np.negative(np.abs(ka - k)), tau)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.negative(x)
-        np.expm1(p, out=p)
-        np.negative(p, out=p)
-        p /= x
-    zero = x == 0.0
-    if np.any(zero):
-        p[zero] = 1.0  # phi1's limit
-    resp = ka * tau
+        p = np.expm1(y)
+        p /= y
+    if not y.all():
+        p[y == 0.0] = 1.0  # phi1's limit
+    resp = np.multiply(ka, tau)
     slow = np.flatnonzero(~(ka[:, 0] >= k[:, 0]))  # ka < k (or nan): e^(-min(ka, k) t)
     if slow.size:
         slow_rows = resp[slow]
@@ -382,7 +467,7 @@ def _central_first_order(r: Rates, depot: np.ndarray, central: np.ndarray,
     resp *= depot
     ek *= central
     resp += ek
-    return resp if live is None else np.where(live, resp, 0.0)
+    return resp
 
 
 def _block(x: np.ndarray, sl: slice) -> np.ndarray:
@@ -407,16 +492,19 @@ def amounts(segments: Sequence[Segment], dose_times_h: np.ndarray, dose_amounts_
     # of summing all doses; below these sizes the Python loop over doses costs more
     if len(segments) == 1 and x0 is None and td.ndim == 1 and td.size > 4 and (
             td.size * tt.shape[-1] > 4096 or n * td.size * tt.shape[-1] > SEQUENTIAL_ELEMENTS):
-        tt = np.broadcast_to(tt, (n, tt.shape[-1])) if tt.ndim == 1 else _rows(tt, n)
+        tt = tt if tt.ndim == 1 else _rows(tt, n)
         ad1 = np.broadcast_to(np.asarray(dose_amounts_mg, dtype=float), td.shape)
         return amounts_sequential(base, td, ad1, tt, comps)
     td = np.broadcast_to(td, (n, td.shape[-1])) if td.ndim == 1 else _rows(td, n)
     ad = np.asarray(dose_amounts_mg, dtype=float)
     ad = np.broadcast_to(ad, td.shape) if ad.ndim == 1 else _rows(ad, n)
     s = td + base.tlag_h[:, None]
+    t = np.broadcast_to(tt, (n, tt.shape[-1])) if tt.ndim == 1 else _rows(tt, n)
+    if len(segments) == 1 and x0 is None and t0 == -np.inf and np.all(tt < np.inf):
+        # one segment holding every time, every dose counting: the sum over doses alone,
+        # the loop's numbers without its masks and copies (a MAP search's many small calls)
+        return dose_response(Rates.of(base), comps, s, ad * base.f[:, None], t)
     a = np.where(s >= t0, ad * base.f[:, None], 0.0)
-    t = np.asarray(times_h, dtype=float)
-    t = np.broadcast_to(t, (n, t.shape[-1])) if t.ndim == 1 else _rows(t, n)
     out = np.zeros((n, len(comps), t.shape[1]))
     ns = base.n_stages + 2
     x = None if x0 is None else np.array(_rows(np.asarray(x0, dtype=float), n))
