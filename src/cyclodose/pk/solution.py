@@ -19,7 +19,6 @@ compartment amounts exactly from one covariate segment to the next.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import factorial
@@ -31,7 +30,7 @@ from cyclodose.pk.params import Params
 
 _CHUNK = 2_000_000  # elements per (individual x dose x time) block
 SEQUENTIAL_BLOCK = 16_384  # individuals x times per block of the final superposition
-FEW_TIMES = 8  # fewer times than this: the final superposition one time at a time
+SHARED_SEARCH = 2048  # individuals x times above which one search over shared times wins
 SEQUENTIAL_ELEMENTS = 16_000  # individuals x doses x times above which `amounts_sequential` wins
 # (measured crossover, both bundled models, with its first-order shortcut: ~10-20k)
 
@@ -43,26 +42,28 @@ def phi1(x: np.ndarray) -> np.ndarray:
     return np.where(x == 0.0, 1.0, out)
 
 
-def gamma_p_int(q: int, z: np.ndarray) -> np.ndarray:
-    """Regularised lower incomplete gamma P(q, z) for integer q >= 1 and z >= 0.
+def gamma_p_int(q: int, z: np.ndarray, ez: np.ndarray | None = None) -> np.ndarray:
+    """Regularised lower incomplete gamma P(q, z) for integer q >= 1 and z >= 0 (`ez`:
+    e^-z when the caller has it already).
 
     1 - e^-z sum_{j<q} z^j/j! for z >= 1 (relative error < 1e-12 for q <= 8), and
     e^-z z^q/q! sum_j z^j q!/(q+j)! (20 terms, converged to 1e-17) below 1: several
     times faster than scipy's general gammainc, which matters in the transit model."""
     z = np.asarray(z, dtype=float)
+    ez = np.exp(-z) if ez is None else ez
     head = np.ones_like(z)
     term = np.ones_like(z)
     for j in range(1, q):
         term = term * z / j
         head = head + term
-    out = 1.0 - np.exp(-z) * head
+    out = 1.0 - ez * head
     small = z < 1.0
     if np.any(small):
         zs = z[small]
         series = np.ones_like(zs)
         for j in range(20, 0, -1):
             series = 1.0 + series * zs / (q + j)
-        out[small] = np.exp(-zs) * zs**q / factorial(q) * series
+        out[small] = ez[small] * zs**q / factorial(q) * series
     return out
 
 
@@ -140,18 +141,19 @@ def response(r: Rates, src: int, dst: int, t: np.ndarray) -> np.ndarray:
     return ka / (ka - r.k) * (_chain(q, r.k, r.ktr, t) - _chain(q, ka, r.ktr, t))
 
 
-def _chains_all(s_max: int, lam: np.ndarray, ktr: np.ndarray, t: np.ndarray
-                ) -> list[np.ndarray] | None:
+def _chains_all(s_max: int, lam: np.ndarray, ktr: np.ndarray, t: np.ndarray,
+                base: np.ndarray | None = None) -> list[np.ndarray] | None:
     """[I_1, ..., I_s_max] of `_chain` sharing one exponential: P(s_max, z) directly, then
     P(q, z) = P(q + 1, z) + e^-z z^q / q! downwards (adding positive terms: stable).
-    None when the rates cross somewhere (the caller then uses `_chain` per q)."""
+    None when the rates cross somewhere (the caller then uses `_chain` per q). `base`:
+    e^(-lam t) when the caller has it already."""
     c = ktr - lam
     if not np.all(c > 1e-6 * ktr):
         return None
     z = c * t
     ez = np.exp(-z)
-    base = np.exp(-lam * t)
-    p = gamma_p_int(s_max, z)
+    base = np.exp(-lam * t) if base is None else base
+    p = gamma_p_int(s_max, z, ez)
     out = [np.empty(0)] * s_max
     out[s_max - 1] = (ktr / c) ** s_max * base * p
     for q in range(s_max - 1, 0, -1):
@@ -163,18 +165,17 @@ def _chains_all(s_max: int, lam: np.ndarray, ktr: np.ndarray, t: np.ndarray
 def responses_to(r: Rates, dst: int, t: np.ndarray) -> list[np.ndarray]:
     """[response(r, src, dst, t) for src in 0..dst], sharing the chain integrals."""
     m = r.n_stages
-    if m == 0 and dst == 1 and np.all(r.ka >= r.k):
-        # first-order absorption, the usual ka >= k: central <- depot shares e^(-k t) with
-        # central <- central (the same numbers as `response`, one exponential fewer)
+    if m == 0 and dst == 1:
         ek = np.exp(-r.k * t)
-        return [r.ka * t * ek * phi1((r.ka - r.k) * t), ek]
+        return [_central_from_absorption(r, t, ek), ek]
     if dst < m or m == 0:
         return [response(r, src, dst, t) for src in range(dst + 1)]
     if dst == m:
-        chains_ka = _chains_all(m, r.ka, r.ktr, t)
+        e_ka = np.exp(-r.ka * t)  # absorption <- absorption, and the chains' e^(-ka t)
+        chains_ka = _chains_all(m, r.ka, r.ktr, t, base=e_ka)
         if chains_ka is None:
             return [response(r, src, dst, t) for src in range(dst + 1)]
-        return [chains_ka[m - src - 1] for src in range(m)] + [np.exp(-r.ka * t)]
+        return [chains_ka[m - src - 1] for src in range(m)] + [e_ka]
     # the central compartment: the chains at ka only where it is not nudged apart from k
     # (`_separated` leaves every other entry as it is, so the chains are the same numbers)
     ka = _separated(r.ka, r.k)
@@ -182,15 +183,24 @@ def responses_to(r: Rates, dst: int, t: np.ndarray) -> list[np.ndarray]:
         ka = r.ka
     if not np.all(r.ktr - r.ka > 1e-6 * r.ktr):  # rates crossing: the general forms
         return [response(r, src, dst, t) for src in range(dst + 1)]
-    chains_k = _chains_all(m, r.k, r.ktr, t)
+    ek = np.exp(-r.k * t)  # central <- central, and the chains' e^(-k t)
+    chains_k = _chains_all(m, r.k, r.ktr, t, base=ek)
     chains_kas = _chains_all(m, ka, r.ktr, t)
     if chains_k is None or chains_kas is None:
         return [response(r, src, dst, t) for src in range(dst + 1)]
     scale = ka / (ka - r.k)
     out = [scale * (chains_k[m - src - 1] - chains_kas[m - src - 1]) for src in range(m)]
-    out.append(response(r, m, dst, t))
-    out.append(np.exp(-r.k * t))
+    out.append(_central_from_absorption(r, t, ek))
+    out.append(ek)
     return out
+
+
+def _central_from_absorption(r: Rates, t: np.ndarray, ek: np.ndarray) -> np.ndarray:
+    """`response` central <- absorption; when every ka >= k (the usual case) its
+    e^(-min(ka, k) t) is e^(-k t), which the caller has already: the same numbers."""
+    if np.all(r.ka >= r.k):
+        return r.ka * t * ek * phi1((r.ka - r.k) * t)
+    return response(r, r.n_stages, r.n_stages + 1, t)
 
 
 def transition(r: Rates, t: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
@@ -267,72 +277,62 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
     n, ns, nt = par.size, par.n_stages + 2, t.shape[-1]
     out = np.zeros((n, len(comps), nt))
     lag = par.tlag_h[:, None]
-    # shared times and lags >= 0: the last entry at or before t - lag is at or before the
-    # last dose at or before t, so one search over the nt times and a few steps back per
-    # individual (`_last_entries`) replace a search over n x nt values
-    shared = t.ndim == 1 and bool(np.all(lag >= 0.0))
-    base = np.searchsorted(td, t if shared else t - lag, side="right") - 1
-    if not np.any(base >= 0):
-        return out
-    needed = _needed_entries(td, base, t, lag) if shared else _used(base, td.size)
-    slot_of = np.cumsum(needed) - 1
-    r = Rates.of(par)
-    states = _states(r, par.f, td, ad, needed, slot_of)
     td_pad = np.concatenate(([-np.inf], td))  # td_pad[k + 1] = td[k]; -inf: no entry
+    last = _last_entries(td, td_pad, t, lag)
+    needed = last.used(td.size)
+    if not needed.any():
+        return out
+    slot_of = np.cumsum(needed) - 1
     slot_pad = np.concatenate(([0], slot_of))  # slot 0 where no entry (masked below)
+    r = Rates.of(par)
+    # written slot by slot, read individual by individual
+    states = np.ascontiguousarray(_states(r, par.f, td, ad, needed, slot_of).transpose(0, 2, 1))
     first_order = ns == 2 and list(comps) == [1]
-    # in blocks of rows that stay in the CPU cache (many times per row: a plotted band);
-    # few times (the SIR proposals): one time per block, so that every operation runs
-    # along the rows instead of along 2 times per row
-    cols = nt if nt >= FEW_TIMES else 1
-    rows = max(1, SEQUENTIAL_BLOCK // cols)
-    for i0, j0 in itertools.product(range(0, n, rows), range(0, nt, cols)):
-        sl, cs = slice(i0, i0 + rows), slice(j0, j0 + cols)
+    # in blocks of rows that stay in the CPU cache (many times per row: a plotted band)
+    rows = max(1, SEQUENTIAL_BLOCK // nt)
+    for i0 in range(0, n, rows):
+        sl = slice(i0, i0 + rows)
         rb = Rates(ktr=_block(r.ktr, sl), ka=_block(r.ka, sl), k=_block(r.k, sl),
                    n_stages=r.n_stages)
-        tb = t[cs] if t.ndim == 1 else t[sl, cs]
-        last = _last_entries(td_pad, base[cs] if shared else base[sl, cs], tb, lag[sl])
-        tau = last.time_since(td_pad, tb, lag[sl])
-        gathered = [last.gather(states[src, sl], slot_pad) for src in range(ns)]
+        tb = t if t.ndim == 1 else t[sl]
+        lb = last.rows_of(sl)
+        tau = lb.time_since(td_pad, tb, lag[sl])
+        gathered = [lb.gather(states[src, sl], slot_pad) for src in range(ns)]
         if first_order:
-            out[sl, 0, cs] = last.zero_dead(_central_first_order(rb, *gathered, tau))
+            out[sl, 0, :] = lb.zero_dead(_central_first_order(rb, *gathered, tau))
             continue
         for ci, c in enumerate(comps):
             acc = np.zeros(tau.shape)
             for src, resp in enumerate(responses_to(rb, c, tau)):
                 acc += resp * gathered[src]
-            out[sl, ci, cs] = last.zero_dead(acc)
+            out[sl, ci, :] = lb.zero_dead(acc)
     return out
-
-
-def _needed_entries(td: np.ndarray, base: np.ndarray, t: np.ndarray, lag: np.ndarray
-                    ) -> np.ndarray:
-    """Entries some (individual, shared time) may follow last: from the last one before
-    t - max(lag) to the last one before t (rounding is monotone, so fl(t - lag) lies in
-    between for every individual)."""
-    lo = np.maximum(np.searchsorted(td, t - np.max(lag), side="right") - 1, 0)
-    live = base >= 0
-    bounds = (np.bincount(lo[live], minlength=td.size + 1)
-              - np.bincount(base[live] + 1, minlength=td.size + 1))
-    return np.cumsum(bounds[:-1]) > 0
-
-
-def _used(last: np.ndarray, nd: int) -> np.ndarray:
-    needed = np.zeros(nd, dtype=bool)
-    needed[last[last >= 0]] = True
-    return needed
 
 
 @dataclass(frozen=True)
 class _LastEntries:
-    """Each (individual, time)'s last entry at or before it in a block of rows: `base`
-    ((nt,) shared, or (rows, nt)) except at (`rows`, `cols`), whose entry is `back`;
-    -1 where no entry."""
+    """Each (individual, time)'s last entry at or before it: `base` ((nt,) shared, or
+    (rows, nt)) except at (`rows`, `cols`) (sorted by row), whose entry is `back`; -1
+    where no entry."""
 
     base: np.ndarray
     rows: np.ndarray
     cols: np.ndarray
     back: np.ndarray
+
+    def used(self, nd: int) -> np.ndarray:
+        """The entries some time follows (and the shared bases)."""
+        needed = np.zeros(nd, dtype=bool)
+        needed[self.base[self.base >= 0]] = True
+        needed[self.back[self.back >= 0]] = True
+        return needed
+
+    def rows_of(self, sl: slice) -> _LastEntries:
+        """The same for a block of rows."""
+        i0 = sl.start
+        lo, hi = np.searchsorted(self.rows, [i0, sl.stop])
+        base = self.base if self.base.ndim == 1 else self.base[sl]
+        return _LastEntries(base, self.rows[lo:hi] - i0, self.cols[lo:hi], self.back[lo:hi])
 
     def time_since(self, td_pad: np.ndarray, t: np.ndarray, lag: np.ndarray) -> np.ndarray:
         """t - (entry time + lag), the arithmetic of a per-element search exactly; 0 where
@@ -347,8 +347,10 @@ class _LastEntries:
     def gather(self, states: np.ndarray, slot_pad: np.ndarray) -> np.ndarray:
         """The states (rows, n_slots) just after each entry, at (rows, nt)."""
         slots = slot_pad[self.base + 1]
-        out = (states[:, slots] if slots.ndim == 1
-               else np.take_along_axis(states, slots, axis=1))
+        # np.take: a C-ordered result (fancy indexing gives F order here, ~20 % slower
+        # arithmetic on it afterwards)
+        out = (np.take(states, slots, axis=1) if slots.ndim == 1
+               else states.ravel()[slots + states.shape[1] * np.arange(states.shape[0])[:, None]])
         if self.back.size:
             out[self.rows, self.cols] = states[self.rows, slot_pad[self.back + 1]]
         return out
@@ -367,14 +369,21 @@ class _LastEntries:
         return x
 
 
-def _last_entries(td_pad: np.ndarray, base: np.ndarray, t: np.ndarray, lag: np.ndarray
+def _last_entries(td: np.ndarray, td_pad: np.ndarray, t: np.ndarray, lag: np.ndarray
                   ) -> _LastEntries:
-    """searchsorted(td, t - lag, 'right') - 1 for a block of rows, from `base`: the last
-    entry at or before t ((nt,) shared; lag >= 0), or already the answer ((rows, nt))."""
+    """searchsorted(td, t - lag, 'right') - 1, each individual's last entry at or before
+    each time. For shared times (nt,) and lags >= 0 the last entry at or before t - lag is
+    at or before the last dose at or before t: one search over the nt times and a few
+    steps back per individual replace a search over n x nt values (when there are enough
+    of them to pay for the bookkeeping)."""
     x = t - lag
+    if t.ndim == 2 or x.size <= SHARED_SEARCH or not np.all(lag >= 0.0):
+        none = np.empty(0, dtype=np.intp)
+        return _LastEntries(np.searchsorted(td, x, side="right") - 1, none, none, none)
+    base = np.searchsorted(td, t, side="right") - 1
     # where the entry at base is after t - lag (flatnonzero: np.nonzero is ~15x slower)
     rows, cols = np.divmod(np.flatnonzero(td_pad[base + 1] > x), x.shape[1])
-    back = (base[cols] if base.ndim == 1 else base[rows, cols]) - 1
+    back = base[cols] - 1
     x_back = x[rows, cols]
     while True:  # more steps back only when a lag is longer than a dose gap
         more = td_pad[back + 1] > x_back
@@ -385,10 +394,10 @@ def _last_entries(td_pad: np.ndarray, base: np.ndarray, t: np.ndarray, lag: np.n
 
 def _states(r: Rates, f: np.ndarray, td: np.ndarray, ad: np.ndarray, needed: np.ndarray,
             slot_of: np.ndarray) -> np.ndarray:
-    """The compartment amounts (n_states, n, n_slots) just after each needed entry."""
+    """The compartment amounts (n_states, n_slots, n) just after each needed entry."""
     n, ns = f.shape[0], r.n_states
     k_last = int(np.flatnonzero(needed)[-1]) + 1
-    states = np.empty((ns, n, int(slot_of[k_last - 1]) + 1))
+    states = np.empty((ns, int(slot_of[k_last - 1]) + 1, n))
     gaps, which = np.unique(np.diff(td[:k_last]), return_inverse=True)
     phis = [{ds: np.broadcast_to(v, (n, 1))[:, 0] for ds, v in
              transition(r, np.full((n, 1), g)).items()} for g in gaps]
@@ -399,12 +408,23 @@ def _states(r: Rates, f: np.ndarray, td: np.ndarray, ad: np.ndarray, needed: np.
     for k in range(k_last):
         if k:
             phi = phis[which[k - 1]]  # lower triangular: mass only moves down the chain
-            x = [sum(phi[d, s] * x[s] for s in range(d + 1)) for d in range(ns)]
+            x = [_row_times(phi, d, x) for d in range(ns)]
         x[0] = x[0] + ad[k] * f
         if needed[k]:
             for c in range(ns):
-                states[c, :, slot_of[k]] = x[c]
+                states[c, slot_of[k]] = x[c]
     return states
+
+
+def _row_times(phi: dict[tuple[int, int], np.ndarray], d: int, x: list[np.ndarray]
+               ) -> np.ndarray:
+    """Row d of Phi times x: the products summed in order, in place (every term is >= 0
+    and the last one, from the diagonal, never -0, so starting at the first product
+    instead of 0 changes no bit)."""
+    acc = phi[d, 0] * x[0]
+    for s in range(1, d + 1):
+        acc += phi[d, s] * x[s]
+    return acc
 
 
 def _propagate_first_order(phis: list[dict[tuple[int, int], np.ndarray]], which: np.ndarray,
@@ -430,8 +450,8 @@ def _propagate_first_order(phis: list[dict[tuple[int, int], np.ndarray]], which:
             dose = entering[a] = ad[k] * f
         depot += dose
         if needed[k]:
-            states[0, :, slot_of[k]] = depot
-            states[1, :, slot_of[k]] = central
+            states[0, slot_of[k]] = depot
+            states[1, slot_of[k]] = central
 
 
 def _central_first_order(r: Rates, depot: np.ndarray, central: np.ndarray,
