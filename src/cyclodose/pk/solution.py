@@ -51,12 +51,17 @@ def gamma_p_int(q: int, z: np.ndarray, ez: np.ndarray | None = None) -> np.ndarr
     times faster than scipy's general gammainc, which matters in the transit model."""
     z = np.asarray(z, dtype=float)
     ez = np.exp(-z) if ez is None else ez
+    # head = 1 + z + z^2/2 + ... (q terms), in place; the term 1 * z / 1 is z exactly
     head = np.ones_like(z)
-    term = np.ones_like(z)
-    for j in range(1, q):
-        term = term * z / j
-        head = head + term
-    out = 1.0 - ez * head
+    if q > 1:
+        head += z
+        term = z.copy()
+        for j in range(2, q):
+            term *= z
+            term /= j
+            head += term
+    out = ez * head
+    np.subtract(1.0, out, out=out)
     small = z < 1.0
     if np.any(small):
         zs = z[small]
@@ -157,7 +162,10 @@ def _chains_all(s_max: int, lam: np.ndarray, ktr: np.ndarray, t: np.ndarray,
     out = [np.empty(0)] * s_max
     out[s_max - 1] = (ktr / c) ** s_max * base * p
     for q in range(s_max - 1, 0, -1):
-        p = p + ez * z**q / factorial(q)
+        step = z**q  # e^-z z^q / q!, in place (the same products in the same order)
+        np.multiply(ez, step, out=step)
+        step /= factorial(q)
+        p += step
         out[q - 1] = (ktr / c) ** q * base * p
     return out
 
