@@ -307,7 +307,8 @@ def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: n
         tau = lb.time_since(td_pad, tb, lag[sl])
         gathered = [lb.gather(states[src, sl], slot_pad) for src in range(ns)]
         if first_order:
-            out[sl, 0, :] = lb.zero_dead(_central_first_order(rb, *gathered, tau))
+            depot, central = gathered
+            out[sl, 0, :] = lb.zero_dead(_central_first_order(rb, depot, central, tau))
             continue
         for ci, c in enumerate(comps):
             acc = np.zeros(tau.shape)
