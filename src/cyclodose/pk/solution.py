@@ -30,6 +30,7 @@ from cyclodose.pk.params import Params
 
 _CHUNK = 2_000_000  # elements per (individual x dose x time) block
 SEQUENTIAL_BLOCK = 16_384  # individuals x times per block of the final superposition
+SHARED_SEARCH = 2048  # individuals x times above which one search over shared times wins
 SEQUENTIAL_ELEMENTS = 16_000  # individuals x doses x times above which `amounts_sequential` wins
 # (measured crossover, both bundled models, with its first-order shortcut: ~10-20k)
 
@@ -41,26 +42,33 @@ def phi1(x: np.ndarray) -> np.ndarray:
     return np.where(x == 0.0, 1.0, out)
 
 
-def gamma_p_int(q: int, z: np.ndarray) -> np.ndarray:
-    """Regularised lower incomplete gamma P(q, z) for integer q >= 1 and z >= 0.
+def gamma_p_int(q: int, z: np.ndarray, ez: np.ndarray | None = None) -> np.ndarray:
+    """Regularised lower incomplete gamma P(q, z) for integer q >= 1 and z >= 0 (`ez`:
+    e^-z when the caller has it already).
 
     1 - e^-z sum_{j<q} z^j/j! for z >= 1 (relative error < 1e-12 for q <= 8), and
     e^-z z^q/q! sum_j z^j q!/(q+j)! (20 terms, converged to 1e-17) below 1: several
     times faster than scipy's general gammainc, which matters in the transit model."""
     z = np.asarray(z, dtype=float)
+    ez = np.exp(-z) if ez is None else ez
+    # head = 1 + z + z^2/2 + ... (q terms), in place; the term 1 * z / 1 is z exactly
     head = np.ones_like(z)
-    term = np.ones_like(z)
-    for j in range(1, q):
-        term = term * z / j
-        head = head + term
-    out = 1.0 - np.exp(-z) * head
+    if q > 1:
+        head += z
+        term = z.copy()
+        for j in range(2, q):
+            term *= z
+            term /= j
+            head += term
+    out = ez * head
+    np.subtract(1.0, out, out=out)
     small = z < 1.0
     if np.any(small):
         zs = z[small]
         series = np.ones_like(zs)
         for j in range(20, 0, -1):
             series = 1.0 + series * zs / (q + j)
-        out[small] = np.exp(-zs) * zs**q / factorial(q) * series
+        out[small] = ez[small] * zs**q / factorial(q) * series
     return out
 
 
@@ -138,22 +146,26 @@ def response(r: Rates, src: int, dst: int, t: np.ndarray) -> np.ndarray:
     return ka / (ka - r.k) * (_chain(q, r.k, r.ktr, t) - _chain(q, ka, r.ktr, t))
 
 
-def _chains_all(s_max: int, lam: np.ndarray, ktr: np.ndarray, t: np.ndarray
-                ) -> list[np.ndarray] | None:
+def _chains_all(s_max: int, lam: np.ndarray, ktr: np.ndarray, t: np.ndarray,
+                base: np.ndarray | None = None) -> list[np.ndarray] | None:
     """[I_1, ..., I_s_max] of `_chain` sharing one exponential: P(s_max, z) directly, then
     P(q, z) = P(q + 1, z) + e^-z z^q / q! downwards (adding positive terms: stable).
-    None when the rates cross somewhere (the caller then uses `_chain` per q)."""
+    None when the rates cross somewhere (the caller then uses `_chain` per q). `base`:
+    e^(-lam t) when the caller has it already."""
     c = ktr - lam
     if not np.all(c > 1e-6 * ktr):
         return None
     z = c * t
     ez = np.exp(-z)
-    base = np.exp(-lam * t)
-    p = gamma_p_int(s_max, z)
+    base = np.exp(-lam * t) if base is None else base
+    p = gamma_p_int(s_max, z, ez)
     out = [np.empty(0)] * s_max
     out[s_max - 1] = (ktr / c) ** s_max * base * p
     for q in range(s_max - 1, 0, -1):
-        p = p + ez * z**q / factorial(q)
+        step = z**q  # e^-z z^q / q!, in place (the same products in the same order)
+        np.multiply(ez, step, out=step)
+        step /= factorial(q)
+        p += step
         out[q - 1] = (ktr / c) ** q * base * p
     return out
 
@@ -161,18 +173,17 @@ def _chains_all(s_max: int, lam: np.ndarray, ktr: np.ndarray, t: np.ndarray
 def responses_to(r: Rates, dst: int, t: np.ndarray) -> list[np.ndarray]:
     """[response(r, src, dst, t) for src in 0..dst], sharing the chain integrals."""
     m = r.n_stages
-    if m == 0 and dst == 1 and np.all(r.ka >= r.k):
-        # first-order absorption, the usual ka >= k: central <- depot shares e^(-k t) with
-        # central <- central (the same numbers as `response`, one exponential fewer)
+    if m == 0 and dst == 1:
         ek = np.exp(-r.k * t)
-        return [r.ka * t * ek * phi1((r.ka - r.k) * t), ek]
+        return [_central_from_absorption(r, t, ek), ek]
     if dst < m or m == 0:
         return [response(r, src, dst, t) for src in range(dst + 1)]
     if dst == m:
-        chains_ka = _chains_all(m, r.ka, r.ktr, t)
+        e_ka = np.exp(-r.ka * t)  # absorption <- absorption, and the chains' e^(-ka t)
+        chains_ka = _chains_all(m, r.ka, r.ktr, t, base=e_ka)
         if chains_ka is None:
             return [response(r, src, dst, t) for src in range(dst + 1)]
-        return [chains_ka[m - src - 1] for src in range(m)] + [np.exp(-r.ka * t)]
+        return [chains_ka[m - src - 1] for src in range(m)] + [e_ka]
     # the central compartment: the chains at ka only where it is not nudged apart from k
     # (`_separated` leaves every other entry as it is, so the chains are the same numbers)
     ka = _separated(r.ka, r.k)
@@ -180,15 +191,24 @@ def responses_to(r: Rates, dst: int, t: np.ndarray) -> list[np.ndarray]:
         ka = r.ka
     if not np.all(r.ktr - r.ka > 1e-6 * r.ktr):  # rates crossing: the general forms
         return [response(r, src, dst, t) for src in range(dst + 1)]
-    chains_k = _chains_all(m, r.k, r.ktr, t)
+    ek = np.exp(-r.k * t)  # central <- central, and the chains' e^(-k t)
+    chains_k = _chains_all(m, r.k, r.ktr, t, base=ek)
     chains_kas = _chains_all(m, ka, r.ktr, t)
     if chains_k is None or chains_kas is None:
         return [response(r, src, dst, t) for src in range(dst + 1)]
     scale = ka / (ka - r.k)
     out = [scale * (chains_k[m - src - 1] - chains_kas[m - src - 1]) for src in range(m)]
-    out.append(response(r, m, dst, t))
-    out.append(np.exp(-r.k * t))
+    out.append(_central_from_absorption(r, t, ek))
+    out.append(ek)
     return out
+
+
+def _central_from_absorption(r: Rates, t: np.ndarray, ek: np.ndarray) -> np.ndarray:
+    """`response` central <- absorption; when every ka >= k (the usual case) its
+    e^(-min(ka, k) t) is e^(-k t), which the caller has already: the same numbers."""
+    if np.all(r.ka >= r.k):
+        return r.ka * t * ek * phi1((r.ka - r.k) * t)
+    return response(r, r.n_stages, r.n_stages + 1, t)
 
 
 def transition(r: Rates, t: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
@@ -217,7 +237,9 @@ def dose_response(r: Rates, comps: Sequence[int], s: np.ndarray, a: np.ndarray,
     out = np.zeros((n, len(comps), nt))
     if nd == 0:
         return out
-    low = np.broadcast_to(np.asarray(lower, dtype=float).reshape(-1, 1), (n, 1))
+    # no lower bound: NaN entries give NaN tau, not live either way
+    low = None if np.ndim(lower) == 0 and lower == -np.inf else \
+        np.broadcast_to(np.asarray(lower, dtype=float).reshape(-1, 1), (n, 1))
     rows = max(1, _CHUNK // max(1, nd * nt))
     for i0 in range(0, n, rows):
         sl = slice(i0, i0 + rows)
@@ -226,7 +248,9 @@ def dose_response(r: Rates, comps: Sequence[int], s: np.ndarray, a: np.ndarray,
                    k=r.k[sl, :, None] if r.k.shape[0] > 1 else r.k[..., None],
                    n_stages=r.n_stages)
         tau = t[sl, None, :] - s[sl, :, None]  # (rows, nd, nt)
-        live = (tau >= 0.0) & (s[sl, :, None] >= low[sl, :, None])
+        live = tau >= 0.0
+        if low is not None:
+            live &= s[sl, :, None] >= low[sl, :, None]
         tau = np.where(live, tau, 0.0)
         w = np.where(live, a[sl, :, None], 0.0)
         for ci, c in enumerate(comps):
@@ -249,75 +273,167 @@ def _rows(x: np.ndarray, n: int) -> np.ndarray:
 def amounts_sequential(par: Params, dose_times_h: np.ndarray, dose_amounts_mg: np.ndarray,
                        t: np.ndarray, comps: Sequence[int]) -> np.ndarray:
     """Same as `amounts` for one covariate segment, by propagating the state from entry to
-    entry: O(times x compartments) instead of O(times x doses) for long histories.
+    entry: O(times x compartments) instead of O(times x doses) for long histories. `t` is
+    (nt,), shared by every individual, or (n, nt).
 
     The lag shifts every entry of an individual equally, so entries keep the order of
     the doses and the gaps between them are shared by all individuals. A regular history
-    has one gap: its transition matrix is computed once and applied at every dose. With
-    fewer times than entries per row, only the states that some time follows are kept
-    (one slot each, contiguous per slot)."""
+    has one gap: its transition matrix is computed once and applied at every dose. Only
+    the states that some time follows are kept (one slot each)."""
     order = np.argsort(dose_times_h, kind="stable")
     td, ad = dose_times_h[order], dose_amounts_mg[order]
-    n, nd, ns = par.size, td.size, par.n_stages + 2
-    out = np.zeros((n, len(comps), t.shape[1]))
-    last = np.searchsorted(td, t - par.tlag_h[:, None], side="right") - 1  # (n, nt)
-    live = last >= 0
-    all_live = bool(live.all())
-    if not all_live and not live.any():
+    n, ns, nt = par.size, par.n_stages + 2, t.shape[-1]
+    out = np.zeros((n, len(comps), nt))
+    lag = par.tlag_h[:, None]
+    td_pad = np.concatenate(([-np.inf], td))  # td_pad[k + 1] = td[k]; -inf: no entry
+    last = _last_entries(td, td_pad, t, lag)
+    needed = last.used(td.size)
+    if not needed.any():
         return out
-    k_idx = last if all_live else np.maximum(last, 0)
-    if nd <= t.shape[1]:  # more times than entries per row: keep every state, no bookkeeping
-        needed = np.ones(nd, dtype=bool)
-        slot_of = np.arange(nd)
-        k_slot = k_idx
-    else:
-        needed = np.zeros(nd, dtype=bool)
-        needed[k_idx if all_live else k_idx[live]] = True
-        slot_of = np.cumsum(needed) - 1
-        # slot of each time's last entry (slot 0 where none: masked below)
-        k_slot = slot_of[k_idx] if all_live else np.where(live, slot_of[k_idx], 0)
-    states = np.empty((ns, int(needed.sum()), n))  # state just after each needed entry
+    slot_of = np.cumsum(needed) - 1
+    slot_pad = np.concatenate(([0], slot_of))  # slot 0 where no entry (masked below)
     r = Rates.of(par)
-    gaps, which = np.unique(np.diff(td), return_inverse=True)
-    phis = [{ds: np.broadcast_to(v, (n, 1))[:, 0] for ds, v in
-             transition(r, np.full((n, 1), g)).items()} for g in gaps]
-    k_last = int(np.max(k_idx)) + 1
-    if ns == 2:
-        _propagate_first_order(phis, which, ad, par.f, needed, slot_of, states, k_last)
-    else:
-        x = [np.zeros(n) for _ in range(ns)]
-        for k in range(k_last):
-            if k:
-                phi = phis[which[k - 1]]  # lower triangular: mass only moves down the chain
-                x = [sum(phi[d, s] * x[s] for s in range(d + 1)) for d in range(ns)]
-            x[0] = x[0] + ad[k] * par.f
-            if needed[k]:
-                for c in range(ns):
-                    states[c, slot_of[k]] = x[c]
+    # written slot by slot, read individual by individual
+    states = np.ascontiguousarray(_states(r, par.f, td, ad, needed, slot_of).transpose(0, 2, 1))
     first_order = ns == 2 and list(comps) == [1]
-    live_rows = None if all_live else live
     # in blocks of rows that stay in the CPU cache (many times per row: a plotted band)
-    rows = max(1, SEQUENTIAL_BLOCK // max(1, t.shape[1]))
+    rows = max(1, SEQUENTIAL_BLOCK // nt)
     for i0 in range(0, n, rows):
         sl = slice(i0, i0 + rows)
         rb = Rates(ktr=_block(r.ktr, sl), ka=_block(r.ka, sl), k=_block(r.k, sl),
                    n_stages=r.n_stages)
-        kb = k_idx[sl]
-        flat = k_slot[sl] * n + np.arange(i0, i0 + kb.shape[0])[:, None]
-        tau = t[sl] - (td[kb] + par.tlag_h[sl, None])
-        lb = None if live_rows is None else live_rows[sl]
-        if lb is not None:
-            tau = np.where(lb, tau, 0.0)
-        gathered = [states[src].ravel()[flat] for src in range(ns)]
+        tb = t if t.ndim == 1 else t[sl]
+        lb = last.rows_of(sl)
+        tau = lb.time_since(td_pad, tb, lag[sl])
+        gathered = [lb.gather(states[src, sl], slot_pad) for src in range(ns)]
         if first_order:
-            out[sl, 0, :] = _central_first_order(rb, gathered[0], gathered[1], lb, tau)
+            depot, central = gathered
+            out[sl, 0, :] = lb.zero_dead(_central_first_order(rb, depot, central, tau))
             continue
         for ci, c in enumerate(comps):
             acc = np.zeros(tau.shape)
             for src, resp in enumerate(responses_to(rb, c, tau)):
                 acc += resp * gathered[src]
-            out[sl, ci, :] = acc if lb is None else np.where(lb, acc, 0.0)
+            out[sl, ci, :] = lb.zero_dead(acc)
     return out
+
+
+@dataclass(frozen=True)
+class _LastEntries:
+    """Each (individual, time)'s last entry at or before it: `base` ((nt,) shared, or
+    (rows, nt)) except at (`rows`, `cols`) (sorted by row), whose entry is `back`; -1
+    where no entry."""
+
+    base: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    back: np.ndarray
+
+    def used(self, nd: int) -> np.ndarray:
+        """The entries some time follows (and the shared bases)."""
+        needed = np.zeros(nd, dtype=bool)
+        needed[self.base[self.base >= 0]] = True
+        needed[self.back[self.back >= 0]] = True
+        return needed
+
+    def rows_of(self, sl: slice) -> _LastEntries:
+        """The same for a block of rows."""
+        i0 = sl.start
+        lo, hi = np.searchsorted(self.rows, [i0, sl.stop])
+        base = self.base if self.base.ndim == 1 else self.base[sl]
+        return _LastEntries(base, self.rows[lo:hi] - i0, self.cols[lo:hi], self.back[lo:hi])
+
+    def time_since(self, td_pad: np.ndarray, t: np.ndarray, lag: np.ndarray) -> np.ndarray:
+        """t - (entry time + lag), the arithmetic of a per-element search exactly; 0 where
+        no entry."""
+        with np.errstate(invalid="ignore"):  # -inf (no entry) from -inf: masked below
+            tau = t - (td_pad[self.base + 1] + lag)
+        if self.back.size:
+            t_back = t[self.cols] if t.ndim == 1 else t[self.rows, self.cols]
+            tau[self.rows, self.cols] = t_back - (td_pad[self.back + 1] + lag[self.rows, 0])
+        return self.zero_dead(tau)
+
+    def gather(self, states: np.ndarray, slot_pad: np.ndarray) -> np.ndarray:
+        """The states (rows, n_slots) just after each entry, at (rows, nt)."""
+        slots = slot_pad[self.base + 1]
+        # np.take: a C-ordered result (fancy indexing gives F order here, ~20 % slower
+        # arithmetic on it afterwards)
+        out = (np.take(states, slots, axis=1) if slots.ndim == 1
+               else states.ravel()[slots + states.shape[1] * np.arange(states.shape[0])[:, None]])
+        if self.back.size:
+            out[self.rows, self.cols] = states[self.rows, slot_pad[self.back + 1]]
+        return out
+
+    def zero_dead(self, x: np.ndarray) -> np.ndarray:
+        """x with 0 where no entry precedes the time (in place)."""
+        dead = self.base < 0
+        if np.any(dead):
+            if dead.ndim == 1:
+                x[:, dead] = 0.0
+            else:
+                x[dead] = 0.0
+        if self.back.size:
+            none = self.back < 0
+            x[self.rows[none], self.cols[none]] = 0.0
+        return x
+
+
+def _last_entries(td: np.ndarray, td_pad: np.ndarray, t: np.ndarray, lag: np.ndarray
+                  ) -> _LastEntries:
+    """searchsorted(td, t - lag, 'right') - 1, each individual's last entry at or before
+    each time. For shared times (nt,) and lags >= 0 the last entry at or before t - lag is
+    at or before the last dose at or before t: one search over the nt times and a few
+    steps back per individual replace a search over n x nt values (when there are enough
+    of them to pay for the bookkeeping)."""
+    x = t - lag
+    if t.ndim == 2 or x.size <= SHARED_SEARCH or not np.all(lag >= 0.0):
+        none = np.empty(0, dtype=np.intp)
+        return _LastEntries(np.searchsorted(td, x, side="right") - 1, none, none, none)
+    base = np.searchsorted(td, t, side="right") - 1
+    # where the entry at base is after t - lag (flatnonzero: np.nonzero is ~15x slower)
+    rows, cols = np.divmod(np.flatnonzero(td_pad[base + 1] > x), x.shape[1])
+    back = base[cols] - 1
+    x_back = x[rows, cols]
+    while True:  # more steps back only when a lag is longer than a dose gap
+        more = td_pad[back + 1] > x_back
+        if not np.any(more):
+            return _LastEntries(base, rows, cols, back)
+        back -= more
+
+
+def _states(r: Rates, f: np.ndarray, td: np.ndarray, ad: np.ndarray, needed: np.ndarray,
+            slot_of: np.ndarray) -> np.ndarray:
+    """The compartment amounts (n_states, n_slots, n) just after each needed entry."""
+    n, ns = f.shape[0], r.n_states
+    k_last = int(np.flatnonzero(needed)[-1]) + 1
+    states = np.empty((ns, int(slot_of[k_last - 1]) + 1, n))
+    gaps, which = np.unique(np.diff(td[:k_last]), return_inverse=True)
+    phis = [{ds: np.broadcast_to(v, (n, 1))[:, 0] for ds, v in
+             transition(r, np.full((n, 1), g)).items()} for g in gaps]
+    if ns == 2:
+        _propagate_first_order(phis, which, ad, f, needed, slot_of, states, k_last)
+        return states
+    x = [np.zeros(n) for _ in range(ns)]
+    for k in range(k_last):
+        if k:
+            phi = phis[which[k - 1]]  # lower triangular: mass only moves down the chain
+            x = [_row_times(phi, d, x) for d in range(ns)]
+        x[0] = x[0] + ad[k] * f
+        if needed[k]:
+            for c in range(ns):
+                states[c, slot_of[k]] = x[c]
+    return states
+
+
+def _row_times(phi: dict[tuple[int, int], np.ndarray], d: int, x: list[np.ndarray]
+               ) -> np.ndarray:
+    """Row d of Phi times x: the products summed in order, in place (every term is >= 0
+    and the last one, from the diagonal, never -0, so starting at the first product
+    instead of 0 changes no bit)."""
+    acc = phi[d, 0] * x[0]
+    for s in range(1, d + 1):
+        acc += phi[d, s] * x[s]
+    return acc
 
 
 def _propagate_first_order(phis: list[dict[tuple[int, int], np.ndarray]], which: np.ndarray,
@@ -348,29 +464,27 @@ def _propagate_first_order(phis: list[dict[tuple[int, int], np.ndarray]], which:
 
 
 def _central_first_order(r: Rates, depot: np.ndarray, central: np.ndarray,
-                         live: np.ndarray | None, tau: np.ndarray) -> np.ndarray:
+                         tau: np.ndarray) -> np.ndarray:
     """The central amount (rows, nt) of a first-order model from the depot and central
-    amounts just after each row's last entry (tau: the time since it, 0 where none; `live`
-    None: every time follows an entry): the arithmetic of `responses_to` (rows with
-    ka >= k) or of `response` (the other rows, as `responses_to` then uses) operation by
-    operation, so the same numbers, with fewer temporaries (a plotted band, a forecast or
-    the SIR proposals spend most of their time here)."""
+    amounts just after each row's last entry (tau: the time since it): the arithmetic of
+    `responses_to` (rows with ka >= k) or of `response` (the other rows, as
+    `responses_to` then uses) operation by operation, so the same numbers, with fewer
+    temporaries (a plotted band, a forecast or the SIR proposals spend most of their
+    time here). Sign changes are exact, so phi1(x) = -expm1(-x)/x is taken as
+    expm1(y)/y with y = -x, two passes fewer."""
     ka, k = r.ka, r.k
     if ka.shape[0] != tau.shape[0]:
         ka, k = (np.broadcast_to(z, (tau.shape[0], 1)) for z in (ka, k))
-    ek = np.negative(k) * tau
+    ek = np.multiply(np.negative(k), tau)
     np.exp(ek, out=ek)
     # |ka - k| is ka - k where ka >= k: one formula for both kinds of rows
-    x = np.abs(ka - k) * tau
+    y = np.multiply(np.negative(np.abs(ka - k)), tau)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.negative(x)
-        np.expm1(p, out=p)
-        np.negative(p, out=p)
-        p /= x
-    zero = x == 0.0
-    if np.any(zero):
-        p[zero] = 1.0  # phi1's limit
-    resp = ka * tau
+        p = np.expm1(y)
+        p /= y
+    if not y.all():
+        p[y == 0.0] = 1.0  # phi1's limit
+    resp = np.multiply(ka, tau)
     slow = np.flatnonzero(~(ka[:, 0] >= k[:, 0]))  # ka < k (or nan): e^(-min(ka, k) t)
     if slow.size:
         slow_rows = resp[slow]
@@ -382,7 +496,7 @@ def _central_first_order(r: Rates, depot: np.ndarray, central: np.ndarray,
     resp *= depot
     ek *= central
     resp += ek
-    return resp if live is None else np.where(live, resp, 0.0)
+    return resp
 
 
 def _block(x: np.ndarray, sl: slice) -> np.ndarray:
@@ -407,16 +521,19 @@ def amounts(segments: Sequence[Segment], dose_times_h: np.ndarray, dose_amounts_
     # of summing all doses; below these sizes the Python loop over doses costs more
     if len(segments) == 1 and x0 is None and td.ndim == 1 and td.size > 4 and (
             td.size * tt.shape[-1] > 4096 or n * td.size * tt.shape[-1] > SEQUENTIAL_ELEMENTS):
-        tt = np.broadcast_to(tt, (n, tt.shape[-1])) if tt.ndim == 1 else _rows(tt, n)
+        tt = tt if tt.ndim == 1 else _rows(tt, n)
         ad1 = np.broadcast_to(np.asarray(dose_amounts_mg, dtype=float), td.shape)
         return amounts_sequential(base, td, ad1, tt, comps)
     td = np.broadcast_to(td, (n, td.shape[-1])) if td.ndim == 1 else _rows(td, n)
     ad = np.asarray(dose_amounts_mg, dtype=float)
     ad = np.broadcast_to(ad, td.shape) if ad.ndim == 1 else _rows(ad, n)
     s = td + base.tlag_h[:, None]
+    t = np.broadcast_to(tt, (n, tt.shape[-1])) if tt.ndim == 1 else _rows(tt, n)
+    if len(segments) == 1 and x0 is None and t0 == -np.inf and np.all(tt < np.inf):
+        # one segment holding every time, every dose counting: the sum over doses alone,
+        # the loop's numbers without its masks and copies (a MAP search's many small calls)
+        return dose_response(Rates.of(base), comps, s, ad * base.f[:, None], t)
     a = np.where(s >= t0, ad * base.f[:, None], 0.0)
-    t = np.asarray(times_h, dtype=float)
-    t = np.broadcast_to(t, (n, t.shape[-1])) if t.ndim == 1 else _rows(t, n)
     out = np.zeros((n, len(comps), t.shape[1]))
     ns = base.n_stages + 2
     x = None if x0 is None else np.array(_rows(np.asarray(x0, dtype=float), n))
