@@ -36,7 +36,7 @@ from cyclodose.pk.solution import (
     responses_to,
     transition,
 )
-from cyclodose.pk.steady_state import metrics, steady_state_x0
+from cyclodose.pk.steady_state import metrics_each, steady_state_x0
 
 CYCLE_H = 24.0
 GRID_H = 0.125  # the grid only has to separate extremes and crossings (8 per hour)
@@ -333,16 +333,7 @@ def _time_above(conc: np.ndarray, change: np.ndarray, pair: np.ndarray, ext_t: n
 def metrics_patterns(par: Params, patterns: Sequence[DosePattern],
                      levels: Sequence[Sequence[float]] | None = None
                      ) -> list[dict[str, np.ndarray]]:
-    """`metrics_many` where it applies, else `steady_state.metrics` pattern by pattern
+    """`metrics_many` where it applies, else `steady_state.metrics_each`
     (cmax, cmin, auc24, auc_period and, with `levels`, tmic_pct (n, len(levels[j])))."""
     fast = metrics_many(par, patterns, levels)
-    if fast is not None:
-        return fast
-    out = []
-    for j, p in enumerate(patterns):
-        if levels is None:
-            out.append(metrics(par, p, times=False))
-        else:
-            out.append(metrics(par, p, mics_mg_l=np.asarray(levels[j], dtype=float),
-                               times=False))
-    return out
+    return metrics_each(par, patterns, levels) if fast is None else fast
