@@ -159,9 +159,9 @@ def _extreme_brackets(ud: np.ndarray, weight: np.ndarray, shifts: Sequence[int]
     parts = []
     for j in range(weight.shape[0]):
         _superpose(twice, weight[j], shifts, slope, term)
-        rising = slope > 0
-        row, col = np.nonzero(rising[:, :-1] != rising[:, 1:])  # (a zero slope at a grid
-        parts.append((row + j * n, col, slope[row, col], slope[row, col + 1]))  # point: its value)
+        rising = slope > 0  # (a zero slope at a grid point: that point's value)
+        row, col = np.nonzero(rising[:, :-1] != rising[:, 1:])
+        parts.append((row + j * n, col, slope[row, col], slope[row, col + 1]))
     pair, col, s0, s1 = (np.concatenate(z) for z in zip(*parts, strict=True))
     return pair, col, s0, s1
 

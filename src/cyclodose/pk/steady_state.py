@@ -10,7 +10,9 @@ alpha e^(-k t) - beta e^(-ka t): its single stationary point has a closed
 form and threshold crossings are found on monotone pieces (closed form late in
 the elimination phase, safeguarded Halley iterations elsewhere), all as flat
 numpy arrays (no loop over individuals); any number of MICs share one steady
-state. Transit models use the general grid-and-bisection refinement of `refine.py`.
+state, and `metrics_each` stacks the patterns of the same number of doses (rows: pattern
+x individual) into one such computation. Transit models use the general
+grid-and-bisection refinement of `refine.py`.
 """
 
 from __future__ import annotations
