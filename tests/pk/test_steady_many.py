@@ -114,3 +114,43 @@ def test_public_api_scales_with_the_dose() -> None:
         RES, COV_RES, eta, [DosePattern.every(1.0, 12.0), DosePattern.every(2.0, 12.0)])
     np.testing.assert_allclose(double["cmax"], 2 * unit["cmax"], rtol=1e-12)
     np.testing.assert_allclose(double["cmin"], 2 * unit["cmin"], rtol=1e-12)
+
+
+def _unit_and_weights(seed: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    from cyclodose.pk.steady_many import _N_GRID
+    rng = np.random.default_rng(seed)
+    unit = rng.normal(size=(37, _N_GRID)) * np.exp(rng.uniform(-5, 5, (37, 1)))
+    unit[0, :5] = 0.0  # zero slopes at grid points
+    shifts = [0, 16, 64, 96, 128]
+    weight = np.where(rng.random((6, len(shifts))) < 0.5, rng.uniform(0.1, 2.0, (6, 5)), 0.0)
+    weight[0] = 0.0  # a pattern with no entry at any of these shifts
+    return unit, weight, shifts
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_superposition_equals_einsum_over_every_rolled_copy(seed: int) -> None:
+    """The weighted views of U twice over give einsum's sums over the stack of np.roll
+    copies (zero weights included) exactly."""
+    from cyclodose.pk.steady_many import _N_GRID, _superpose
+    unit, weight, shifts = _unit_and_weights(seed)
+    rolled = np.stack([np.roll(unit, s, axis=1) for s in shifts])
+    ref = np.einsum("ps,snt->pnt", weight, rolled)
+    twice, term = np.concatenate([unit, unit], axis=1), np.empty_like(unit)
+    for j in range(weight.shape[0]):
+        grid = np.full((unit.shape[0], _N_GRID + 1), np.nan)
+        _superpose(twice, weight[j], shifts, grid, term)
+        assert np.array_equal(grid[:, :-1], ref[j]) and np.array_equal(grid[:, -1], ref[j, :, 0])
+
+
+def test_extreme_brackets_are_every_sign_change_of_the_slope() -> None:
+    from cyclodose.pk.steady_many import _extreme_brackets
+    unit, weight, shifts = _unit_and_weights(3)
+    rolled = np.stack([np.roll(unit, s, axis=1) for s in shifts])
+    slope = np.einsum("ps,snt->pnt", weight, rolled)
+    slope = np.concatenate([slope, slope[:, :, :1]], axis=2).reshape(-1, unit.shape[1] + 1)
+    rising = slope > 0
+    pair, col = np.nonzero(rising[:, :-1] != rising[:, 1:])
+    got = _extreme_brackets(unit, weight, shifts)
+    assert pair.size > 0
+    for a, b in zip(got, (pair, col, slope[pair, col], slope[pair, col + 1]), strict=True):
+        assert np.array_equal(a, b)

@@ -157,3 +157,64 @@ def test_contraindicated_patient_prediction_is_marked_not_recommended() -> None:
     epileptic = assess(_case(conditions=["epilepsy"]))
     assert epileptic.prediction is not None and epileptic.prediction.status == "contraindicated"
     assert "contraindication.epilepsy" in epileptic.prediction.rationale[0]
+
+
+def test_candidates_scored_together_equal_the_per_candidate_formulas() -> None:
+    """`evaluate` computes every candidate at once and its intervals from one sort: the
+    numbers of `steady_state.metrics` candidate by candidate and of np.quantile."""
+    from cyclodose.clinical.candidates import candidate_grid
+    from cyclodose.pk import get_model
+    from cyclodose.pk.params import individual_parameters
+    from cyclodose.pk.steady_state import metrics
+    from cyclodose.workflows.adapters import covariates_from_case
+    from cyclodose.workflows.model_informed import evaluate, sample_eta
+
+    case = _case()
+    spec = get_model("alghamdi2019")
+    cov = covariates_from_case(case, spec)
+    eta = sample_eta(spec, 400, 7)
+    cands = candidate_grid((125.0, 250.0))
+    rows = {r.regimen: r for r in evaluate(spec, cov, cands, (20.0, 30.0), eta)}
+    par = individual_parameters(spec, cov, eta)
+    assert len(rows) == len(cands) and len({c.pattern.period_h for c in cands}) > 1
+    for c in cands:
+        m = metrics(par, c.pattern)
+        row = rows[c.label]
+        for got, key in ((row.peak_mg_l, "cmax"), (row.trough_mg_l, "cmin"),
+                         (row.auc24_mg_h_l, "auc24")):
+            q = np.quantile(m[key], [0.5, 0.05, 0.95])
+            assert (got.median, got.p05, got.p95) == tuple(round(float(v), 2) for v in q)
+        peak = m["cmax"]
+        assert row.p_peak_in_window == round(float(np.mean((peak >= 20) & (peak <= 30))), 4)
+        assert row.p_peak_above_ceiling == round(float(np.mean(peak > 30.0)), 4)
+
+
+def test_assessment_sections_share_the_draws_of_apriori() -> None:
+    """The guideline and current-regimen predictions reuse the a-priori draws' parameters:
+    the same numbers as `evaluate` on freshly sampled etas of the same seed."""
+    from cyclodose.clinical.candidates import Candidate
+    from cyclodose.pk import DosePattern, get_model
+    from cyclodose.workflows.adapters import covariates_from_case
+    from cyclodose.workflows.model_informed import (
+        DEFAULT_SEED,
+        assessment_sections,
+        evaluate,
+        sample_eta,
+    )
+
+    case = parse_case({"patient": {"age_years": 40, "sex": "male", "weight_kg": 60,
+                                   "crcl_ml_min": 80},
+                       "regimen": {"amount_mg": 250, "interval_h": 12,
+                                   "start": "2026-03-01T08:00:00", "count": 20}})
+    pred, cands = assessment_sections(case, 375.0, 2, n_draws=300)  # 375 mg twice a day
+    assert cands is not None and pred.guideline is not None and pred.current is not None
+    spec = get_model("alghamdi2019")
+    cov = covariates_from_case(case, spec)
+    eta = sample_eta(spec, 300, DEFAULT_SEED)
+    for got, pattern in ((pred.guideline, DosePattern.every(375.0, 12.0)),
+                         (pred.current, DosePattern.every(250.0, 12.0))):
+        (ref,) = evaluate(spec, cov, [Candidate(pattern, 0, ())], (20.0, 30.0), eta)
+        assert (got.peak_mg_l, got.trough_mg_l, got.auc24_mg_h_l) == (
+            ref.peak_mg_l, ref.trough_mg_l, ref.auc24_mg_h_l)
+        assert got.p_peak_in_window == ref.p_peak_in_window
+    assert cands[0].regimen == apriori(case, n_draws=300).candidates[0].regimen

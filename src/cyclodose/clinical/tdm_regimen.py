@@ -94,18 +94,23 @@ def score_many(cands: Sequence[CandidateRegimen], metrics: Sequence[dict[str, Fl
     below_ceiling = cmax <= CEILING_MG_L
     p_in = np.mean(in_window, axis=1)
     p_above = np.mean(~below_ceiling, axis=1)
-    peaks = _summaries(cmax)
-    troughs = _summaries(np.vstack([m["cmin"] for m in metrics]))
-    aucs = _summaries(np.vstack([m["auc24"] for m in metrics]))
     with_mic = target.mic_mg_l is not None and all(m.get("tmic_pct") is not None
                                                    for m in metrics)
-    tmics: list[Summary | None] = [None] * len(cands)
-    p_tmic: list[float | None] = [None] * len(cands)
-    objective = p_in
+    stacked = [cmax, np.vstack([m["cmin"] for m in metrics]),
+               np.vstack([m["auc24"] for m in metrics])]
     if with_mic:
         tm = np.vstack([np.asarray(m["tmic_pct"], dtype=float) for m in metrics])
+        stacked.append(tm)
+    # every summary from one call (rows are independent: the same numbers one by one)
+    summaries = _summaries(np.vstack(stacked))
+    n = len(cands)
+    peaks, troughs, aucs = summaries[:n], summaries[n:2 * n], summaries[2 * n:3 * n]
+    tmics: list[Summary | None] = [None] * n
+    p_tmic: list[float | None] = [None] * n
+    objective = p_in
+    if with_mic:
         reached = tm >= target.tmic_pct
-        tmics = list(_summaries(tm))
+        tmics = list(summaries[3 * n:])
         p_tmic = [float(v) for v in np.mean(reached, axis=1)]
         objective = np.mean(reached & below_ceiling, axis=1)
     return [ScoredRegimen(regimen=c, peak_mg_l=peaks[i], trough_mg_l=troughs[i],

@@ -36,7 +36,7 @@ from cyclodose.pk.solution import (
     responses_to,
     transition,
 )
-from cyclodose.pk.steady_state import metrics, steady_state_x0
+from cyclodose.pk.steady_state import metrics_each, steady_state_x0
 
 CYCLE_H = 24.0
 GRID_H = 0.125  # the grid only has to separate extremes and crossings (8 per hour)
@@ -82,8 +82,9 @@ class _UnitResponse:
         while done < _N_GRID:  # doubling: the next `done` points from the first ones
             take = min(done, _N_GRID - done)
             out[:, done:done + take] = np.matmul(out[:, :take], phi.transpose(0, 2, 1))
-            phi = np.matmul(phi, phi)  # Phi(2^k h)
             done += take
+            if done < _N_GRID:
+                phi = np.matmul(phi, phi)  # Phi(2^k h), for the next points
         return out
 
     def derivatives(self, rows: np.ndarray, x: np.ndarray, tau: np.ndarray
@@ -99,8 +100,11 @@ class _UnitResponse:
         erlang = [np.exp(-kt)]
         for j in range(1, m):
             erlang.append(erlang[-1] * kt / j)
-        rows_of = [[erlang[m - 1 - src] for src in range(m)], responses_to(r, m, t)]
-        chains = _chains_all(m, r.ka, r.ktr, t)
+        chains = _chains_all(m, r.ka, r.ktr, t)  # computed once for two rows
+        # the absorption row as `responses_to(r, m, t)` builds it from these chains
+        depot_row = (responses_to(r, m, t) if chains is None
+                     else [chains[m - src - 1] for src in range(m)] + [np.exp(-r.ka * t)])
+        rows_of = [[erlang[m - 1 - src] for src in range(m)], depot_row]
         if chains is None or np.any(_separated(r.ka, r.k) != r.ka):
             rows_of.append(responses_to(r, m + 1, t))
         else:  # the central row shares the absorption row's chains (`responses_to`)
@@ -127,6 +131,41 @@ def _slope_conc(u: _UnitResponse, grid: np.ndarray) -> tuple[np.ndarray, np.ndar
     return central / v, (u.par.ka_per_h[:, None] * depot - u.par.k_per_h[:, None] * central) / v
 
 
+def _superpose(twice: np.ndarray, weight: np.ndarray, shifts: Sequence[int],
+               grid: np.ndarray, term: np.ndarray) -> None:
+    """One pattern's grid (n, n_grid + 1, closed by t = 24 = t = 0): the sum over the shifts
+    s (in order) of weight[s] x U rolled by s steps, U rolled being a view of U twice over.
+    Terms of zero weight are left out: the same sums as einsum("ps,snt->pnt") over every
+    shift, without a stack of every row's shifted copies or a temporary per term (both
+    cost more than the arithmetic)."""
+    into = grid[:, :-1]
+    into[...] = 0.0
+    for w, s in zip(weight, shifts, strict=True):
+        if w:
+            np.multiply(w, twice[:, _N_GRID - s:2 * _N_GRID - s], out=term)
+            into += term
+    grid[:, -1] = grid[:, 0]
+
+
+def _extreme_brackets(ud: np.ndarray, weight: np.ndarray, shifts: Sequence[int]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Grid intervals where a pattern's slope changes sign: (pattern * n + row, column, slope
+    at the interval's ends), in row-major order; one pattern's slope at a time (the slopes
+    themselves are not kept)."""
+    n = ud.shape[0]
+    twice = np.concatenate([ud, ud], axis=1)
+    term = np.empty_like(ud)
+    slope = np.empty((n, _N_GRID + 1))
+    parts = []
+    for j in range(weight.shape[0]):
+        _superpose(twice, weight[j], shifts, slope, term)
+        rising = slope > 0  # (a zero slope at a grid point: that point's value)
+        row, col = np.nonzero(rising[:, :-1] != rising[:, 1:])
+        parts.append((row + j * n, col, slope[row, col], slope[row, col + 1]))
+    pair, col, s0, s1 = (np.concatenate(z) for z in zip(*parts, strict=True))
+    return pair, col, s0, s1
+
+
 def metrics_many(par: Params, patterns: Sequence[DosePattern],
                  levels: Sequence[Sequence[float]] | None = None
                  ) -> list[dict[str, np.ndarray]] | None:
@@ -146,8 +185,7 @@ def metrics_many(par: Params, patterns: Sequence[DosePattern],
     n_ent = max(len(e[0]) for e in entries if e is not None)
     start = np.full((n_pat, n_ent), np.inf)  # entry times (h), unused entries at inf
     after = np.zeros((n_pat, n_ent, n, states.shape[2]))  # the state just after each entry
-    conc = np.zeros((n_pat, n, _N_GRID + 1))  # the grid, closed by t = 24 (= t = 0)
-    slope = np.zeros((n_pat, n, _N_GRID + 1))
+    conc = np.empty((n_pat, n, _N_GRID + 1))  # the grid, closed by t = 24 (= t = 0)
     shifts = sorted({int(s) for e in entries if e is not None for s in e[0]})
     weight = np.zeros((n_pat, len(shifts)))  # each pattern's amount at each shift
     for j, e in enumerate(entries):
@@ -156,18 +194,15 @@ def metrics_many(par: Params, patterns: Sequence[DosePattern],
         start[j, :steps.size] = steps * GRID_H
         for s, a in zip(steps, amts, strict=True):
             weight[j, shifts.index(int(s))] += a
-    for grid_values, dest in ((uc, conc), (ud, slope)):
-        rolled = np.stack([np.roll(grid_values, s, axis=1) for s in shifts])
-        # einsum, not tensordot: a BLAS call here spawns threads that only add CPU time
-        dest[:, :, :-1] = np.einsum("ps,snt->pnt", weight, rolled)
+    twice, term = np.concatenate([uc, uc], axis=1), np.empty_like(uc)
+    for j in range(n_pat):
+        _superpose(twice, weight[j], shifts, conc[j], term)
     for j, e in enumerate(entries):
         assert e is not None
         steps, amts = e
         for i, si in enumerate(steps):  # superposition of every entry's unit response
             for s, a in zip(steps, amts, strict=True):
                 after[j, i] += a * states[:, int((si - s) % _N_GRID)]
-    conc[:, :, -1] = conc[:, :, 0]
-    slope[:, :, -1] = slope[:, :, 0]
 
     def exact(t: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(C, C', C'') of (pattern, row) pairs `flat` (pattern * n + row) at times t in
@@ -177,20 +212,17 @@ def metrics_many(par: Params, patterns: Sequence[DosePattern],
         return u.derivatives(row, after[j, piece, row], t - start[j, piece])
 
     flat_conc = conc.reshape(n_pat * n, -1)
-    flat_slope = slope.reshape(n_pat * n, -1)
     cmax = flat_conc.max(axis=1)
     cmin = flat_conc.min(axis=1)
     # local extremes between grid points: a sign change of the slope
-    s0, s1 = flat_slope[:, :-1], flat_slope[:, 1:]
-    change = (s0 > 0) != (s1 > 0)  # (a zero slope at a grid point: that point's value)
-    pair, col = np.nonzero(change)
+    pair, col, s0, s1 = _extreme_brackets(ud, weight, shifts)
     # Only an extreme that may beat the grid's highest (lowest) value, or that a level may
     # pass near, needs refining: within a bracket the profile moves about |slope| x GRID_H
     # beyond its ends at most (twice that is kept, a margin for a slope that is not
     # monotone there). Elsewhere the bracket's ends tell on which side of every level the
     # whole bracket lies.
     c0, c1 = flat_conc[pair, col], flat_conc[pair, col + 1]
-    reach = 2.0 * GRID_H * np.maximum(np.abs(s0[pair, col]), np.abs(s1[pair, col]))
+    reach = 2.0 * GRID_H * np.maximum(np.abs(s0), np.abs(s1))
     top, bottom = np.maximum(c0, c1) + reach, np.minimum(c0, c1) - reach
     keep = (top >= cmax[pair]) | (bottom <= cmin[pair])
     if levels is None:
@@ -205,17 +237,17 @@ def metrics_many(par: Params, patterns: Sequence[DosePattern],
             grid_levels[j, :len(lv)] = lv
         near = grid_levels[pair // n]
         keep |= np.any((near >= bottom[:, None]) & (near <= top[:, None]), axis=1)
-    pair, col = pair[keep], col[keep]
-    change = np.zeros_like(change)
-    change[pair, col] = True
+    pair, col, s0, s1 = pair[keep], col[keep], s0[keep], s1[keep]
+    if levels is not None:  # the brackets refined below (`_time_above` splits them there)
+        change = np.zeros(flat_conc[:, 1:].shape, dtype=bool)
+        change[pair, col] = True
     ext_t = np.zeros(0)
     ext_c = np.zeros(0)
     if pair.size:
         a = col * GRID_H
         # the peak's time to 1e-9 h leaves its value ~C'' x 1e-18 from exact: enough for
         # cmax and cmin, while the crossings below keep 1e-13 h (time above is linear in it)
-        ext_t = _newton(lambda t, i: exact(t, pair[i])[1:], a, a + GRID_H,
-                        s0[pair, col], s1[pair, col],
+        ext_t = _newton(lambda t, i: exact(t, pair[i])[1:], a, a + GRID_H, s0, s1,
                         xtol=1e-9 if levels is None else 1e-13)
         ext_c = exact(ext_t, pair)[0]
         np.maximum.at(cmax, pair, ext_c)
@@ -333,16 +365,7 @@ def _time_above(conc: np.ndarray, change: np.ndarray, pair: np.ndarray, ext_t: n
 def metrics_patterns(par: Params, patterns: Sequence[DosePattern],
                      levels: Sequence[Sequence[float]] | None = None
                      ) -> list[dict[str, np.ndarray]]:
-    """`metrics_many` where it applies, else `steady_state.metrics` pattern by pattern
+    """`metrics_many` where it applies, else `steady_state.metrics_each`
     (cmax, cmin, auc24, auc_period and, with `levels`, tmic_pct (n, len(levels[j])))."""
     fast = metrics_many(par, patterns, levels)
-    if fast is not None:
-        return fast
-    out = []
-    for j, p in enumerate(patterns):
-        if levels is None:
-            out.append(metrics(par, p, times=False))
-        else:
-            out.append(metrics(par, p, mics_mg_l=np.asarray(levels[j], dtype=float),
-                               times=False))
-    return out
+    return metrics_each(par, patterns, levels) if fast is None else fast

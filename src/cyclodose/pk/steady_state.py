@@ -10,11 +10,14 @@ alpha e^(-k t) - beta e^(-ka t): its single stationary point has a closed
 form and threshold crossings are found on monotone pieces (closed form late in
 the elimination phase, safeguarded Halley iterations elsewhere), all as flat
 numpy arrays (no loop over individuals); any number of MICs share one steady
-state. Transit models use the general grid-and-bisection refinement of `refine.py`.
+state, and `metrics_each` stacks the patterns of the same number of doses (rows: pattern
+x individual) into one such computation. Transit models use the general
+grid-and-bisection refinement of `refine.py`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -126,71 +129,64 @@ def _log1p_ratio(z: np.ndarray) -> np.ndarray:
 
 
 class _FirstOrderSegments:
-    """Steady-state profile of a first-order model as closed-form pieces between entries."""
+    """Steady-state profiles of a first-order model as closed-form pieces between entries.
 
-    def __init__(self, par: Params, pattern: DosePattern):
+    One row per profile: `offsets`, `amounts` (rows, nd) and `period` (rows,) may differ
+    between rows (patterns of nd doses stacked, one row per pattern and individual); every
+    operation is elementwise, so a row's numbers do not depend on the other rows."""
+
+    def __init__(self, par: Params, offsets: np.ndarray, amounts: np.ndarray,
+                 period: np.ndarray):
         self.k = par.k_per_h
         self.ka = par.ka_per_h
         self.v = par.v_l
-        self.period = pattern.period_h
-        offs = np.asarray(pattern.offsets_h)
-        self.d = offs - offs[0]  # entry times relative to the first entry (same for all)
-        self.gap = np.diff(np.append(self.d, self.period))
-        fa = np.asarray(pattern.amounts_mg)[None, :] * par.f[:, None]  # (n, nd)
-        self.t_first = offs[0] + par.tlag_h  # pattern time of the first entry
-        k, ka, p = self.k, self.ka, self.period
-        cache: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-
-        def at(t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            # (G, e^-kt, e^-ka t) at a time shared by all rows; a one-dose pattern needs only P
-            if t not in cache:
-                cache[t] = _central_from_depot(np.full_like(k, t), k, ka)
-            return cache[t]
-
+        self.period = period
+        self.d = offsets - offsets[:, :1]  # entry times relative to the first entry
+        fa = amounts * par.f[:, None]  # (rows, nd)
+        self.t_first = offsets[:, 0] + par.tlag_h  # pattern time of the first entry
+        k, ka, p = self.k, self.ka, period
+        nd = fa.shape[1]
+        # (G, e^-kt, e^-ka t) from each entry to the period's end; the first is at P itself
+        # (d = 0) and the last spans the last gap (a one-dose pattern needs only P)
+        tails = [_central_from_depot(p - self.d[:, i], k, ka) for i in range(nd)]
+        self.gap = np.empty_like(self.d)
+        self.gap[:, :-1] = np.diff(self.d, axis=1)
+        self.gap[:, -1] = p - self.d[:, -1]
         # steady state just before the first entry: the period's entries, each propagated to
         # the period's end, accumulate geometrically (1 / (1 - e^-rate P))
         rd = np.zeros_like(k)
         rc = np.zeros_like(k)
-        for i, di in enumerate(self.d):
-            g, _, eka = at(p - di)
+        for i, (g, _, eka) in enumerate(tails):
             rd += fa[:, i] * eka
             rc += fa[:, i] * g
-        g_p, ek_p, eka_p = at(p)
+        g_p, _, eka_p = tails[0]
         xd = rd / (1.0 - eka_p)
         xc = (rc + g_p * xd) / -np.expm1(-k * p)
         self.xd = np.empty_like(fa)
         self.xc = np.empty_like(fa)
         self.xc_end = np.empty_like(fa)  # central amount at the end of each segment
-        for i in range(fa.shape[1]):
+        for i in range(nd):
             xd = xd + fa[:, i]
             self.xd[:, i], self.xc[:, i] = xd, xc
-            g, ek, eka = at(float(self.gap[i]))
+            g, ek, eka = (tails[-1] if i == nd - 1
+                          else _central_from_depot(self.gap[:, i], k, ka))
             xc = g * xd + ek * xc
             xd = xd * eka
             self.xc_end[:, i] = xc
-
-    @staticmethod
-    def _g(t: np.ndarray, k: np.ndarray, ka: np.ndarray) -> np.ndarray:
-        return _central_from_depot(t, k, ka)[0]
 
     def conc(self, i: int, tau: np.ndarray) -> np.ndarray:
         g, ek, _ = _central_from_depot(tau, self.k, self.ka)
         return (self.xd[:, i] * g + self.xc[:, i] * ek) / self.v
 
-    def deriv(self, i: int, tau: np.ndarray) -> np.ndarray:
-        g, ek, eka = _central_from_depot(tau, self.k, self.ka)
-        ac = self.xd[:, i] * g + self.xc[:, i] * ek
-        return (self.ka * self.xd[:, i] * eka - self.k * ac) / self.v
-
-    def stationary(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """(tau*, is_max) of the stationary point in segment i (nan when outside)."""
+    def stationary(self, i: int) -> np.ndarray:
+        """tau* of the stationary point in segment i (nan when outside)."""
         k, ka = self.k, self.ka
         xd, xc = self.xd[:, i], self.xc[:, i]
         with np.errstate(divide="ignore", invalid="ignore"):
             w = (ka * xd - k * xc) / (k * (ka * xd + (ka - k) * xc))
             tau = w * _log1p_ratio((ka - k) * w)
-        inside = np.isfinite(tau) & (tau > 0) & (tau < self.gap[i])
-        return np.where(inside, tau, np.nan), ka * xd - k * xc > 0
+        inside = np.isfinite(tau) & (tau > 0) & (tau < self.gap[:, i])
+        return np.where(inside, tau, np.nan)
 
 
 def _central_from_depot(t: np.ndarray, k: np.ndarray, ka: np.ndarray
@@ -378,33 +374,31 @@ def _halley_step(w: np.ndarray, exact_diff: bool) -> tuple[np.ndarray, np.ndarra
     return t_new, conv
 
 
-def _metrics_first_order(par: Params, pattern: DosePattern, mic: Any,
-                         levels: np.ndarray | None = None,
-                         times: bool = True) -> dict[str, np.ndarray]:
-    """Metrics of the closed-form first-order profile. `mic` (scalar or per row) gives
-    `tmic_pct` (n,); `levels` (n, n_levels) gives it as (n, n_levels) instead, all
-    levels sharing the steady state, stationary points and piece ends. `times=False`
-    leaves out tmax, tmin and ctrough (the other numbers are the same)."""
-    fs = _FirstOrderSegments(par, pattern)
+def _first_order_rows(par: Params, offsets: np.ndarray, amounts: np.ndarray,
+                      period: np.ndarray, levels: np.ndarray | None,
+                      times: bool) -> dict[str, np.ndarray]:
+    """Metrics of the closed-form first-order profiles, one per row (see
+    `_FirstOrderSegments`). `levels` (rows, n_levels) gives `tmic_pct` (rows, n_levels), all
+    levels sharing the steady state, stationary points and piece ends (a nan level is never
+    crossed). `times=False` leaves out tmax, tmin and ctrough (the other numbers are the
+    same)."""
+    fs = _FirstOrderSegments(par, offsets, amounts, period)
     n = par.size
     cmax = np.full(n, -np.inf)
     tmax = np.zeros(n)
     cmin = np.full(n, np.inf)
     tmin = np.zeros(n)
-    squeeze = levels is None
-    if levels is None and mic is not None:
-        levels = np.broadcast_to(np.asarray(mic, dtype=float), (n,))[:, None]
     # time above each level, held level-major (n_levels, n): the comparisons then run
     # along the long axis (a short inner axis of 6 levels costs several times more)
     above = None if levels is None else np.zeros((levels.shape[1], n))
     if above is not None and levels is not None:
         levels_t = levels.T
         above_flat = above.reshape(-1)  # a view: pairs are addressed level * n + row
-    for i, gap in enumerate(fs.gap):
+    for i in range(fs.d.shape[1]):
         start = np.zeros(n)
-        end = np.full(n, gap)
+        end = fs.gap[:, i]
         c0, c1 = fs.xc[:, i] / fs.v, fs.xc_end[:, i] / fs.v
-        tau, is_max = fs.stationary(i)
+        tau = fs.stationary(i)
         has = np.isfinite(tau)
         tau0 = np.where(has, tau, 0.0)
         cs = fs.conc(i, tau0)
@@ -414,8 +408,8 @@ def _metrics_first_order(par: Params, pattern: DosePattern, mic: Any,
             smaller = cand < cmin
             cmin = np.where(smaller, cand, cmin)
             if times:
-                tmax = np.where(bigger, fs.d[i] + at, tmax)
-                tmin = np.where(smaller, fs.d[i] + at, tmin)
+                tmax = np.where(bigger, fs.d[:, i] + at, tmax)
+                tmin = np.where(smaller, fs.d[:, i] + at, tmin)
         if levels is not None and above is not None:
             # monotone pieces [0, tau*] and [tau*, gap] (one piece without tau*)
             mid = np.where(has, tau0, end)
@@ -439,26 +433,73 @@ def _metrics_first_order(par: Params, pattern: DosePattern, mic: Any,
                                         fs.xc[rows, i], fs.v[rows], levels_t[cols, rows],
                                         lo[rows], hi[rows], c_lo[rows], c_hi[rows], rising)
                     above_flat[flat] += np.where(rising, hi[rows] - root, root - lo[rows])
-    # report times on the pattern clock (period start = 0)
-    if above is None:
-        tmic = np.full(n, np.nan)
-    else:
-        tmic = 100.0 * above.T / fs.period  # (n, n_levels)
-        if squeeze:
-            tmic = tmic[:, 0]
+    tmic = np.full(n, np.nan) if above is None else 100.0 * above.T / fs.period[:, None]
     out = {"cmax": cmax, "cmin": cmin, "tmic_pct": tmic}
     if not times:
         return out
+    # report times on the pattern clock (period start = 0)
     out["tmax"] = np.mod(fs.t_first + tmax, fs.period)
     out["tmin"] = np.mod(fs.t_first + tmin, fs.period)
     # trough: just before the first dose of the period (pattern time offsets[0])
-    tau_q = np.mod(pattern.offsets_h[0] - fs.t_first, fs.period)
+    tau_q = np.mod(offsets[:, 0] - fs.t_first, fs.period)
     ctr = np.zeros(n)
-    for i, gap in enumerate(fs.gap):
-        rel = tau_q - fs.d[i]
-        inside = (rel >= 0) & (rel < gap)
+    for i in range(fs.d.shape[1]):
+        rel = tau_q - fs.d[:, i]
+        inside = (rel >= 0) & (rel < fs.gap[:, i])
         ctr = np.where(inside, fs.conc(i, np.where(inside, rel, 0.0)), ctr)
     out["ctrough"] = ctr
+    return out
+
+
+def _metrics_first_order(par: Params, pattern: DosePattern, mic: Any,
+                         levels: np.ndarray | None = None,
+                         times: bool = True) -> dict[str, np.ndarray]:
+    """Metrics of one pattern's closed-form first-order profile. `mic` (scalar or per row)
+    gives `tmic_pct` (n,); `levels` (n, n_levels) gives it as (n, n_levels) instead.
+    `times=False` leaves out tmax, tmin and ctrough (the other numbers are the same)."""
+    n = par.size
+    squeeze = levels is None and mic is not None
+    if levels is None and mic is not None:
+        levels = np.broadcast_to(np.asarray(mic, dtype=float), (n,))[:, None]
+    shape = (n, len(pattern.offsets_h))
+    out = _first_order_rows(par, np.broadcast_to(np.asarray(pattern.offsets_h), shape),
+                            np.broadcast_to(np.asarray(pattern.amounts_mg), shape),
+                            np.full(n, pattern.period_h), levels, times)
+    if squeeze:
+        out["tmic_pct"] = out["tmic_pct"][:, 0]
+    return out
+
+
+def _first_order_many(par: Params, patterns: Sequence[DosePattern],
+                      levels: Sequence[Sequence[float]] | None
+                      ) -> list[dict[str, np.ndarray]]:
+    """`_metrics_first_order(times=False)` of every pattern, patterns with the same number
+    of doses stacked into one set of array operations (rows: pattern-major). Each pattern's
+    levels are padded with nan to the widest (never crossed, then cut off)."""
+    n = par.size
+    out: list[dict[str, np.ndarray]] = [{} for _ in patterns]
+    groups: dict[int, list[int]] = {}
+    for j, p in enumerate(patterns):
+        groups.setdefault(len(p.offsets_h), []).append(j)
+    for js in groups.values():
+        rows = par.take(np.tile(np.arange(n), len(js)))
+        offsets = np.repeat([patterns[j].offsets_h for j in js], n, axis=0).astype(float)
+        amounts = np.repeat([patterns[j].amounts_mg for j in js], n, axis=0).astype(float)
+        period = np.repeat([patterns[j].period_h for j in js], n).astype(float)
+        grid = None
+        if levels is not None:
+            width = max(len(levels[j]) for j in js)
+            grid = np.full((len(js), width), np.nan)
+            for g, j in enumerate(js):
+                grid[g, :len(levels[j])] = levels[j]
+            grid = np.repeat(grid, n, axis=0)
+        m = _first_order_rows(rows, offsets, amounts, period, grid, times=False)
+        for g, j in enumerate(js):
+            part = slice(g * n, (g + 1) * n)
+            tm = m["tmic_pct"][part]
+            if levels is not None:
+                tm = tm[:, :len(levels[j])]
+            out[j] = {"cmax": m["cmax"][part], "cmin": m["cmin"][part], "tmic_pct": tm}
     return out
 
 
@@ -482,6 +523,26 @@ def metrics(par: Params, pattern: DosePattern, mic_mg_l: Any = None,
         out = _metrics_general(par, pattern, mic_mg_l)
     else:
         out = _metrics_general(par, pattern, None, levels=levels)
-    out["auc24"] = par.f * pattern.daily_dose_mg / par.cl_l_h
-    out["auc_period"] = par.f * sum(pattern.amounts_mg) / par.cl_l_h
+    out.update(_aucs(par, pattern))
+    return out
+
+
+def _aucs(par: Params, pattern: DosePattern) -> dict[str, np.ndarray]:
+    return {"auc24": par.f * pattern.daily_dose_mg / par.cl_l_h,
+            "auc_period": par.f * sum(pattern.amounts_mg) / par.cl_l_h}
+
+
+def metrics_each(par: Params, patterns: Sequence[DosePattern],
+                 levels: Sequence[Sequence[float]] | None = None
+                 ) -> list[dict[str, np.ndarray]]:
+    """`metrics(par, p, mics_mg_l=levels[j], times=False)` of each pattern (cmax, cmin,
+    auc24, auc_period and tmic_pct: (n, len(levels[j])) with `levels`, else nan): the same
+    numbers, a first-order model's patterns computed together (`_first_order_many`)."""
+    if par.n_stages:
+        return [metrics(par, p, times=False) if levels is None else
+                metrics(par, p, mics_mg_l=np.asarray(levels[j], dtype=float), times=False)
+                for j, p in enumerate(patterns)]
+    out = _first_order_many(par, patterns, levels)
+    for m, p in zip(out, patterns, strict=True):
+        m.update(_aucs(par, p))
     return out

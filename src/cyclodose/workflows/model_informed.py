@@ -15,6 +15,7 @@ row that scored higher is not recommended.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,9 +36,10 @@ from cyclodose.clinical.status import RegimenStatus
 from cyclodose.intake.case import Case
 from cyclodose.limits import CEILING_MG_L, MAX_DAILY_DOSE_MG
 from cyclodose.pk.covariates import Covariates, validity_reasons
-from cyclodose.pk.params import individual_parameters
+from cyclodose.pk.params import Params, individual_parameters
 from cyclodose.pk.spec import ModelSpec
-from cyclodose.pk.steady_state import metrics
+from cyclodose.pk.steady_state import metrics_each
+from cyclodose.tdm.quantiles import percentiles
 from cyclodose.workflows.adapters import covariates_from_case
 from cyclodose.workflows.tdm.averaging import single_model
 
@@ -91,10 +93,12 @@ class AprioriResult(BaseModel):
     rationale: str
 
 
-def _interval(x: np.ndarray) -> Interval:
-    q = np.quantile(x, [0.5, 0.05, 0.95])
-    return Interval(median=round(float(q[0]), 2), p05=round(float(q[1]), 2),
-                    p95=round(float(q[2]), 2))
+def _intervals(x: np.ndarray) -> list[Interval]:
+    """Median and 90 % interval of each row (candidate) over the draws: one sort, the same
+    numbers as np.quantile(row, [0.5, 0.05, 0.95])."""
+    q = percentiles(x, [50.0, 5.0, 95.0], axis=1)
+    return [Interval(median=round(m, 2), p05=round(lo, 2), p95=round(hi, 2))
+            for m, lo, hi in q.T.tolist()]
 
 
 def sample_eta(spec: ModelSpec, n_draws: int, seed: int) -> np.ndarray:
@@ -106,26 +110,35 @@ def sample_eta(spec: ModelSpec, n_draws: int, seed: int) -> np.ndarray:
 def evaluate(spec: ModelSpec, cov: Covariates, candidates: Sequence[Candidate],
              window_mg_l: tuple[float, float], eta: np.ndarray) -> list[CandidatePrediction]:
     """Predicted exposure of each candidate on common draws, ranked."""
-    par = individual_parameters(spec, cov, eta)
+    return _ranked(individual_parameters(spec, cov, eta), candidates, window_mg_l)
+
+
+def _ranked(par: Params, candidates: Sequence[Candidate], window_mg_l: tuple[float, float]
+            ) -> list[CandidatePrediction]:
+    """`evaluate` on the draws' parameters (computed once for every call of a case)."""
+    if not candidates:
+        return []
     low, high = window_mg_l
-    rows = []
-    for cand in candidates:
-        m = metrics(par, cand.pattern)
-        peak = m["cmax"]
-        p_in = float(np.mean((peak >= low) & (peak <= high)))
-        p_over = float(np.mean(peak > CEILING_MG_L))
-        rows.append((cand, m, p_in, p_over))
-    rows.sort(key=lambda r: rank_key(r[2], r[3], r[0].capsules_per_day, r[0].daily_dose_mg))
+    found = metrics_each(par, [c.pattern for c in candidates])  # every candidate at once
+    peak = np.vstack([m["cmax"] for m in found])  # (candidates, draws)
+    p_in = np.mean((peak >= low) & (peak <= high), axis=1).tolist()
+    p_over = np.mean(peak > CEILING_MG_L, axis=1).tolist()
+    peaks = _intervals(peak)
+    troughs = _intervals(np.vstack([m["cmin"] for m in found]))
+    aucs = _intervals(np.vstack([m["auc24"] for m in found]))
+    order = sorted(range(len(candidates)), key=lambda i: rank_key(
+        p_in[i], p_over[i], candidates[i].capsules_per_day, candidates[i].daily_dose_mg))
     out = []
-    for rank, (cand, m, p_in, p_over) in enumerate(rows, start=1):
+    for rank, i in enumerate(order, start=1):
+        cand = candidates[i]
         pat = cand.pattern
         out.append(CandidatePrediction(
             rank=rank, regimen=cand.label, amounts_mg=list(pat.amounts_mg),
             interval_h=pat.period_h / len(pat.amounts_mg), doses_per_day=cand.doses_per_day,
             daily_dose_mg=cand.daily_dose_mg, capsules=list(cand.capsules),
-            capsules_per_day=cand.capsules_per_day, peak_mg_l=_interval(m["cmax"]),
-            trough_mg_l=_interval(m["cmin"]), auc24_mg_h_l=_interval(m["auc24"]),
-            p_peak_in_window=round(p_in, 4), p_peak_above_ceiling=round(p_over, 4)))
+            capsules_per_day=cand.capsules_per_day, peak_mg_l=peaks[i],
+            trough_mg_l=troughs[i], auc24_mg_h_l=aucs[i],
+            p_peak_in_window=round(p_in[i], 4), p_peak_above_ceiling=round(p_over[i], 4)))
     return out
 
 
@@ -139,12 +152,27 @@ def _option(c: CandidatePrediction) -> Option:
 def apriori(case: Case, *, model: str | None = None, n_draws: int = DEFAULT_DRAWS,
             seed: int = DEFAULT_SEED, max_daily_mg: float = MAX_DAILY_DOSE_MG) -> AprioriResult:
     """Rank the candidate maintenance regimens for this patient (no levels needed)."""
-    renal = patient_renal_state(case.patient)  # refuses a contradictory dialysis record
+    patient_renal_state(case.patient)  # refuses a contradictory dialysis record first
     spec = single_model(model or case.settings.model)
     cov = covariates_from_case(case, spec)
+    par = individual_parameters(spec, cov, sample_eta(spec, n_draws, seed))
+    return _apriori(case, spec, cov, par, seed, max_daily_mg)
+
+
+@functools.lru_cache(maxsize=16)
+def _candidates(strengths: tuple[float, ...], max_daily_mg: float) -> tuple[Candidate, ...]:
+    # cached: the grid depends on these alone (frozen candidates, the same case after case)
+    return tuple(candidate_grid(strengths, max_daily_mg=max_daily_mg))
+
+
+def _apriori(case: Case, spec: ModelSpec, cov: Covariates, par: Params, seed: int,
+             max_daily_mg: float) -> AprioriResult:
+    """`apriori` on the parameters of the draws (`par`: one row per draw)."""
+    n_draws = par.size
+    renal = patient_renal_state(case.patient)
     window = (case.target.peak_low_mg_l, case.target.peak_high_mg_l)
-    cands = candidate_grid(case.settings.capsule_strengths_mg, max_daily_mg=max_daily_mg)
-    ranked = evaluate(spec, cov, cands, window, sample_eta(spec, n_draws, seed))
+    cands = _candidates(tuple(case.settings.capsule_strengths_mg), float(max_daily_mg))
+    ranked = _ranked(par, cands, window)
     # The one regimen policy: divided doses unless renal function is severely reduced (ATS
     # 2003; J Thorac Dis 2018), never a regimen more likely than not to peak above the
     # ceiling when another exists, practical schedules first within a margin. The table
@@ -225,9 +253,8 @@ class PkPrediction(BaseModel):
     rationale: list[str] = []
 
 
-def _guideline(spec: ModelSpec, cov: Covariates, window: tuple[float, float], eta: np.ndarray,
-               dose_mg: float, doses_per_day: int, strengths: Sequence[float]
-               ) -> GuidelinePrediction | None:
+def _guideline(par: Params, window: tuple[float, float], dose_mg: float, doses_per_day: int,
+               strengths: Sequence[float]) -> GuidelinePrediction | None:
     from cyclodose.clinical.candidates import _candidate
     from cyclodose.pk.regimen import DosePattern
 
@@ -236,7 +263,7 @@ def _guideline(spec: ModelSpec, cov: Covariates, window: tuple[float, float], et
     cand = _candidate(DosePattern.every(dose_mg, 24.0 / doses_per_day), strengths)
     if cand is None:
         cand = Candidate(DosePattern.every(dose_mg, 24.0 / doses_per_day), 0, ())
-    (row,) = evaluate(spec, cov, [cand], window, eta)
+    (row,) = _ranked(par, [cand], window)
     return GuidelinePrediction(regimen=row.regimen, daily_dose_mg=row.daily_dose_mg,
                                peak_mg_l=row.peak_mg_l, trough_mg_l=row.trough_mg_l,
                                auc24_mg_h_l=row.auc24_mg_h_l,
@@ -255,7 +282,8 @@ def assessment_sections(case: Case, guideline_dose_mg: float | None = None,
     try:
         spec = single_model(case.settings.model)
         cov = covariates_from_case(case, spec)
-        res = apriori(case, n_draws=n_draws)
+        par = individual_parameters(spec, cov, sample_eta(spec, n_draws, DEFAULT_SEED))
+        res = _apriori(case, spec, cov, par, DEFAULT_SEED, MAX_DAILY_DOSE_MG)
     except CaseError as exc:
         return PkPrediction(status=RegimenStatus.NOT_MODELLED,
                             reason="; ".join(str(p) for p in exc.problems)), None
@@ -286,11 +314,10 @@ def assessment_sections(case: Case, guideline_dose_mg: float | None = None,
     if (pregnancy := pregnancy_outside_models(case.patient)) is not None:
         rationale.append(f"{pregnancy}: the prediction ignores the changes of pregnancy; "
                          "confirm with a measured peak level.")
-    eta = sample_eta(spec, n_draws, res.seed)
     strengths = case.settings.capsule_strengths_mg
     guide = None
     if guideline_dose_mg and guideline_doses_per_day:
-        guide = _guideline(spec, cov, res.target_window_mg_l, eta,
+        guide = _guideline(par, res.target_window_mg_l,
                            guideline_dose_mg, guideline_doses_per_day, strengths)
         if guide is not None:
             rationale.append(
@@ -298,7 +325,7 @@ def assessment_sections(case: Case, guideline_dose_mg: float | None = None,
                 f"peak median {guide.peak_mg_l.median:.1f} mg/L, "
                 f"{100 * guide.p_peak_in_window:.0f} % in the target window and "
                 f"{100 * guide.p_peak_above_ceiling:.0f} % above {CEILING_MG_L:g} mg/L.")
-    current = _current(case, spec, cov, res.target_window_mg_l, eta)
+    current = _current(case, par, res.target_window_mg_l)
     if current is not None:
         rationale.insert(0, (
             f"Current regimen {current.regimen} (from the dose history): predicted peak median "
@@ -326,8 +353,8 @@ def _renal_text(renal: RenalFunction) -> str:
             "function is reduced.")
 
 
-def _current(case: Case, spec: ModelSpec, cov: Covariates, window: tuple[float, float],
-             eta: np.ndarray) -> GuidelinePrediction | None:
+def _current(case: Case, par: Params, window: tuple[float, float]
+             ) -> GuidelinePrediction | None:
     """The predicted steady-state exposure of the regimen the patient is on, read as the TDM
     reads it (workflows.tdm.current: the stated regimen or the usual dose times)."""
     from cyclodose.pk.regimen import DosePattern
@@ -338,7 +365,7 @@ def _current(case: Case, spec: ModelSpec, cov: Covariates, window: tuple[float, 
         return None
     now = usual.regimen
     pattern = DosePattern(now.period_h, now.offsets_h, now.amounts_mg)
-    (row,) = evaluate(spec, cov, [Candidate(pattern, 0, now.capsules)], window, eta)
+    (row,) = _ranked(par, [Candidate(pattern, 0, now.capsules)], window)
     return GuidelinePrediction(regimen=row.regimen, daily_dose_mg=row.daily_dose_mg,
                                peak_mg_l=row.peak_mg_l, trough_mg_l=row.trough_mg_l,
                                auc24_mg_h_l=row.auc24_mg_h_l,
