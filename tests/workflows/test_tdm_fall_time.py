@@ -138,3 +138,9 @@ def test_rise_bounds_how_much_higher_a_concentration_was_one_step_before(
     for d in range(1, lag + 1):  # every earlier point within one step of a later one
         assert np.all(c[:, :-d] <= rise * c[:, d:] * (1 + 1e-9))
     assert rise > 1.0
+
+
+def test_every_bundled_model_is_checked_here() -> None:
+    # `rise_bound` holds for the engine's structure (one central compartment, first-order
+    # elimination): a new model must join the cases above
+    assert {c[1].name for c in CASES} == {s.name for s in pk.list_models()}

@@ -122,10 +122,11 @@ def _fall_time(conc: ConcFn, eta_map: FloatArray, draws: FloatArray, from_h: flo
 def advise(obs: Observations, pop_upper_mg_l: FloatArray | None, pred_mg_l: FloatArray,
            current: ScoredRegimen | None, best: ScoredRegimen,
            conc: ConcFn, eta_map: FloatArray, draws: FloatArray, when: Callable[[float], str],
-           sims: ConcFn | None = None, rise: float | None = None) -> Advice:
+           sims: ConcFn | None = None, rise: Callable[[], float] | None = None) -> Advice:
     """`current`, `best`: scored over the same posterior as the ranking; `sims`: the
-    posterior draws' concentrations when they are a model-averaged mixture; `rise`: how many
-    times higher a concentration can be one FALL_COARSE step earlier (`_fall_time`)."""
+    posterior draws' concentrations when they are a model-averaged mixture; `rise()`: how
+    many times higher a concentration can be one FALL_COARSE step earlier (`_reach`; asked
+    only after a level above the ceiling)."""
     quantified = obs.conc_mg_l[obs.quantified] if obs.n else np.zeros(0)
     highest = float(quantified.max()) if quantified.size else None
     parts: list[str] = []
@@ -148,7 +149,8 @@ def advise(obs: Observations, pop_upper_mg_l: FloatArray | None, pred_mg_l: Floa
                 "the dose record and repeat the level before acting on it.")
     if highest is not None and highest > CEILING_MG_L:
         last_h = float(obs.time_h.max())
-        fall, fall_up, unbounded = _fall_time(conc, eta_map, draws, last_h, sims, rise)
+        fall, fall_up, unbounded = _fall_time(conc, eta_map, draws, last_h, sims,
+                                               rise() if rise is not None else None)
         risk = (f"; above {CNS_RISK_MG_L:g} mg/L the risk of CNS toxicity (psychosis, seizures) "
                 "rises (UK TB drug monographs)" if highest > CNS_RISK_MG_L else "")
         text = (f"Hold the next dose now: a level of {highest:.1f} mg/L is above the "

@@ -478,11 +478,12 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     # and the posterior spread of the fall below the ceiling; the MAP (the fall time's point
     # estimate, the population range that calls a level a possible error) is the
     # highest-weight model's, as for the band.
-    # over the rows the fall below the ceiling simulates (the MAP, each model's draws)
-    rise = max(rise_bound(p.spec, p.cov, p.occ,
-                          np.vstack([fit.eta[None, :], p.sample.draws[:FALL_DRAWS]]) if p is main
-                          else p.sample.draws[:FALL_DRAWS], FALL_COARSE * FALL_STEP_H)
-               for p, _ in parts)
+    def rise() -> float:  # over the rows the fall below the ceiling simulates
+        return max(rise_bound(p.spec, p.cov, p.occ,
+                              np.vstack([fit.eta[None, :], p.sample.draws[:FALL_DRAWS]])
+                              if p is main else p.sample.draws[:FALL_DRAWS],
+                              FALL_COARSE * FALL_STEP_H) for p, _ in parts)
+
     advice = advise(obs, pop_range[1] if pop_range is not None else None, pred_pop, current,
                     ranked[0], conc, fit.eta, sample.draws, _when(case),
                     sims=mixture(FALL_DRAWS), rise=rise)
