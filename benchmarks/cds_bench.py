@@ -5,10 +5,12 @@ A real server (uvicorn, one worker, SQLite, JWT verification on with an ES384 ke
 here) answers signed hook calls; latency is the round trip measured by the client on
 127.0.0.1. Baseline, measured in the same run: the same request handled in-process with no
 HTTP, JWT or database (read the prefetch, assess, render the cards). Reported: p50 and p95
-of each, and their ratio. With levels, the prefetch adds two cycloserine serum levels (FHIR
-Observations, 2 h and 6 h after a dose of the active 250 mg twice-daily order, whose dose
-history the TDM reads), so the call runs the Bayesian TDM estimate; its result card is checked
-to be there.
+of each, and their ratio; and, as a shared machine inflates wall time, CPU time: the
+server process's per call (its user + system time over the calls, from /proc, Linux) and
+the in-process handling's (median). With levels, the prefetch adds two cycloserine serum
+levels (FHIR Observations, 2 h and 6 h after a dose of the active 250 mg twice-daily order,
+whose dose history the TDM reads), so the call runs the Bayesian TDM estimate; its result
+card is checked to be there.
 
 Run: .venv/bin/python -m benchmarks.cds_bench [N_CALLS]
 """
@@ -92,15 +94,25 @@ def _has_tdm_card(cards: list[dict[str, Any]]) -> bool:
     return any(c["source"]["topic"]["code"] == "tdm" for c in cards)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CPU_IN_PROCESS: list[float] = []  # CPU seconds of each `in_process` call
+
+
 def in_process(service_id: str, body: dict[str, Any], tdm: bool | None = None) -> float:
-    """Seconds to handle the request without HTTP, JWT or database; `tdm`: check (outside
-    the timing) that the cards include the TDM result card or do not."""
+    """Seconds to handle the request without HTTP, JWT or database (its CPU seconds are
+    appended to CPU_IN_PROCESS); `tdm`: check (outside the timing) that the cards include
+    the TDM result card or do not."""
     from cyclodose import workflows
     from cyclodose.interop import cds
     from cyclodose.interop.fhir import ReaderOptions
     from cyclodose.render.cards import CardLinks, DraftOrder, cards
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     req = cds.HookRequest.model_validate(body)
     hook = req.hook
     drafts = cds.cycloserine_drafts(req, hook) if hook != "patient-view" else []  # type: ignore
@@ -110,6 +122,7 @@ def in_process(service_id: str, body: dict[str, Any], tdm: bool | None = None) -
                 links=CardLinks(patient_page="http://x/p", smart_launch="http://x/s"),
                 source_url="http://x", draft=DraftOrder(resource=drafts[0]) if drafts else None)
     seconds = time.perf_counter() - t0
+    CPU_IN_PROCESS.append(time.process_time() - c0)
     assert tdm is None or _has_tdm_card(out) == tdm, [c["summary"] for c in out]
     return seconds
 
@@ -163,12 +176,18 @@ def run(n: int = 200) -> dict[str, float]:
                 for _ in range(10):  # warm-up: imports, caches, first SQLite writes
                     call()
                     in_process(service_id, body, tdm)
+                cpu0 = _cpu_seconds(server.pid)
                 served = [call() for _ in range(n)]
+                server_cpu = (_cpu_seconds(server.pid) - cpu0) / n
+                CPU_IN_PROCESS.clear()
                 local = [in_process(service_id, body) for _ in range(n)]
                 results |= {f"{name}_p50_ms": 1000 * statistics.median(served),
                             f"{name}_p95_ms": 1000 * _pct(served, 0.95),
                             f"{name}_inprocess_p50_ms": 1000 * statistics.median(local),
-                            f"{name}_inprocess_p95_ms": 1000 * _pct(local, 0.95)}
+                            f"{name}_inprocess_p95_ms": 1000 * _pct(local, 0.95),
+                            f"{name}_server_cpu_ms": 1000 * server_cpu,
+                            f"{name}_inprocess_cpu_p50_ms": 1000 * statistics.median(
+                                CPU_IN_PROCESS)}
                 results[f"{name}_ratio_p50"] = (results[f"{name}_p50_ms"]
                                                 / results[f"{name}_inprocess_p50_ms"])
     finally:
@@ -186,6 +205,8 @@ def main() -> None:
               f"{r[f'{hook}_inprocess_p50_ms']:7.1f} ms  p95 "
               f"{r[f'{hook}_inprocess_p95_ms']:7.1f} ms | ratio p50 "
               f"{r[f'{hook}_ratio_p50']:.2f}  (n={n}, loopback, JWT ES384 verified)")
+        print(f"{'':19s} CPU: server {r[f'{hook}_server_cpu_ms']:7.1f} ms per call (mean) | "
+              f"in-process p50 {r[f'{hook}_inprocess_cpu_p50_ms']:7.1f} ms")
 
 
 if __name__ == "__main__":
