@@ -1,10 +1,16 @@
-"""Benchmark: CDS Hooks order-select and patient-view with full prefetch, on loopback.
+"""Benchmark: CDS Hooks order-select and patient-view with full prefetch, on loopback,
+without and with measured levels (issue #13: "a CDS Hooks call with levels fits in 100 ms").
 
 A real server (uvicorn, one worker, SQLite, JWT verification on with an ES384 key made
 here) answers signed hook calls; latency is the round trip measured by the client on
 127.0.0.1. Baseline, measured in the same run: the same request handled in-process with no
 HTTP, JWT or database (read the prefetch, assess, render the cards). Reported: p50 and p95
-of each, and their ratio.
+of each, and their ratio; and, as a shared machine inflates wall time, CPU time: the
+server process's per call (its user + system time over the calls, from /proc, Linux) and
+the in-process handling's (median). With levels, the prefetch adds two cycloserine serum
+levels (FHIR Observations, 2 h and 6 h after a dose of the active 250 mg twice-daily order,
+whose dose history the TDM reads), so the call runs the Bayesian TDM estimate; its result
+card is checked to be there.
 
 Run: .venv/bin/python -m benchmarks.cds_bench [N_CALLS]
 """
@@ -20,7 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "service"))
 
 from cds_helpers import draft_order, hook_request, prefetch, searchset  # noqa: E402
 
-from interop.fhir_builders import dosage, mg, request  # noqa: E402
+from interop.fhir_builders import dosage, mg, obs, request  # noqa: E402
 
 ISS = "https://ehr.bench"
 
@@ -50,35 +56,75 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
-def _bodies() -> dict[str, dict[str, Any]]:
+# Two levels drawn yesterday 2 h and 6 h after the 08:00 dose of an order started a week
+# before (dates from today, so that the dose history the reader builds up to now keeps its
+# length: about 17 doses), at about what 250 mg twice daily gives a 60 kg patient: the
+# usual TDM consult, no hold, no flag.
+LEVELS_MG_L = (("lv1", 24.5, "T10:00:00Z"), ("lv2", 16.1, "T14:00:00Z"))
+
+
+def _bodies() -> dict[str, tuple[str, dict[str, Any]]]:
+    """Label: (service id, request body)."""
     on_cs = request("mr1", [dosage(mg(250), start="2026-11-20T08:00:00Z")])
-    full = prefetch(medications=searchset(on_cs), height=searchset(
+    height = searchset(
         {"resourceType": "Observation", "id": "ht1", "status": "final",
          "code": {"coding": [{"system": "http://loinc.org", "code": "8302-2"}]},
          "effectiveDateTime": "2026-01-01",
-         "valueQuantity": {"value": 170, "system": "http://unitsofmeasure.org", "code": "cm"}}))
+         "valueQuantity": {"value": 170, "system": "http://unitsofmeasure.org", "code": "cm"}})
+    full = prefetch(medications=searchset(on_cs), height=height)
+    today = datetime.now(UTC).date()
+    on_cs_week = request("mr1", [dosage(mg(250),
+                                        start=f"{today - timedelta(days=8)}T08:00:00Z")])
+    levels = searchset(*(obs(oid, None, value, "mg/L", f"{today - timedelta(days=1)}{at}",
+                             text="cycloserine level") for oid, value, at in LEVELS_MG_L))
+    with_levels = prefetch(medications=searchset(on_cs_week), height=height, levels=levels)
     return {
-        "cyclodose-order-select": hook_request("order-select", draft_order(250, 2),
-                                               prefetch=dict(full, medications=searchset())),
-        "cyclodose-patient-view": hook_request("patient-view", prefetch=full),
+        "order-select": ("cyclodose-order-select", hook_request(
+            "order-select", draft_order(250, 2), prefetch=dict(full, medications=searchset()))),
+        "patient-view": ("cyclodose-patient-view", hook_request("patient-view", prefetch=full)),
+        # with levels the active order is the dose history the TDM fits
+        "order-select+levels": ("cyclodose-order-select", hook_request(
+            "order-select", draft_order(250, 2), prefetch=with_levels)),
+        "patient-view+levels": ("cyclodose-patient-view", hook_request(
+            "patient-view", prefetch=with_levels)),
     }
 
 
-def in_process(service_id: str, body: dict[str, Any]) -> float:
+def _has_tdm_card(cards: list[dict[str, Any]]) -> bool:
+    return any(c["source"]["topic"]["code"] == "tdm" for c in cards)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CPU_IN_PROCESS: list[float] = []  # CPU seconds of each `in_process` call
+
+
+def in_process(service_id: str, body: dict[str, Any], tdm: bool | None = None) -> float:
+    """Seconds to handle the request without HTTP, JWT or database (its CPU seconds are
+    appended to CPU_IN_PROCESS); `tdm`: check (outside the timing) that the cards include
+    the TDM result card or do not."""
     from cyclodose import workflows
     from cyclodose.interop import cds
     from cyclodose.interop.fhir import ReaderOptions
     from cyclodose.render.cards import CardLinks, DraftOrder, cards
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     req = cds.HookRequest.model_validate(body)
     hook = req.hook
     drafts = cds.cycloserine_drafts(req, hook) if hook != "patient-view" else []  # type: ignore
     reading = cds.read_hook(req, {}, at=datetime.now(UTC), options=ReaderOptions())
     result = workflows.assess(reading.parse())
-    cards(result, reading, links=CardLinks(patient_page="http://x/p", smart_launch="http://x/s"),
-          source_url="http://x", draft=DraftOrder(resource=drafts[0]) if drafts else None)
-    return time.perf_counter() - t0
+    out = cards(result, reading,
+                links=CardLinks(patient_page="http://x/p", smart_launch="http://x/s"),
+                source_url="http://x", draft=DraftOrder(resource=drafts[0]) if drafts else None)
+    seconds = time.perf_counter() - t0
+    CPU_IN_PROCESS.append(time.process_time() - c0)
+    assert tdm is None or _has_tdm_card(out) == tdm, [c["summary"] for c in out]
+    return seconds
 
 
 def run(n: int = 200) -> dict[str, float]:
@@ -108,11 +154,12 @@ def run(n: int = 200) -> dict[str, float]:
                     time.sleep(0.1)
             else:
                 raise RuntimeError("the server did not start")
-            for service_id, body in _bodies().items():
+            for name, (service_id, body) in _bodies().items():
                 aud = f"{base}/cds-services/{service_id}"
+                tdm = name.endswith("+levels")
 
                 def call(sid: str = service_id, b: dict[str, Any] = body,
-                         a: str = aud) -> float:
+                         a: str = aud, tdm: bool = tdm) -> float:
                     now = int(time.time())
                     token = jwt.encode({"iss": ISS, "aud": a, "iat": now, "exp": now + 60,
                                         "jti": str(uuid.uuid4())}, key, algorithm="ES384",
@@ -122,18 +169,25 @@ def run(n: int = 200) -> dict[str, float]:
                                     headers={"Authorization": f"Bearer {token}"})
                     dt = time.perf_counter() - t0
                     assert r.status_code == 200 and r.json()["cards"], r.text
+                    # with levels the call must have run the TDM (its card is there)
+                    assert _has_tdm_card(r.json()["cards"]) == tdm, r.text
                     return dt
 
                 for _ in range(10):  # warm-up: imports, caches, first SQLite writes
                     call()
-                    in_process(service_id, body)
+                    in_process(service_id, body, tdm)
+                cpu0 = _cpu_seconds(server.pid)
                 served = [call() for _ in range(n)]
+                server_cpu = (_cpu_seconds(server.pid) - cpu0) / n
+                CPU_IN_PROCESS.clear()
                 local = [in_process(service_id, body) for _ in range(n)]
-                name = service_id.removeprefix("cyclodose-")
                 results |= {f"{name}_p50_ms": 1000 * statistics.median(served),
                             f"{name}_p95_ms": 1000 * _pct(served, 0.95),
                             f"{name}_inprocess_p50_ms": 1000 * statistics.median(local),
-                            f"{name}_inprocess_p95_ms": 1000 * _pct(local, 0.95)}
+                            f"{name}_inprocess_p95_ms": 1000 * _pct(local, 0.95),
+                            f"{name}_server_cpu_ms": 1000 * server_cpu,
+                            f"{name}_inprocess_cpu_p50_ms": 1000 * statistics.median(
+                                CPU_IN_PROCESS)}
                 results[f"{name}_ratio_p50"] = (results[f"{name}_p50_ms"]
                                                 / results[f"{name}_inprocess_p50_ms"])
     finally:
@@ -145,12 +199,14 @@ def run(n: int = 200) -> dict[str, float]:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     r = run(n)
-    for hook in ("order-select", "patient-view"):
-        print(f"{hook:13s} server p50 {r[f'{hook}_p50_ms']:7.1f} ms  p95 "
+    for hook in ("order-select", "patient-view", "order-select+levels", "patient-view+levels"):
+        print(f"{hook:19s} server p50 {r[f'{hook}_p50_ms']:7.1f} ms  p95 "
               f"{r[f'{hook}_p95_ms']:7.1f} ms | in-process p50 "
               f"{r[f'{hook}_inprocess_p50_ms']:7.1f} ms  p95 "
               f"{r[f'{hook}_inprocess_p95_ms']:7.1f} ms | ratio p50 "
               f"{r[f'{hook}_ratio_p50']:.2f}  (n={n}, loopback, JWT ES384 verified)")
+        print(f"{'':19s} CPU: server {r[f'{hook}_server_cpu_ms']:7.1f} ms per call (mean) | "
+              f"in-process p50 {r[f'{hook}_inprocess_cpu_p50_ms']:7.1f} ms")
 
 
 if __name__ == "__main__":

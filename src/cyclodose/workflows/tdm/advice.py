@@ -32,6 +32,7 @@ POSSIBLE_ERROR_RATIO = 2.0
 FALL_WINDOW_H = 120.0
 FALL_STEP_H = 0.25
 FALL_DRAWS = 500
+FALL_COARSE = 8  # the fall grid is searched every 8 points (2 h) first; 480 = 60 x 8
 
 
 class Action(StrEnum):
@@ -59,20 +60,51 @@ ConcFn = Callable[[FloatArray, FloatArray], FloatArray]
 UPPER_QUANTILE = 0.95
 
 
-def _fall_time(conc: ConcFn, eta_map: FloatArray, draws: FloatArray, from_h: float,
-               mix: ConcFn | None = None) -> tuple[float | None, float | None, bool]:
-    """When the concentration (history doses only) is below the ceiling for good: (MAP time,
-    95th percentile over the draws, whether that percentile lies beyond the window); `mix(
-    draws, times)`, when given, simulates the posterior draws instead (a model-averaged
-    mixture)."""
+def _reach(coarse: FloatArray, rise: float) -> int:
+    """How many points of the fall grid can hold a concentration at or above the ceiling,
+    from the concentrations on every FALL_COARSE-th point (`coarse`, rows × points) and
+    `rise`, a bound on how many times higher a concentration can be at most one coarse step
+    before a later one: after the last coarse point whose `rise` times cannot reach the
+    ceiling in any row, no point of the grid can either."""
+    # a margin far above the engine's rounding (and its 1e-7 nudge where ka meets k); a nan
+    # (of `rise` or a concentration) reaches, so that the grid is then simulated in full
+    below = coarse[:, 1:] * (rise * (1.0 + 1e-6)) < CEILING_MG_L
+    reaches = ~below.all(axis=0)
+    last = int(np.flatnonzero(reaches)[-1]) + 1 if reaches.any() else 0
+    return FALL_COARSE * last + 1
+
+
+def fall_grid_times(conc: ConcFn, eta_map: FloatArray, draws: FloatArray, from_h: float,
+                    mix: ConcFn | None = None, rise: float | None = None
+                    ) -> tuple[FloatArray, np.ndarray]:
+    """Per row (the MAP, then the first FALL_DRAWS draws): the first grid time after the last
+    one at or above the ceiling (`from_h` when none is), and whether the last grid time is
+    (the row never falls below within the window). `mix(draws, times)`, when given,
+    simulates the posterior draws instead (a model-averaged mixture). `rise` (see `_reach`):
+    the grid is first simulated every FALL_COARSE points, then in full only as far as a
+    concentration can reach the ceiling (the same times as the whole grid gives); None: the
+    whole grid."""
     t = from_h + np.arange(0.0, FALL_WINDOW_H + FALL_STEP_H, FALL_STEP_H)
-    sims = (conc(np.vstack([eta_map[None, :], draws[:FALL_DRAWS]]), t) if mix is None
-            else np.vstack([conc(eta_map[None, :], t), mix(draws[:FALL_DRAWS], t)]))
-    above = sims >= CEILING_MG_L
-    # the last grid time above the ceiling, +1 step (none above: already below at from_h)
+
+    def simulate(times: FloatArray) -> FloatArray:
+        return (conc(np.vstack([eta_map[None, :], draws[:FALL_DRAWS]]), times) if mix is None
+                else np.vstack([conc(eta_map[None, :], times), mix(draws[:FALL_DRAWS], times)]))
+
+    n_fine = t.size if rise is None else _reach(simulate(t[::FALL_COARSE]), rise)
+    above = simulate(t[:n_fine]) >= CEILING_MG_L
+    # the last grid time above the ceiling, +1 step (none above: already below at from_h);
+    # beyond the simulated part of the grid no point is above
     last = np.where(above.any(axis=1), above.shape[1] - np.argmax(above[:, ::-1], axis=1), 0)
-    times = t[np.minimum(last, t.size - 1)]
-    never = last >= t.size
+    return t[np.minimum(last, t.size - 1)], last >= t.size
+
+
+def _fall_time(conc: ConcFn, eta_map: FloatArray, draws: FloatArray, from_h: float,
+               mix: ConcFn | None = None, rise: float | None = None
+               ) -> tuple[float | None, float | None, bool]:
+    """When the concentration (history doses only) is below the ceiling for good: (MAP time,
+    95th percentile over the draws, whether that percentile lies beyond the window); the
+    arguments as for `fall_grid_times`."""
+    times, never = fall_grid_times(conc, eta_map, draws, from_h, mix, rise)
     map_t = None if never[0] else float(times[0])
     rest = times[1:]
     if rest.size == 0:
@@ -90,9 +122,11 @@ def _fall_time(conc: ConcFn, eta_map: FloatArray, draws: FloatArray, from_h: flo
 def advise(obs: Observations, pop_upper_mg_l: FloatArray | None, pred_mg_l: FloatArray,
            current: ScoredRegimen | None, best: ScoredRegimen,
            conc: ConcFn, eta_map: FloatArray, draws: FloatArray, when: Callable[[float], str],
-           sims: ConcFn | None = None) -> Advice:
+           sims: ConcFn | None = None, rise: Callable[[], float] | None = None) -> Advice:
     """`current`, `best`: scored over the same posterior as the ranking; `sims`: the
-    posterior draws' concentrations when they are a model-averaged mixture."""
+    posterior draws' concentrations when they are a model-averaged mixture; `rise()`: how
+    many times higher a concentration can be one FALL_COARSE step earlier (`_reach`; asked
+    only after a level above the ceiling)."""
     quantified = obs.conc_mg_l[obs.quantified] if obs.n else np.zeros(0)
     highest = float(quantified.max()) if quantified.size else None
     parts: list[str] = []
@@ -115,7 +149,8 @@ def advise(obs: Observations, pop_upper_mg_l: FloatArray | None, pred_mg_l: Floa
                 "the dose record and repeat the level before acting on it.")
     if highest is not None and highest > CEILING_MG_L:
         last_h = float(obs.time_h.max())
-        fall, fall_up, unbounded = _fall_time(conc, eta_map, draws, last_h, sims)
+        fall, fall_up, unbounded = _fall_time(conc, eta_map, draws, last_h, sims,
+                                               rise() if rise is not None else None)
         risk = (f"; above {CNS_RISK_MG_L:g} mg/L the risk of CNS toxicity (psychosis, seizures) "
                 "rises (UK TB drug monographs)" if highest > CNS_RISK_MG_L else "")
         text = (f"Hold the next dose now: a level of {highest:.1f} mg/L is above the "

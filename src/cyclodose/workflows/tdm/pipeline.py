@@ -67,7 +67,9 @@ from cyclodose.workflows.adapters import (
 )
 from cyclodose.workflows.tdm.advice import (
     CHANGE_THRESHOLD,
+    FALL_COARSE,
     FALL_DRAWS,
+    FALL_STEP_H,
     Action,
     Advice,
     advise,
@@ -292,6 +294,20 @@ def misfit(spec: pk.ModelSpec, diag: Diagnostics, averaged: bool = False) -> str
     return text + "."
 
 
+def rise_bound(spec: pk.ModelSpec, cov: pk.Covariates | pk.CovariateTimeline,
+               occ: OccasionModel, etas: FloatArray, over_h: float) -> float:
+    """How many times higher the concentration of these rows (full η) can be at most `over_h`
+    before a later time, whatever the doses: the central amount A leaves only by first-order
+    elimination (rate k = CL/V; doses only add to it), so A(t) <= A(t + h) e^(k h), and C =
+    A/V with V per covariate segment and occasion."""
+    covs = cov.segments if isinstance(cov, pk.CovariateTimeline) else [cov]
+    params = [pk.individual_parameters(spec, c, occ.segment_etas(etas, o))
+              for c in covs for o in range(occ.n_occasions)]
+    k = max(float(np.max(p.k_per_h)) for p in params)
+    v = np.stack([p.v_l for p in params])
+    return float(np.exp(k * over_h) * np.max(v.max(axis=0) / v.min(axis=0)))
+
+
 def objective_for(spec: pk.ModelSpec, cov: pk.Covariates | pk.CovariateTimeline,
                   doses: DoseHistory, obs: Observations, occ: OccasionModel) -> Objective:
     return Objective(predict=predictor(spec, cov, occ, doses, obs.time_h),
@@ -388,9 +404,11 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     eta_map = fit.eta[: occ.n_iiv]
     draws = sample.draws[:, : occ.n_iiv]
 
-    at_map = _param_arrays(spec, cov_now, eta_map[None, :])
-    typical = _param_arrays(spec, cov_now, np.zeros((1, occ.n_iiv)))
-    post = _param_arrays(spec, cov_now, draws)
+    # the MAP, the typical patient and the draws in one call (row by row the same numbers)
+    rows = _param_arrays(spec, cov_now, np.vstack([eta_map[None, :], np.zeros((1, occ.n_iiv)),
+                                                   draws]))
+    at_map, typical, post = ({k: v[sl] for k, v in rows.items()}
+                             for sl in (slice(0, 1), slice(1, 2), slice(2, None)))
     parameters: dict[str, dict[str, float]] = {}
     bounds = intervals(np.column_stack(list(post.values())))  # every parameter in one sort
     for pname, (med, lo, hi) in zip(post, bounds, strict=True):
@@ -460,9 +478,15 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     # and the posterior spread of the fall below the ceiling; the MAP (the fall time's point
     # estimate, the population range that calls a level a possible error) is the
     # highest-weight model's, as for the band.
+    def rise() -> float:  # over the rows the fall below the ceiling simulates
+        return max(rise_bound(p.spec, p.cov, p.occ,
+                              np.vstack([fit.eta[None, :], p.sample.draws[:FALL_DRAWS]])
+                              if p is main else p.sample.draws[:FALL_DRAWS],
+                              FALL_COARSE * FALL_STEP_H) for p, _ in parts)
+
     advice = advise(obs, pop_range[1] if pop_range is not None else None, pred_pop, current,
-                    ranked[0],
-                    conc, fit.eta, sample.draws, _when(case), sims=mixture(FALL_DRAWS))
+                    ranked[0], conc, fit.eta, sample.draws, _when(case),
+                    sims=mixture(FALL_DRAWS), rise=rise)
     recommended = ranked[0]
     kept = (advice.action is Action.KEEP and current is not None
             and recommended.regimen.label != current.regimen.label)
