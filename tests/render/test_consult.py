@@ -110,3 +110,16 @@ def test_patient_block_shows_the_pregnancy_only_when_pregnant(consult: TdmConsul
     assert "<td>Pregnancy</td><td>pregnant, week 30, third trimester</td>" in block
     assert "Pregnancy (week 30, third trimester)" in html  # the finding, next to it
     assert "<td>Pregnancy</td>" not in consult_html(consult)  # no empty row for others
+
+
+def test_doses_given_leave_out_the_planned_doses() -> None:
+    """With `assessed_at` (a case read from FHIR) the doses from then on are planned: the
+    report's dose history is the one the estimate fitted, and says what it left out."""
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    doc["regimen"]["count"] = 24  # up to 20:00 on 12 March
+    doc["assessed_at"] = "2026-03-10T15:00:00"  # after the 08:00 dose: 19 given, 5 planned
+    c = tdm_consult(parse_case(doc))
+    assert c.estimate.doses.n == 19
+    html = _flat(consult_html(c))
+    assert "19 doses recorded, 4750 mg in total" in html
+    assert "5 planned doses (at or after the assessment time) are not part of it." in html

@@ -60,3 +60,38 @@ def test_with_levels_only_the_tdm_card_may_rewrite_the_order(cds: Any) -> None:
     dosage = action["resource"]["dosageInstruction"]
     assert [d["doseAndRate"][0]["doseQuantity"]["value"] for d in dosage] == [250]
     assert dosage[0]["timing"]["repeat"]["frequency"] == 2
+
+
+def test_with_levels_the_tdm_fits_only_the_doses_given_before_now(cds: Any,
+                                                                 monkeypatch: Any) -> None:
+    """The active order has no end: the reader reads it a week ahead (the dose checks see
+    it), but the doses after the hook's time are planned: the fit stops at now and the new
+    regimen starts at the next dose from now, not after the last planned dose."""
+    from cyclodose import workflows
+    from cyclodose.workflows.tdm import pipeline
+
+    seen: dict[str, Any] = {}
+    real_assess, real_history = workflows.assess, pipeline.dose_history
+
+    def assess(case: Any) -> Any:
+        seen["case"], seen["result"] = case, real_assess(case)
+        return seen["result"]
+
+    def dose_history(case: Any) -> Any:
+        seen["fitted"] = real_history(case)
+        return seen["fitted"]
+
+    monkeypatch.setattr(workflows, "assess", assess)
+    monkeypatch.setattr(pipeline, "dose_history", dose_history)
+    for hook, orders in (("patient-view", ()), ("order-select", (draft_order(250, 2),))):
+        body = hook_request(hook, *orders, prefetch=_on_cycloserine_with_levels())
+        out = call_service(cds, f"cyclodose-{hook}", body)
+        assert any(c["source"]["topic"]["code"] == "tdm" for c in out)
+        case, tdm = seen["case"], seen["result"].tdm
+        now = cds.clock()  # 2026-11-02 09:00 UTC
+        # q12h from 2026-10-20 00:00 UTC: 00:00 and 12:00, up to 00:00 today
+        assert seen["fitted"].n == 2 * 13 + 1, hook
+        assert max(case.clock(float(t)) for t in seen["fitted"].time_h) < now
+        assert len(case.doses) > seen["fitted"].n  # the week ahead is still read (and checked)
+        assert tdm.new_regimen_start_clock == "2026-11-02T12:00+00:00", hook
+        assert max(tdm.predictions.dose_times_h) < case.assessed_at_h

@@ -229,7 +229,7 @@ class _LowLevels:
 
 def _low_levels(ctx: Context) -> _LowLevels:
     low = ctx.case.target.peak_low_mg_l
-    dose_times = sorted(d.time_h for d in ctx.case.doses)
+    dose_times = sorted(d.time_h for d in ctx.case.given_doses)
     hits: list[str] = []
     late = False
     for lv in ctx.case.levels:

@@ -174,6 +174,10 @@ class CaseDocument(_Strict):
     levels: list[LevelIn] = Field(default_factory=list)
     target: TargetIn = Field(default_factory=TargetIn)
     settings: SettingsIn = Field(default_factory=SettingsIn)
+    assessed_at: datetime | None = Field(
+        default=None, description="when the case is assessed (a FHIR reading: now): doses at "
+        "or after it are planned, not given; the TDM fits only those before it, the dose "
+        "checks read them all. Without it every dose is taken as given")
 
 
 # ---- canonical Case -------------------------------------------------------
@@ -272,6 +276,15 @@ class Case(_Frozen):
     settings: Settings
     t0: datetime | None = None
     stated_regimen: StatedRegimen | None = None
+    assessed_at_h: float | None = None  # doses at or after it are planned (None: all given)
+
+    @property
+    def given_doses(self) -> tuple[Dose, ...]:
+        """The doses already given (before `assessed_at`): the dose history the levels
+        reflect. The others are planned; the dose checks read `doses`, all of them."""
+        if self.assessed_at_h is None:
+            return self.doses
+        return tuple(d for d in self.doses if d.time_h < self.assessed_at_h)
 
     def clock(self, time_h: float) -> datetime | None:
         return None if self.t0 is None else clock_at(self.t0, time_h)
@@ -350,6 +363,8 @@ def _document_times(doc: CaseDocument) -> list[tuple[str, datetime]]:
     out += [(f"levels[{i}].time", lv.time) for i, lv in enumerate(doc.levels)]
     out += [(f"patient.covariate_history[{i}].time", o.time)
             for i, o in enumerate(doc.patient.covariate_history)]
+    if doc.assessed_at is not None:
+        out.append(("assessed_at", doc.assessed_at))
     return out
 
 
@@ -498,6 +513,8 @@ def _canonical_times(doc: CaseDocument, zone: tzinfo | None) -> Case:
 
     if doc.levels and not dated:
         problems.append(Problem("levels", "measured levels need a dose history (regimen)"))
+    at_h = ((_naive(doc.assessed_at, zone) - t0).total_seconds() / 3600.0
+            if doc.assessed_at is not None and t0 is not None else None)
     levels: list[Level] = []
     if t0 is not None:
         for i, lv in enumerate(doc.levels):
@@ -509,6 +526,9 @@ def _canonical_times(doc: CaseDocument, zone: tzinfo | None) -> Case:
             if level.time_h < 0:
                 problems.append(Problem(f"levels[{i}].time",
                                         "the level is timed before the first dose"))
+            if at_h is not None and level.time_h > at_h:
+                problems.append(Problem(f"levels[{i}].time", "is after assessed_at: a level "
+                                        "cannot be measured later than the assessment"))
             levels.append(level)
 
     history: list[CovariateObservation] = []
@@ -593,6 +613,7 @@ def _canonical_times(doc: CaseDocument, zone: tzinfo | None) -> Case:
                               for t in st.occasion_starts)) if t0 is not None else ()),
         t0=t0,
         stated_regimen=stated,
+        assessed_at_h=at_h,
     )
 
 

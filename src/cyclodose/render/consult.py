@@ -113,10 +113,15 @@ def _findings(assessment: Assessment) -> str:
 
 
 def _doses(case: Case) -> str:
-    doses = sorted(case.doses, key=lambda d: d.time_h)
+    """The dose history the estimate fitted (the doses given), and how many are planned."""
+    doses = sorted(case.given_doses, key=lambda d: d.time_h)
     total = sum(d.amount_mg for d in doses)
+    planned = len(case.doses) - len(doses)
+    later = (f" {planned} planned doses (at or after the assessment time) are not part of it."
+             if planned else "")
     summary = (f"<p>{len(doses)} doses recorded, {total:g} mg in total, from "
-               f"{_e(_clock(case, doses[0].time_h))} to {_e(_clock(case, doses[-1].time_h))}.</p>")
+               f"{_e(_clock(case, doses[0].time_h))} to {_e(_clock(case, doses[-1].time_h))}."
+               f"{later}</p>")
     shown = doses[-8:]
     rows = [[_clock(case, d.time_h), f"{d.amount_mg:g} mg"] for d in shown]
     note = "" if len(shown) == len(doses) else f"<p class='meta'>Last {len(shown)} doses shown.</p>"

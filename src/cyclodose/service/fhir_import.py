@@ -2,7 +2,8 @@
 
 The FHIR data is read into a Case document (interop), then stored through the patient
 routes' own functions, so that validation, versions and audit are the same as for a
-record typed in. Doses are those up to now (the record holds what was given); an update
+record typed in. Doses are those before now (the record holds what was given; the later
+doses of an order are planned); an update
 adds doses and levels not yet stored and corrects the record's fields with a reason.
 """
 
@@ -84,7 +85,8 @@ def import_patient(server: str, patient_id: str, token: str | None, *, principal
     stored = {(e.kind, _key(e.data)) for e in s.scalars(
         select(EntryRow).where(EntryRow.patient_id == pid, EntryRow.in_error.is_(False)))}
     for dose in doc.regimen.doses if doc.regimen else []:
-        if dose.time <= now and ("dose", _key(dose.model_dump(mode="json"))) not in stored:
+        # given: before the assessment time (doc.assessed_at), as the TDM counts them
+        if dose.time < reading.at and ("dose", _key(dose.model_dump(mode="json"))) not in stored:
             patients.add_dose(pid, dose, response, principal, s, audit, clock, settings)
     for level in doc.levels:
         if ("level", _key(level.model_dump(mode="json"))) not in stored:

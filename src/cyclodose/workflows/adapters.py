@@ -105,7 +105,8 @@ def timeline_from_case(case: Case, spec: ModelSpec | None = None) -> CovariateTi
 
 
 def dose_history(case: Case) -> DoseHistory:
-    doses = sorted(case.doses, key=lambda d: d.time_h)
+    """The doses given (planned doses, after the assessment time, are not history)."""
+    doses = sorted(case.given_doses, key=lambda d: d.time_h)
     return DoseHistory(
         time_h=np.array([d.time_h for d in doses], dtype=float),
         amount_mg=np.array([d.amount_mg for d in doses], dtype=float),

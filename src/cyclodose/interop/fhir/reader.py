@@ -2,7 +2,9 @@
 
 `read_fhir(bundle, at=...)` returns a `FhirReading`: the Case document, the
 resource behind each field (with its date), what was listed but not used (and
-why), and flags such as a stale creatinine. `reading.parse()` validates the
+why), and flags such as a stale creatinine. `at` is the document's `assessed_at`:
+the doses of an order from then on are planned, not given (the TDM does not fit
+them; the dose checks read them). `reading.parse()` validates the
 document into a Case, naming the resource when a problem is found there.
 """
 
@@ -35,7 +37,8 @@ class ReaderOptions(BaseModel):
     creatinine_max_age_days: float = Field(default=CREATININE_MAX_AGE_DAYS, gt=0)
     open_order_days: float = Field(
         default=7.0, gt=0, le=60,
-        description="an order without an end is read over this many days from now")
+        description="an order without an end is read over this many days from now (as "
+        "planned doses: checked, not fitted as given)")
     timezone: str = Field(default="UTC", description="IANA zone of timing.repeat.timeOfDay")
     level_max_age_days: float = Field(
         default=LEVEL_MAX_AGE_DAYS, gt=0,
@@ -298,7 +301,11 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
                 continue
             if rtype == "MedicationAdministration":
                 d = c.run(medications.administered, r, concept)
-                if d is not None:
+                if d is not None and d.time >= at:
+                    c.problems.append(Problem(f"{name}.effective[x]", f"{d.time.isoformat()} is "
+                                              f"not before the assessment time ({at.isoformat()})"
+                                              ": a dose given cannot be later than now"))
+                elif d is not None:
                     admin_doses.append(d)
                 continue
             e = c.run(medications.expand_order, r, concept, at=at, open_until=open_until,
@@ -307,7 +314,7 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
                 expansions.append(e)
                 if e.draft:
                     drafts.append(name)
-    doses = _combine(admin_doses, expansions, c, listed)
+    doses = _combine(admin_doses, expansions, c, listed, at)
     if level_values and not doses:
         c.problems += [Problem(lv.source, "a cycloserine level needs the dose history: no "
                                "cycloserine administration, order or statement was found")
@@ -320,7 +327,7 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
         document["regimen"] = {"doses": [{"time": d.time, "amount_mg": d.amount_mg}
                                          for d in doses]}
         sources += [SourceOf(field="regimen", resource=", ".join(
-            sorted({d.source for d in doses})), value=f"{len(doses)} doses")]
+            sorted({d.source for d in doses})), value=_doses_read(doses, at))]
     levels = sorted(level_values, key=lambda lv: lv.time)
     if any(d.time < at for d in doses):  # doses already given, not a plan starting now
         if not levels:
@@ -336,6 +343,7 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
     sources += [SourceOf(field=f"levels[{i}]", resource=lv.source, value=f"{lv.value} mg/L",
                          time=lv.time) for i, lv in enumerate(levels)]
     document["settings"] = {"start_date": at.astimezone(zone).date()}
+    document["assessed_at"] = at  # doses from now on are planned: the TDM does not fit them
     unread = "Breastfeeding, alcohol use, dialysis modality and adverse-effect symptoms are"
     if preg is None or preg.pregnant is None:
         unread = ("Pregnancy (no current pregnancy status, LOINC 82810-3, or pregnancy "
@@ -356,12 +364,25 @@ def read_fhir(*documents: Any, at: datetime, options: ReaderOptions | None = Non
                        listed=tuple(listed), flags=tuple(flags), draft_orders=tuple(drafts))
 
 
+def _doses_read(doses: list[medications.DoseEvent], at: datetime) -> str:
+    """How many doses were read, and which of them are planned (not counted as given)."""
+    planned = [d for d in doses if d.time >= at]
+    if not planned:
+        return f"{len(doses)} doses, all given before the assessment time"
+    return (f"{len(doses)} doses: {len(doses) - len(planned)} given before the assessment time, "
+            f"{len(planned)} planned from {planned[0].time.isoformat(timespec='minutes')} "
+            f"({', '.join(sorted({d.source for d in planned}))}; not counted as given: the TDM "
+            "fits only the doses given, the dose checks read all of them)")
+
+
 def _combine(admin: list[medications.DoseEvent], orders: list[medications.Expansion],
-             c: _Collector, listed: list[Listed]) -> list[medications.DoseEvent]:
+             c: _Collector, listed: list[Listed], at: datetime) -> list[medications.DoseEvent]:
     """Administrations are the actual doses up to the last one; orders give what follows.
 
-    A draft order replaces an active order from the draft's start (a change of regimen);
-    two active orders that overlap are refused: were both given?"""
+    The doses of an order from `at` on are planned, not given (the Case document's
+    `assessed_at` says so to the TDM); a draft order is not given at all: its doses before
+    `at` are left out, and it replaces an active order from its start or `at`, whichever is
+    later (a change of regimen). Two active orders that overlap are refused: were both given?"""
     doses = list(admin)
     last_given = max((d.time for d in admin), default=None)
     drafts = [e for e in orders if e.draft]
@@ -370,7 +391,7 @@ def _combine(admin: list[medications.DoseEvent], orders: list[medications.Expans
         if b.start <= a.end and b.doses and a.doses and b.doses[0].time <= a.doses[-1].time:
             c.problems.append(Problem(b.source, f"overlaps {a.source}: two cycloserine orders "
                                       "at the same time (were both given?)"))
-    cut = min((e.start for e in drafts), default=None)
+    cut = max(min(e.start for e in drafts), at) if drafts else None
     for e in active:
         kept = [d for d in e.doses if (last_given is None or d.time > last_given)
                 and (cut is None or d.time < cut)]
@@ -379,5 +400,10 @@ def _combine(admin: list[medications.DoseEvent], orders: list[medications.Expans
                                  "doses replaced by recorded administrations or a draft order"))
         doses += kept
     for e in drafts:
-        doses += [d for d in e.doses if last_given is None or d.time > last_given]
+        kept = [d for d in e.doses if d.time >= at and (last_given is None or d.time > last_given)]
+        if len(kept) < len(e.doses):
+            listed.append(Listed(resource=e.source, reason=f"{len(e.doses) - len(kept)} doses "
+                                 "before the assessment time or a recorded administration left "
+                                 "out: a draft order has not been given"))
+        doses += kept
     return sorted(doses, key=lambda d: d.time)

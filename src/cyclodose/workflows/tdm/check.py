@@ -16,9 +16,13 @@ def check_case(case: Case) -> None:
     estimator when a Case is built by other means (API, FHIR import).
     """
     problems: list[Problem] = []
-    if case.levels and not case.doses:
-        problems.append(Problem("levels", "measured levels need a dose history (regimen)"))
-    first_dose_h = min((d.time_h for d in case.doses), default=0.0)
+    given = case.given_doses
+    if case.levels and not given:
+        problems.append(Problem("levels", "measured levels need a dose history (regimen)"
+                                if not case.doses else "measured levels need the doses given "
+                                "before them: every dose of the case is planned (at or after "
+                                "assessed_at)"))
+    first_dose_h = min((d.time_h for d in given), default=0.0)
     for i, lv in enumerate(case.levels):
         field = f"levels[{i}]"
         if not math.isfinite(lv.time_h):

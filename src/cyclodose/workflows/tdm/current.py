@@ -13,9 +13,11 @@ A real dose chart is irregular (08:15, 21:40, 07:50 ...) and a single late dose 
    q(24/n)h regimen;
 3. intervals longer than a day (median gap above LONG_INTERVAL_H): every median gap.
 
-The new regimen starts at the next usual time after the last dose (at least half a usual
-interval after it, so that a late dose is not followed by another a few hours later) and not
-before the last level.
+Only the doses given count (`Case.given_doses`: before the assessment time when the case has
+one, e.g. a FHIR reading; planned doses are not history). The new regimen starts at the next
+usual time after the last dose given (at least half a usual interval after it, so that a late
+dose is not followed by another a few hours later), not before the last level nor the
+assessment time.
 """
 
 from __future__ import annotations
@@ -106,8 +108,8 @@ def _stated(case: Case, last_dose_h: float) -> UsualSchedule | None:
 
 
 def usual_schedule(case: Case) -> UsualSchedule | None:
-    """The current regimen and usual dose times of the case (None without doses)."""
-    doses = sorted((d.time_h, d.amount_mg) for d in case.doses if d.amount_mg > 0)
+    """The current regimen and usual dose times of the doses given (None without any)."""
+    doses = sorted((d.time_h, d.amount_mg) for d in case.given_doses if d.amount_mg > 0)
     if not doses:
         return None
     last = doses[-1][0]
@@ -144,13 +146,12 @@ def usual_schedule(case: Case) -> UsualSchedule | None:
 
 
 def new_regimen_start_h(schedule: UsualSchedule | None, last_dose_h: float | None,
-                        last_level_h: float | None) -> float:
-    """The first usual dose time after the history (and not before the last level)."""
+                        last_level_h: float | None, now_h: float | None = None) -> float:
+    """The first usual dose time after the history, not before the last level nor the
+    assessment time (`now_h`, when the case has one: the next scheduled dose from now)."""
+    bounds = [t for t in (last_level_h, now_h) if t is not None]
     if schedule is None or last_dose_h is None:
-        return 0.0 if last_level_h is None else last_level_h
+        return max(bounds, default=0.0)
     reg = schedule.regimen
     interval = reg.period_h / len(reg.offsets_h)
-    earliest = last_dose_h + 0.5 * interval
-    if last_level_h is not None:
-        earliest = max(earliest, last_level_h)
-    return schedule.next_slot(earliest)
+    return schedule.next_slot(max([last_dose_h + 0.5 * interval, *bounds]))

@@ -570,7 +570,7 @@ def estimate(case: Case, model: str | None = None, *, seed: int = DEFAULT_SEED,
     if not_before is not None:
         last_level = max(last_level or 0.0, not_before)
     start_h = new_regimen_start_h(usual, float(doses.time_h.max()) if doses.n else None,
-                                  last_level)
+                                  last_level, case.assessed_at_h)
     best = recommended.regimen
     sample_advice = next_samples(
         start_h, best.period_h, list(best.offsets_h), list(best.amounts_mg), half["upper"],
