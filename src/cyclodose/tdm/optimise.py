@@ -54,6 +54,8 @@ class LocalOptimum:
     eta: FloatArray
     ofv: float
     at_bound: tuple[bool, ...]
+    # `Objective.hessian(eta)` when the search has already computed it (else None)
+    hessian: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class MapFit:
     n_starts: int
     optima: list[LocalOptimum] = field(default_factory=list)  # distinct local optima, best first
     wide_search: bool = False  # the grid search of step 3 ran (a level was implausible)
+    hessian: FloatArray | None = None  # `Objective.hessian(eta)` if already computed (else None)
 
 
 def _distinct(points: FloatArray, sd: FloatArray, tol: float) -> list[int]:
@@ -160,17 +163,22 @@ def _descend(obj: Objective, x0: FloatArray, lo: FloatArray, hi: FloatArray,
 
 
 def _polish(obj: Objective, x: FloatArray, ofv: FloatArray, lo: FloatArray, hi: FloatArray
-            ) -> tuple[FloatArray, FloatArray]:
+            ) -> tuple[FloatArray, FloatArray, list[FloatArray | None]]:
     """Newton steps on the exact Hessian (batched finite differences) with backtracking:
     Fisher scoring converges only linearly when the residuals are large. Stops once the
-    Newton decrement (the OFV still to gain, quadratic model) is negligible."""
+    Newton decrement (the OFV still to gain, quadratic model) is negligible. Also returns
+    the Hessian at each final point where the last one computed is still there (else None)."""
     x, ofv = x.copy(), ofv.copy()
+    hess: list[FloatArray | None] = [None] * x.shape[0]
     idx = np.flatnonzero(np.isfinite(ofv))
     for _ in range(POLISH_STEPS):
         if idx.size == 0:
             break
         grad = obj.derivatives(x[idx]).grad
-        w, v = np.linalg.eigh(obj.hessians(x[idx]))
+        h = obj.hessians(x[idx])
+        for i, h_i in zip(idx, h, strict=True):
+            hess[i] = h_i
+        w, v = np.linalg.eigh(h)
         w = np.maximum(w, 1e-6 * np.max(np.abs(w), axis=1, keepdims=True) + 1e-12)
         step = -np.einsum("nij,nj->ni", (v / w[:, None, :]) @ np.swapaxes(v, 1, 2), grad)
         decrement = -np.einsum("ni,ni->n", grad, step)
@@ -185,10 +193,12 @@ def _polish(obj: Objective, x: FloatArray, ofv: FloatArray, lo: FloatArray, hi: 
             better = val < ofv[idx]
             sel = idx[better]
             x[sel], ofv[sel] = trial[better], val[better]
+            for i in sel:
+                hess[i] = None  # moved
             improved.append(sel)
             idx, step = idx[~better], step[~better]
         idx = np.sort(np.concatenate(improved)) if improved else idx[:0]
-    return x, ofv
+    return x, ofv, hess
 
 
 def _grid_starts(obj: Objective, sd: FloatArray, best: FloatArray, iwres: FloatArray
@@ -242,14 +252,16 @@ def fit_map(obj: Objective, ka_index: int | None = None) -> MapFit:
     order = np.argsort(ofv, kind="stable")
     x, ofv = x[order], ofv[order]
     keep = [i for i in _distinct(x, sd, DISTINCT_MODE_TOL) if np.isfinite(ofv[i])] or [0]
-    x, ofv = _polish(obj, x[keep], ofv[keep], lo, hi)
+    x, ofv, hess = _polish(obj, x[keep], ofv[keep], lo, hi)
     order = np.argsort(ofv, kind="stable")
     x, ofv = x[order], ofv[order]
     optima = []
     for i in _distinct(x, sd, DISTINCT_MODE_TOL):
         at = tuple(bool(abs(e - a) < 1e-6 * s or abs(e - b) < 1e-6 * s)
                    for e, a, b, s in zip(x[i], lo, hi, sd, strict=True))
-        optima.append(LocalOptimum(eta=x[i], ofv=float(ofv[i]), at_bound=at))
+        optima.append(LocalOptimum(eta=x[i], ofv=float(ofv[i]), at_bound=at,
+                                   hessian=hess[order[i]]))
     top = optima[0]
     return MapFit(eta=top.eta, ofv=top.ofv, converged=bool(np.isfinite(top.ofv)),
-                  at_bound=top.at_bound, n_starts=n_starts, optima=optima, wide_search=wide)
+                  at_bound=top.at_bound, n_starts=n_starts, optima=optima, wide_search=wide,
+                  hessian=top.hessian)
