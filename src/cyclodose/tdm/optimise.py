@@ -152,36 +152,41 @@ def _descend(obj: Objective, x0: FloatArray, lo: FloatArray, hi: FloatArray,
         small = np.abs(gain) <= FTOL_OFV
         stalled = (~better & (mu[act] > MU_MAX)) | (moved <= XTOL_SD)
         done[act[small | stalled]] = True
-        # a start that has reached another's basin adds nothing: drop it
-        for i in act[~done[act]]:
-            near = np.max(np.abs(x - x[i]) / sd, axis=1) < DISTINCT_MODE_TOL
-            near[i] = False
-            if np.any(near & (ofv <= ofv[i]) & np.isfinite(ofv)):
+        # a start that has reached the basin of another, no higher, adds nothing: drop it
+        # (in turn, so that one of two such starts stays)
+        live = act[~done[act]]
+        near = np.max(np.abs(x[live, None, :] - x[None, :, :]) / sd, axis=2) < DISTINCT_MODE_TOL
+        near[np.arange(live.size), live] = False
+        for i, near_i in zip(live, near, strict=True):
+            if near_i.any() and np.any(near_i & (ofv <= ofv[i]) & np.isfinite(ofv)):
                 done[i] = True
                 ofv[i] = np.inf
     return x, ofv, iwres
 
 
 def _polish(obj: Objective, x: FloatArray, ofv: FloatArray, lo: FloatArray, hi: FloatArray
-            ) -> tuple[FloatArray, FloatArray, list[FloatArray | None]]:
+            ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Newton steps on the exact Hessian (batched finite differences) with backtracking:
     Fisher scoring converges only linearly when the residuals are large. Stops once the
-    Newton decrement (the OFV still to gain, quadratic model) is negligible. Also returns
-    the Hessian at each final point where the last one computed is still there (else None)."""
+    Newton decrement (the OFV still to gain, quadratic model) is negligible. Returns the
+    points, their OFV and the Hessian at each (nan where the OFV is not finite).
+
+    Each trial point is evaluated with its gradient and Hessian (`Objective.local_model`,
+    one prediction call), so that the next step from an accepted point needs no call."""
     x, ofv = x.copy(), ofv.copy()
-    hess: list[FloatArray | None] = [None] * x.shape[0]
+    n, k = x.shape
+    grad, hess = np.zeros((n, k)), np.full((n, k, k), np.nan)
     idx = np.flatnonzero(np.isfinite(ofv))
+    if idx.size:
+        _, d, h = obj.local_model(x[idx])
+        grad[idx], hess[idx] = d.grad, h
     for _ in range(POLISH_STEPS):
         if idx.size == 0:
             break
-        grad = obj.derivatives(x[idx]).grad
-        h = obj.hessians(x[idx])
-        for i, h_i in zip(idx, h, strict=True):
-            hess[i] = h_i
-        w, v = np.linalg.eigh(h)
+        w, v = np.linalg.eigh(hess[idx])
         w = np.maximum(w, 1e-6 * np.max(np.abs(w), axis=1, keepdims=True) + 1e-12)
-        step = -np.einsum("nij,nj->ni", (v / w[:, None, :]) @ np.swapaxes(v, 1, 2), grad)
-        decrement = -np.einsum("ni,ni->n", grad, step)
+        step = -np.einsum("nij,nj->ni", (v / w[:, None, :]) @ np.swapaxes(v, 1, 2), grad[idx])
+        decrement = -np.einsum("ni,ni->n", grad[idx], step)
         go = decrement > POLISH_TOL_OFV
         idx, step = idx[go], step[go]
         improved = []
@@ -189,12 +194,11 @@ def _polish(obj: Objective, x: FloatArray, ofv: FloatArray, lo: FloatArray, hi: 
             if idx.size == 0:
                 break
             trial = np.clip(x[idx] + scale * step, lo, hi)
-            val = obj.many(trial)
+            val, d, h = obj.local_model(trial)
             better = val < ofv[idx]
             sel = idx[better]
             x[sel], ofv[sel] = trial[better], val[better]
-            for i in sel:
-                hess[i] = None  # moved
+            grad[sel], hess[sel] = d.grad[better], h[better]
             improved.append(sel)
             idx, step = idx[~better], step[~better]
         idx = np.sort(np.concatenate(improved)) if improved else idx[:0]
@@ -259,8 +263,9 @@ def fit_map(obj: Objective, ka_index: int | None = None) -> MapFit:
     for i in _distinct(x, sd, DISTINCT_MODE_TOL):
         at = tuple(bool(abs(e - a) < 1e-6 * s or abs(e - b) < 1e-6 * s)
                    for e, a, b, s in zip(x[i], lo, hi, sd, strict=True))
+        h = hess[order[i]]
         optima.append(LocalOptimum(eta=x[i], ofv=float(ofv[i]), at_bound=at,
-                                   hessian=hess[order[i]]))
+                                   hessian=h if np.all(np.isfinite(h)) else None))
     top = optima[0]
     return MapFit(eta=top.eta, ofv=top.ofv, converged=bool(np.isfinite(top.ofv)),
                   at_bound=top.at_bound, n_starts=n_starts, optima=optima, wide_search=wide,
