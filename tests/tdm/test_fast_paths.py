@@ -196,3 +196,23 @@ def test_normal_proposal_is_scipys(k: int) -> None:
 def test_a_scale_that_is_not_positive_definite_is_refused(matrix: np.ndarray) -> None:
     with pytest.raises((np.linalg.LinAlgError, ValueError)):
         posterior._Scale.of(matrix)
+
+
+def _distinct_pair_by_pair(points: np.ndarray, sd: np.ndarray, tol: float) -> list[int]:
+    kept: list[int] = []
+    for i, p in enumerate(points):
+        if all(np.max(np.abs((p - points[j]) / sd)) > tol for j in kept):
+            kept.append(i)
+    return kept
+
+
+@pytest.mark.parametrize("tol", [optimise.DISTINCT_MODE_TOL, 0.99, 3.0])
+def test_distinct_points_are_those_of_the_pair_by_pair_check(tol: float) -> None:
+    rng = np.random.default_rng(4)
+    sd = np.sqrt(np.diag(pk.get_model("alghamdi2019").omega))
+    points = np.round(rng.normal(0.0, 2.0, (300, sd.size)), 1) * sd  # near and exact repeats
+    points[7, 0] = np.nan
+    ref = _distinct_pair_by_pair(points, sd, tol)
+    assert optimise._distinct(points, sd, tol) == ref
+    assert optimise._distinct(points, sd, tol, limit=optimise.GRID_STARTS) == \
+        ref[:optimise.GRID_STARTS]

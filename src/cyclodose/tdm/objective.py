@@ -115,7 +115,9 @@ class Objective:
         q = self.obs.quantified
         if q.any():
             y = self.obs.conc_mg_l[q]
-            total += np.sum((y - pred[:, q]) ** 2 / g[:, q] ** 2 + np.log(g[:, q] ** 2), axis=1)
+            f_q, g_q = (pred, g) if q.all() else (pred[:, q], g[:, q])
+            var = g_q**2
+            total += np.sum((y - f_q) ** 2 / var + np.log(var), axis=1)
         b = self.obs.blq
         if b.any():
             z = (self.obs.lloq_mg_l[b] - pred[:, b]) / g[:, b]

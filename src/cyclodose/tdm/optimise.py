@@ -70,11 +70,15 @@ class MapFit:
     hessian: FloatArray | None = None  # `Objective.hessian(eta)` if already computed (else None)
 
 
-def _distinct(points: FloatArray, sd: FloatArray, tol: float) -> list[int]:
-    """Indices of rows that differ from every earlier kept row by more than tol SDs."""
+def _distinct(points: FloatArray, sd: FloatArray, tol: float, limit: int | None = None
+              ) -> list[int]:
+    """Indices of rows that differ from every earlier kept row by more than tol SDs (only
+    the first `limit` of them when given)."""
     kept: list[int] = []
     for i, p in enumerate(points):
-        if all(np.max(np.abs((p - points[j]) / sd)) > tol for j in kept):
+        if len(kept) == limit:
+            break
+        if not kept or np.all(np.max(np.abs((p - points[kept]) / sd), axis=1) > tol):
             kept.append(i)
     return kept
 
@@ -220,7 +224,7 @@ def _grid_starts(obj: Objective, sd: FloatArray, best: FloatArray, iwres: FloatA
         total = penalty + obj.data_term(pred)
     total = np.where(np.isfinite(total), total, np.inf)
     order = np.argsort(total, kind="stable")
-    picked = order[_distinct(grid[order], sd, 0.99)[:GRID_STARTS]]
+    picked = order[_distinct(grid[order], sd, 0.99, limit=GRID_STARTS)]
     starts = [grid[picked]]
     q = np.flatnonzero(obj.obs.quantified)
     for j in np.flatnonzero(np.abs(iwres) > IWRES_FLAG):
