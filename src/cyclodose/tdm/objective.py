@@ -142,9 +142,9 @@ class Objective:
 
     def _sd_and_slope(self, f: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Residual SD at f (floored) and its derivative dg/df (0 where the floor applies)."""
-        g = self.residual_sd(f)
         delta = 1e-6 * np.maximum(1.0, np.abs(f))
-        slope = (self.residual_sd(f + delta) - self.residual_sd(f - delta)) / (2.0 * delta)
+        g, up, down = self.residual_sd(np.stack([f, f + delta, f - delta]))  # elementwise
+        slope = (up - down) / (2.0 * delta)
         floored = g < RESIDUAL_SD_FLOOR_MG_L
         return np.where(floored, RESIDUAL_SD_FLOOR_MG_L, g), np.where(floored, 0.0, slope)
 
@@ -184,8 +184,8 @@ class Objective:
             w = np.zeros_like(f)
             r = np.zeros((n, int(q.sum())))
             if q.any():
-                r = (self.obs.conc_mg_l[q] - f[:, q]) / g[:, q]
-                gq, sq = g[:, q], slope[:, q]
+                fq, gq, sq = (f, g, slope) if q.all() else (f[:, q], g[:, q], slope[:, q])
+                r = (self.obs.conc_mg_l[q] - fq) / gq
                 d1[:, q] = -2.0 * r * (1.0 + r * sq) / gq + 2.0 * sq / gq
                 w[:, q] = 2.0 * (1.0 + 2.0 * sq**2) / gq**2
             if b.any():
