@@ -207,8 +207,10 @@ class Objective:
         return Derivatives(ofv, grad, fisher, r)
 
     def local_model(self, etas: FloatArray) -> tuple[FloatArray, Derivatives, FloatArray]:
-        """`many`, `derivatives` and `hessians` at each row of etas, from one prediction call
-        (the same numbers as the three calls: each row's prediction depends on it alone)."""
+        """`many`, `derivatives` and `hessians` at each row of etas, from one prediction call:
+        the numbers of the three calls wherever a row's predictions do not depend on the other
+        rows of the call (pk's shared closed form for batches in which every ka >= k can move
+        the last bits when the stencil of one row straddles ka = k)."""
         etas = np.atleast_2d(np.asarray(etas, dtype=float))
         if not self.obs.n:
             return self.many(etas), self.derivatives(etas), self.hessians(etas)
