@@ -54,6 +54,8 @@ class LocalOptimum:
     eta: FloatArray
     ofv: float
     at_bound: tuple[bool, ...]
+    # `Objective.hessian(eta)` when the search has already computed it (else None)
+    hessian: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,18 @@ class MapFit:
     n_starts: int
     optima: list[LocalOptimum] = field(default_factory=list)  # distinct local optima, best first
     wide_search: bool = False  # the grid search of step 3 ran (a level was implausible)
+    hessian: FloatArray | None = None  # `Objective.hessian(eta)` if already computed (else None)
 
 
-def _distinct(points: FloatArray, sd: FloatArray, tol: float) -> list[int]:
-    """Indices of rows that differ from every earlier kept row by more than tol SDs."""
+def _distinct(points: FloatArray, sd: FloatArray, tol: float, limit: int | None = None
+              ) -> list[int]:
+    """Indices of rows that differ from every earlier kept row by more than tol SDs (only
+    the first `limit` of them when given)."""
     kept: list[int] = []
     for i, p in enumerate(points):
-        if all(np.max(np.abs((p - points[j]) / sd)) > tol for j in kept):
+        if len(kept) == limit:
+            break
+        if not kept or np.all(np.max(np.abs((p - points[kept]) / sd), axis=1) > tol):
             kept.append(i)
     return kept
 
@@ -149,31 +156,41 @@ def _descend(obj: Objective, x0: FloatArray, lo: FloatArray, hi: FloatArray,
         small = np.abs(gain) <= FTOL_OFV
         stalled = (~better & (mu[act] > MU_MAX)) | (moved <= XTOL_SD)
         done[act[small | stalled]] = True
-        # a start that has reached another's basin adds nothing: drop it
-        for i in act[~done[act]]:
-            near = np.max(np.abs(x - x[i]) / sd, axis=1) < DISTINCT_MODE_TOL
-            near[i] = False
-            if np.any(near & (ofv <= ofv[i]) & np.isfinite(ofv)):
+        # a start that has reached the basin of another, no higher, adds nothing: drop it
+        # (in turn, so that one of two such starts stays)
+        live = act[~done[act]]
+        near = np.max(np.abs(x[live, None, :] - x[None, :, :]) / sd, axis=2) < DISTINCT_MODE_TOL
+        near[np.arange(live.size), live] = False
+        for i, near_i in zip(live, near, strict=True):
+            if near_i.any() and np.any(near_i & (ofv <= ofv[i]) & np.isfinite(ofv)):
                 done[i] = True
                 ofv[i] = np.inf
     return x, ofv, iwres
 
 
 def _polish(obj: Objective, x: FloatArray, ofv: FloatArray, lo: FloatArray, hi: FloatArray
-            ) -> tuple[FloatArray, FloatArray]:
+            ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Newton steps on the exact Hessian (batched finite differences) with backtracking:
     Fisher scoring converges only linearly when the residuals are large. Stops once the
-    Newton decrement (the OFV still to gain, quadratic model) is negligible."""
+    Newton decrement (the OFV still to gain, quadratic model) is negligible. Returns the
+    points, their OFV and the Hessian at each (nan where the OFV is not finite).
+
+    Each trial point is evaluated with its gradient and Hessian (`Objective.local_model`,
+    one prediction call), so that the next step from an accepted point needs no call."""
     x, ofv = x.copy(), ofv.copy()
+    n, k = x.shape
+    grad, hess = np.zeros((n, k)), np.full((n, k, k), np.nan)
     idx = np.flatnonzero(np.isfinite(ofv))
+    if idx.size:
+        _, d, h = obj.local_model(x[idx])
+        grad[idx], hess[idx] = d.grad, h
     for _ in range(POLISH_STEPS):
         if idx.size == 0:
             break
-        grad = obj.derivatives(x[idx]).grad
-        w, v = np.linalg.eigh(obj.hessians(x[idx]))
+        w, v = np.linalg.eigh(hess[idx])
         w = np.maximum(w, 1e-6 * np.max(np.abs(w), axis=1, keepdims=True) + 1e-12)
-        step = -np.einsum("nij,nj->ni", (v / w[:, None, :]) @ np.swapaxes(v, 1, 2), grad)
-        decrement = -np.einsum("ni,ni->n", grad, step)
+        step = -np.einsum("nij,nj->ni", (v / w[:, None, :]) @ np.swapaxes(v, 1, 2), grad[idx])
+        decrement = -np.einsum("ni,ni->n", grad[idx], step)
         go = decrement > POLISH_TOL_OFV
         idx, step = idx[go], step[go]
         improved = []
@@ -181,14 +198,15 @@ def _polish(obj: Objective, x: FloatArray, ofv: FloatArray, lo: FloatArray, hi: 
             if idx.size == 0:
                 break
             trial = np.clip(x[idx] + scale * step, lo, hi)
-            val = obj.many(trial)
+            val, d, h = obj.local_model(trial)
             better = val < ofv[idx]
             sel = idx[better]
             x[sel], ofv[sel] = trial[better], val[better]
+            grad[sel], hess[sel] = d.grad[better], h[better]
             improved.append(sel)
             idx, step = idx[~better], step[~better]
         idx = np.sort(np.concatenate(improved)) if improved else idx[:0]
-    return x, ofv
+    return x, ofv, hess
 
 
 def _grid_starts(obj: Objective, sd: FloatArray, best: FloatArray, iwres: FloatArray
@@ -206,7 +224,7 @@ def _grid_starts(obj: Objective, sd: FloatArray, best: FloatArray, iwres: FloatA
         total = penalty + obj.data_term(pred)
     total = np.where(np.isfinite(total), total, np.inf)
     order = np.argsort(total, kind="stable")
-    picked = order[_distinct(grid[order], sd, 0.99)[:GRID_STARTS]]
+    picked = order[_distinct(grid[order], sd, 0.99, limit=GRID_STARTS)]
     starts = [grid[picked]]
     q = np.flatnonzero(obj.obs.quantified)
     for j in np.flatnonzero(np.abs(iwres) > IWRES_FLAG):
@@ -242,14 +260,17 @@ def fit_map(obj: Objective, ka_index: int | None = None) -> MapFit:
     order = np.argsort(ofv, kind="stable")
     x, ofv = x[order], ofv[order]
     keep = [i for i in _distinct(x, sd, DISTINCT_MODE_TOL) if np.isfinite(ofv[i])] or [0]
-    x, ofv = _polish(obj, x[keep], ofv[keep], lo, hi)
+    x, ofv, hess = _polish(obj, x[keep], ofv[keep], lo, hi)
     order = np.argsort(ofv, kind="stable")
     x, ofv = x[order], ofv[order]
     optima = []
     for i in _distinct(x, sd, DISTINCT_MODE_TOL):
         at = tuple(bool(abs(e - a) < 1e-6 * s or abs(e - b) < 1e-6 * s)
                    for e, a, b, s in zip(x[i], lo, hi, sd, strict=True))
-        optima.append(LocalOptimum(eta=x[i], ofv=float(ofv[i]), at_bound=at))
+        h = hess[order[i]]
+        optima.append(LocalOptimum(eta=x[i], ofv=float(ofv[i]), at_bound=at,
+                                   hessian=h if np.all(np.isfinite(h)) else None))
     top = optima[0]
     return MapFit(eta=top.eta, ofv=top.ofv, converged=bool(np.isfinite(top.ofv)),
-                  at_bound=top.at_bound, n_starts=n_starts, optima=optima, wide_search=wide)
+                  at_bound=top.at_bound, n_starts=n_starts, optima=optima, wide_search=wide,
+                  hessian=top.hessian)

@@ -342,7 +342,7 @@ def posterior_for(case: Case, spec: pk.ModelSpec, doses: DoseHistory, obs: Obser
         fit = fit_map(obj, _ka_index(spec))
         if not (np.isfinite(fit.ofv) and np.all(np.isfinite(fit.eta))):
             raise EstimationFailed("the fit did not converge to finite values")
-        lap = laplace(obj, fit.eta)
+        lap = laplace(obj, fit.eta, fit.hessian)
         sample = sir(obj, fit, lap, seed=seed, n_draws=n_draws)
     except (EstimationFailed, np.linalg.LinAlgError) as exc:
         failure = exc.reason if isinstance(exc, EstimationFailed) else str(exc)
