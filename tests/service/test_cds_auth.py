@@ -173,3 +173,37 @@ def test_clients_file_rejects_http_jwks_urls(tmp_path: Path) -> None:
     bad.write_text(yaml.safe_dump([{"iss": ISS, "jwks": "http://ehr.example.org/jwks"}]))
     with pytest.raises(ValueError, match="https"):
         load_clients(bad)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_jti_is_recorded_once_and_its_replay_refused_on_both_databases(
+        make_service: Any, keys: dict[str, Any], tmp_path: Path, dialect: str,
+        request: pytest.FixtureRequest) -> None:
+    """The jti insert is one INSERT … ON CONFLICT DO NOTHING per dialect: a first use is
+    stored (one row), a second is refused with 401 and stores nothing, and an expired jti is
+    purged while a fresh token is still accepted."""
+    from sqlalchemy import func, select
+
+    from cyclodose.service.cds_auth import CdsJti
+
+    url = request.getfixturevalue("pg_url") if dialect == "postgresql" else None
+    jwks = tmp_path / f"jwks-{dialect}.json"
+    jwks.write_text(json.dumps({"keys": [_jwk("ES384", keys["ES384"])]}))
+    clients = tmp_path / f"clients-{dialect}.yaml"
+    clients.write_text(yaml.safe_dump([{"iss": ISS, "jwks": str(jwks)}]))
+    s = make_service(url)
+    s.app.state.ehr_settings = EhrSettings(public_url=PUBLIC, cds_clients=clients)
+
+    def rows() -> int:
+        with s.db.session() as db:
+            return int(db.scalar(select(func.count()).select_from(CdsJti)) or 0)
+
+    first = token(s, keys, exp=_now(s) + 30)
+    assert _call(s, first).status_code == 200
+    assert rows() == 1
+    replay = _call(s, first)
+    assert replay.status_code == 401 and "replay" in replay.json()["detail"]
+    assert rows() == 1
+    s.clock.advance(minutes=5)  # the first jti is long expired: purged on the next call
+    assert _call(s, token(s, keys)).status_code == 200
+    assert rows() == 1

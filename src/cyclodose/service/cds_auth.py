@@ -24,7 +24,7 @@ import jwt
 import yaml
 from fastapi import HTTPException, Request
 from sqlalchemy import String, delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cyclodose.service.storage import Base
@@ -147,12 +147,19 @@ def verify(token: str, *, audiences: set[str], clients: dict[str, Client], now: 
     if not isinstance(jti, str) or not 0 < len(jti) <= 200:
         raise _refuse("jti missing or too long")
     session.execute(delete(CdsJti).where(CdsJti.expires_at < now - SKEW))
-    try:
-        with session.begin_nested():
-            session.add(CdsJti(iss=client.iss, jti=jti, expires_at=exp))
-    except IntegrityError:
-        raise _refuse("jti already used (replay)") from None
+    if not _record_jti(session, client.iss, jti, exp):
+        raise _refuse("jti already used (replay)")
     return claims
+
+
+def _record_jti(session: Session, iss: str, jti: str, expires_at: datetime) -> bool:
+    """Store the jti; False if it is already there. One INSERT … ON CONFLICT DO NOTHING: the
+    primary key decides atomically, with no savepoint and no ORM flush per call."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.scalar(dialect.insert(CdsJti)
+                              .values(iss=iss, jti=jti, expires_at=expires_at)
+                              .on_conflict_do_nothing().returning(CdsJti.jti))
+    return inserted is not None
 
 
 def bearer(request: Request) -> str:

@@ -66,4 +66,9 @@ def ehr_settings(request: Request) -> EhrSettings:
     return settings
 
 
-Ehr = Annotated[EhrSettings, Depends(ehr_settings)]
+async def _ehr_dependency(request: Request) -> EhrSettings:
+    """`ehr_settings` as a dependency, on the event loop (no thread-pool hand-off)."""
+    return ehr_settings(request)
+
+
+Ehr = Annotated[EhrSettings, Depends(_ehr_dependency)]
