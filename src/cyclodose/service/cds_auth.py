@@ -115,8 +115,8 @@ def verify(token: str, *, audiences: set[str], clients: dict[str, Client], now: 
            session: Session) -> dict[str, Any]:
     """The verified claims, or 401. Records the jti so that it is never accepted again."""
     try:
-        header = jwt.get_unverified_header(token)
-        unverified = jwt.decode(token, options={"verify_signature": False})
+        unverified_jwt = jwt.decode_complete(token, options={"verify_signature": False})
+        header, unverified = unverified_jwt["header"], unverified_jwt["payload"]
     except jwt.PyJWTError:
         raise _refuse("not a JWT") from None
     alg = header.get("alg")
@@ -146,7 +146,9 @@ def verify(token: str, *, audiences: set[str], clients: dict[str, Client], now: 
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 0 < len(jti) <= 200:
         raise _refuse("jti missing or too long")
-    session.execute(delete(CdsJti).where(CdsJti.expires_at < now - SKEW))
+    # No jti row is ever loaded in a session: nothing for the ORM to synchronise.
+    session.execute(delete(CdsJti).where(CdsJti.expires_at < now - SKEW),
+                    execution_options={"synchronize_session": False})
     if not _record_jti(session, client.iss, jti, exp):
         raise _refuse("jti already used (replay)")
     return claims
