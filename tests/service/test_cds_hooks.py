@@ -311,3 +311,22 @@ def test_missing_pregnancy_prefetch_is_fetched_by_its_loinc_code(cds: Any) -> No
     assert any("82810-3" in path for path, _ in mock.requests)
     text = " ".join(c["summary"] + c.get("detail", "") for c in out)
     assert "Pregnancy (gestation not recorded)" in text
+
+
+def test_cards_link_to_the_cyclodose_patient_with_the_ehr_patients_mrn(cds: Any) -> None:
+    """The EHR Patient's identifier (MRN-77 in the prefetch) finds our patient: the link opens
+    that patient's page; an MRN we do not hold keeps the search link."""
+    from cyclodose.service.storage import PatientRow
+
+    body = hook_request("order-select", draft_order(250, 2))
+    assert call_service(cds, "cyclodose-order-select", body)[0]["links"][0]["url"] == \
+        f"{PUBLIC}/patients?q=p1"
+    now = cds.clock()
+    with cds.db.session() as s:
+        for mrn in ("MRN-1", "MRN-77"):
+            s.add(PatientRow(mrn=mrn, name="A Patient", name_folded="a patient", record={},
+                             created_at=now, created_by="t", updated_at=now, updated_by="t"))
+        s.flush()
+        (row_id,) = [r.id for r in s.query(PatientRow).filter_by(mrn="MRN-77")]
+    out = call_service(cds, "cyclodose-order-select", body)
+    assert {c["links"][0]["url"] for c in out} == {f"{PUBLIC}/patients/{row_id}"}

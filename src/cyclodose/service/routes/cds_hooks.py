@@ -194,8 +194,10 @@ def _links(request: Request, ehr: EhrSettings, s: Any, req: cds.HookRequest,
     patient = (req.prefetch or {}).get("patient")
     if isinstance(patient, dict):
         ids = [i.get("value") for i in patient.get("identifier") or [] if isinstance(i, dict)]
-        row = s.scalar(select(PatientRow).where(PatientRow.mrn.in_([i for i in ids if i])))
-        page = f"{base}/patients/{row.id}" if row else page
+        mrns = [i for i in ids if i]
+        # only the id is needed: no ORM row to load, and no query when there is no MRN
+        row_id = s.scalar(select(PatientRow.id).where(PatientRow.mrn.in_(mrns))) if mrns else None
+        page = f"{base}/patients/{row_id}" if row_id is not None else page
     return CardLinks(patient_page=page, smart_launch=f"{base}/smart/launch")
 
 
