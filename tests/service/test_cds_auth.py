@@ -207,3 +207,25 @@ def test_jti_is_recorded_once_and_its_replay_refused_on_both_databases(
     s.clock.advance(minutes=5)  # the first jti is long expired: purged on the next call
     assert _call(s, token(s, keys)).status_code == 200
     assert rows() == 1
+
+
+def test_the_jti_is_committed_before_the_hook_computes(svc: Any, keys: dict[str, Any],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another connection sees the jti while the call is still computing: the write
+    transaction of the replay check has ended, so concurrent calls do not queue behind it."""
+    from sqlalchemy import func, select
+
+    from cyclodose.service.cds_auth import CdsJti
+    from cyclodose.service.routes import cds_hooks
+
+    seen: list[int] = []
+    fetch = cds_hooks._fetch_missing
+
+    def fetch_and_look(*args: Any, **kwargs: Any) -> Any:
+        with svc.db.session() as db:
+            seen.append(int(db.scalar(select(func.count()).select_from(CdsJti)) or 0))
+        return fetch(*args, **kwargs)
+
+    monkeypatch.setattr(cds_hooks, "_fetch_missing", fetch_and_look)
+    assert _call(svc, token(svc, keys)).status_code == 200
+    assert seen == [1]

@@ -151,6 +151,9 @@ def authenticated(request: Request, ehr: Ehr, s: DbSession, clock: Clock) -> Cal
         audiences.add(service_url + "/feedback")
     claims = cds_auth.verify(cds_auth.bearer(request), audiences=audiences,
                              clients=_clients(request, ehr), now=clock(), session=s)
+    # The jti is kept from here on: a token is used once even if the call then fails, and
+    # SQLite's write lock is not held while the hook computes (concurrent calls would queue).
+    s.commit()
     return Caller(iss=str(claims["iss"]))
 
 
