@@ -1,4 +1,5 @@
-"""Builders for FHIR R4 test resources (written for these tests, shaped like HL7 examples)."""
+"""Builders for FHIR R4 test resources (written for these tests, shaped like HL7 examples),
+and `listed_reasons` to read back what a reading listed as not used."""
 
 from __future__ import annotations
 
@@ -132,3 +133,8 @@ def pregnancy_status(oid: str = "ps1", snomed: str = "77386006", when: str = "20
 def gestational_age(value: float = 24, code: str = "wk", when: str = "2026-02-20",
                     oid: str = "ga1", loinc: str = "49051-6", **kw: Any) -> dict[str, Any]:
     return obs(oid, loinc, value, code, when, **kw)
+
+
+def listed_reasons(reading: Any) -> dict[str, str]:
+    """What a FhirReading listed as not used: resource -> reason."""
+    return {x.resource: x.reason for x in reading.listed}

@@ -19,6 +19,7 @@ from interop.fhir_builders import (
     bundle,
     creatinine,
     dosage,
+    listed_reasons,
     mg,
     obs,
     patient,
@@ -111,7 +112,7 @@ def test_a_draft_starting_before_now_gives_no_dose_before_now() -> None:
     case = reading.parse()
     assert len(case.given_doses) == _given(9)  # the 08:00 dose of the active order stays
     assert {d.amount_mg for d in case.given_doses} == {250}
-    listed = {x.resource: x.reason for x in reading.listed}
+    listed = listed_reasons(reading)
     assert "1 doses before the assessment time" in listed["MedicationRequest/d1"]
     assert "a draft order has not been given" in listed["MedicationRequest/d1"]
 

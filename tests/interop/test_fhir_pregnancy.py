@@ -18,6 +18,7 @@ from interop.fhir_builders import (
     condition,
     creatinine,
     gestational_age,
+    listed_reasons,
     patient,
     pregnancy_status,
     weight,
@@ -84,14 +85,14 @@ def test_latest_status_wins_and_the_older_one_is_listed() -> None:
     reading = read_fhir(female(pregnancy_status("ps0", "60001007", when="2025-12-01"),
                                pregnancy_status("ps1", when="2026-02-20")), at=AT)
     assert reading.document.patient.pregnant is True
-    assert "older pregnancy status than Observation/ps1" in {
-        x.resource: x.reason for x in reading.listed}["Observation/ps0"]
+    assert "older pregnancy status than Observation/ps1" in listed_reasons(reading)[
+        "Observation/ps0"]
 
 
 def test_a_preliminary_status_does_not_count() -> None:
     reading = read_fhir(female(pregnancy_status(status="preliminary")), at=AT)
     assert reading.document.patient.pregnant is False
-    assert "status preliminary" in {x.resource: x.reason for x in reading.listed}[
+    assert "status preliminary" in listed_reasons(reading)[
         "Observation/ps1"]
 
 
@@ -174,7 +175,7 @@ def test_pregnancy_condition_on_a_male_patient_is_an_error() -> None:
 def test_a_pregnant_status_older_than_any_gestation_is_listed_not_used() -> None:
     reading = read_fhir(female(pregnancy_status(when="2024-12-01")), at=AT)
     assert reading.document.patient.pregnant is False
-    assert "that pregnancy has ended" in {x.resource: x.reason for x in reading.listed}[
+    assert "that pregnancy has ended" in listed_reasons(reading)[
         "Observation/ps1"]
 
 
@@ -187,7 +188,7 @@ def test_a_current_gestational_age_without_a_pregnancy_record_is_an_error() -> N
 def test_an_old_gestational_age_of_an_ended_pregnancy_is_listed() -> None:
     reading = read_fhir(female(gestational_age(30, when="2025-01-10")), at=AT)
     assert reading.document.patient.pregnant is False
-    assert "of a pregnancy that has ended" in {x.resource: x.reason for x in reading.listed}[
+    assert "of a pregnancy that has ended" in listed_reasons(reading)[
         "Observation/ga1"]
 
 
@@ -202,8 +203,8 @@ def test_gestational_age_before_a_not_pregnant_status_is_listed_after_it_an_erro
     before = read_fhir(female(gestational_age(12, when="2026-01-05"),
                               pregnancy_status(snomed="60001007", when="2026-02-20")), at=AT)
     assert before.document.patient.pregnant is False
-    assert "before Observation/ps1 recorded not pregnant" in {
-        x.resource: x.reason for x in before.listed}["Observation/ga1"]
+    assert "before Observation/ps1 recorded not pregnant" in listed_reasons(before)[
+        "Observation/ga1"]
     got = refused(gestational_age(12, when="2026-02-25"),
                   pregnancy_status(snomed="60001007", when="2026-02-20"))
     assert got["Observation/ga1.effective[x]"].startswith(

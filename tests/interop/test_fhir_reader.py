@@ -21,6 +21,7 @@ from interop.fhir_builders import (
     creatinine,
     cycloserine_concept,
     dosage,
+    listed_reasons,
     mg,
     obs,
     patient,
@@ -92,7 +93,7 @@ def test_most_recent_final_value_wins_and_others_are_listed() -> None:
     reading = read_fhir(b, at=AT)
     assert reading.document.patient.weight_kg == 64
     assert reading.document.patient.height_cm == pytest.approx(175)
-    reasons = {x.resource: x.reason for x in reading.listed}
+    reasons = listed_reasons(reading)
     assert "status preliminary" in reasons["Observation/prelim"]
     assert "older weight" in reasons["Observation/old"]
 
@@ -233,7 +234,7 @@ def test_snomed_epilepsy_triggers_the_contraindication() -> None:
 def test_inactive_or_refuted_conditions_are_listed_but_do_not_trigger(kw: dict) -> None:
     reading = read_fhir(basic(condition("c1", snomed="35489007", **kw)), at=AT)
     assert reading.document.patient.conditions == []
-    listed = {x.resource: x.reason for x in reading.listed}
+    listed = listed_reasons(reading)
     assert "not counted" in listed["Condition/c1"]
     assert "contraindication.depression" not in cyclodose.assess(reading.parse()).codes()
 
@@ -333,7 +334,7 @@ def test_administrations_give_actual_times_and_orders_what_follows() -> None:
     assert reg is not None
     assert [(d.time.day, d.time.hour, d.time.minute) for d in reg.doses] == [
         (1, 8, 10), (1, 21, 5), (2, 8, 0), (2, 20, 0)]
-    listed = {x.resource: x.reason for x in reading.listed}
+    listed = listed_reasons(reading)
     assert "not-done" in listed["MedicationAdministration/ma3"]
     assert "replaced by recorded administrations" in listed["MedicationRequest/mr1"]
 
