@@ -18,10 +18,10 @@ def check_case(case: Case) -> None:
     problems: list[Problem] = []
     given = case.given_doses
     if case.levels and not given:
-        problems.append(Problem("levels", "measured levels need a dose history (regimen)"
-                                if not case.doses else "measured levels need the doses given "
-                                "before them: every dose of the case is planned (at or after "
-                                "assessed_at)"))
+        reason = ("measured levels need the doses given before them: every dose of the case "
+                  "is planned (at or after assessed_at)" if case.doses
+                  else "measured levels need a dose history (regimen)")
+        problems.append(Problem("levels", reason))
     first_dose_h = min((d.time_h for d in given), default=0.0)
     for i, lv in enumerate(case.levels):
         field = f"levels[{i}]"
